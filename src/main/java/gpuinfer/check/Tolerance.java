@@ -1,0 +1,33 @@
+package gpuinfer.check;
+
+import java.util.Locale;
+
+/**
+ * An explicit tolerance: an element passes when {@code |got - want| <= atol + rtol * |want|}. Each precision has
+ * its own constants; a looser one says why where it is defined.
+ */
+public record Tolerance(double atol, double rtol) {
+    /**
+     * float32 attention against a float64 reference. Measured errors on the test shapes (D up to 256, Sk up to a few
+     * thousand, inputs ~N(0,1)) stay below 2e-6 absolute; this leaves a tenfold margin.
+     */
+    public static final Tolerance FP32_ATTENTION = new Tolerance(2e-5, 1e-4);
+
+    /** float32 data written by NumPy and read back: bit-exact up to the float64-to-float32 rounding of the reference. */
+    public static final Tolerance FP32_GOLDEN = new Tolerance(1e-6, 1e-5);
+
+    public Tolerance {
+        if (!(atol >= 0) || !(rtol >= 0)) {
+            throw new IllegalArgumentException("tolerances must be non-negative: atol " + atol + ", rtol " + rtol);
+        }
+    }
+
+    public boolean accepts(double got, double want) {
+        return Math.abs(got - want) <= atol + rtol * Math.abs(want);
+    }
+
+    @Override
+    public String toString() {
+        return String.format(Locale.ROOT, "atol %.1e, rtol %.1e", atol, rtol);
+    }
+}

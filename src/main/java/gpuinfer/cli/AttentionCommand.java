@@ -1,0 +1,378 @@
+package gpuinfer.cli;
+
+import gpuinfer.InputException;
+import gpuinfer.attention.AttentionImpls;
+import gpuinfer.attention.AttentionProblem;
+import gpuinfer.attention.AttentionResult;
+import gpuinfer.attention.AttentionShape;
+import gpuinfer.attention.ClAttention;
+import gpuinfer.attention.CpuAttention;
+import gpuinfer.check.Comparison;
+import gpuinfer.check.Tolerance;
+import gpuinfer.check.Validate;
+import gpuinfer.cl.ClContext;
+import gpuinfer.cl.ClDevice;
+import gpuinfer.cl.KernelTiming;
+import gpuinfer.cl.OpenClUnavailableException;
+import gpuinfer.tensor.Npy;
+import gpuinfer.tensor.RandomTensors;
+import gpuinfer.tensor.Tensor;
+import gpuinfer.util.Sizes;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code gpu-infer attention}: one attention computation, optionally checked against the CPU reference. */
+@Command(name = "attention", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Run attention softmax(scale * Q K^T, mask) V on an OpenCL device or the CPU reference.",
+                "Q is [B,H,Sq,D]; K and V are [B,Hkv,Sk,D]; the output is [B,H,Sq,D] (float32, row-major).",
+                "Query head h reads kv head h / (H/Hkv). Causal masking is bottom-right aligned: query i sees keys",
+                "j <= i + (Sk - Sq).",
+                "", "Examples:",
+                "  gpu-infer attention --shape 2,8,2,77,300,64 --causal --check",
+                "  gpu-infer attention --q q.npy --k k.npy --v v.npy --causal --out o.npy --json", ""})
+final class AttentionCommand implements Callable<Integer> {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @ArgGroup(exclusive = true, multiplicity = "1", heading = "%nInputs (one of):%n")
+    InputChoice input;
+
+    static final class InputChoice {
+        @ArgGroup(exclusive = false, heading = "")
+        RandomInputs random;
+        @ArgGroup(exclusive = false, heading = "")
+        FileInputs files;
+    }
+
+    static final class RandomInputs {
+        @Option(names = "--shape", required = true, paramLabel = "B,H,Hkv,Sq,Sk,D",
+                description = "Random N(0,1) inputs of this shape.")
+        String shape;
+        @Option(names = "--seed", defaultValue = "0", description = "Seed of the random inputs (default: ${DEFAULT-VALUE}).")
+        long seed;
+    }
+
+    static final class FileInputs {
+        @Option(names = "--q", required = true, paramLabel = "Q.npy", description = "Queries [B,H,Sq,D], float32 .npy.")
+        Path q;
+        @Option(names = "--k", required = true, paramLabel = "K.npy", description = "Keys [B,Hkv,Sk,D], float32 .npy.")
+        Path k;
+        @Option(names = "--v", required = true, paramLabel = "V.npy", description = "Values [B,Hkv,Sk,D], float32 .npy.")
+        Path v;
+    }
+
+    @Option(names = "--causal", description = "Mask keys after each query (bottom-right aligned).")
+    boolean causal;
+
+    @Option(names = "--scale", paramLabel = "X", description = "Score scale (default: 1/sqrt(D)).")
+    Float scale;
+
+    @Option(names = "--impl", defaultValue = "auto", paramLabel = "NAME",
+            description = "auto, cpu or naive (default: ${DEFAULT-VALUE}: naive where OpenCL runs, else the CPU "
+                    + "reference, with a warning).")
+    String impl;
+
+    @Option(names = "--out", paramLabel = "O.npy", description = "Write the output [B,H,Sq,D] as float32 .npy.")
+    Path out;
+
+    @Option(names = "--check", description = "Also run the CPU reference and compare: exit status 1 on a mismatch.")
+    boolean check;
+
+    @Option(names = "--atol", paramLabel = "X", description = "Absolute tolerance of --check (default: 2e-5 for float32).")
+    Double atol;
+
+    @Option(names = "--rtol", paramLabel = "X", description = "Relative tolerance of --check (default: 1e-4 for float32).")
+    Double rtol;
+
+    @Option(names = "--warmup", defaultValue = "0", paramLabel = "N",
+            description = "Untimed runs first (the first launch of a kernel includes the driver's compilation; "
+                    + "default: ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--repeat", defaultValue = "1", paramLabel = "N",
+            description = "Timed runs; times are medians (default: ${DEFAULT-VALUE}).")
+    int repeat;
+
+    @Option(names = "--json", description = "Print a machine-readable result.")
+    boolean json;
+
+    @Mixin
+    OpenClOptions opencl;
+
+    private record Inputs(AttentionShape shape, Tensor q, Tensor k, Tensor v, String origin) {
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter stdout = spec.commandLine().getOut();
+        PrintWriter stderr = spec.commandLine().getErr();
+        AttentionImpls.checkName(impl);
+        if (repeat < 1 || warmup < 0) {
+            throw new InputException("--repeat must be at least 1 and --warmup at least 0.");
+        }
+        Tolerance tolerance = tolerance();
+        Inputs inputs = loadInputs();
+        AttentionProblem problem = scale == null ? AttentionProblem.of(inputs.shape(), causal)
+                : new AttentionProblem(inputs.shape(), causal, scale);
+
+        Map<String, Object> report = new LinkedHashMap<>();
+        report.put("shape", shapeJson(inputs.shape()));
+        report.put("causal", causal);
+        report.put("scale", problem.scale());
+        report.put("inputs", inputs.origin());
+
+        String chosen = impl;
+        ClDevice device = null;
+        if (!chosen.equals("cpu")) {
+            try {
+                device = opencl.selectDevice();
+                if (chosen.equals("auto")) {
+                    chosen = AttentionImpls.DEFAULT_OPENCL;
+                }
+            } catch (OpenClUnavailableException e) {
+                if (!chosen.equals("auto")) {
+                    throw new OpenClUnavailableException("--impl " + chosen + " needs OpenCL, which is not available: "
+                            + e.getMessage().lines().findFirst().orElse(""));
+                }
+                stderr.println("WARNING: " + e.getMessage().replace("\n", "\nWARNING: "));
+                stderr.println("WARNING: running on the Java CPU reference (--impl cpu) instead of an OpenCL device.");
+                stderr.flush();
+                chosen = "cpu";
+                report.put("warning", "no OpenCL: ran on the Java CPU reference");
+            }
+        }
+        report.put("impl", chosen);
+
+        List<AttentionResult> runs = new ArrayList<>();
+        if (chosen.equals("cpu")) {
+            CpuAttention cpu = new CpuAttention();
+            for (int r = 0; r < warmup + repeat; r++) {
+                AttentionResult result = cpu.run(problem, inputs.q(), inputs.k(), inputs.v());
+                if (r >= warmup) {
+                    runs.add(result);
+                }
+            }
+        } else {
+            report.put("binding", opencl.runtime().binding());
+            report.put("device", deviceJson(device));
+            try (ClContext context = opencl.openContext(device);
+                 ClAttention op = AttentionImpls.create(chosen, context)) {
+                op.checkFits(problem);
+                for (int r = 0; r < warmup + repeat; r++) {
+                    AttentionResult result = op.run(problem, inputs.q(), inputs.k(), inputs.v());
+                    if (r >= warmup) {
+                        runs.add(result);
+                    }
+                }
+                report.put("programs", context.builds().stream().filter(b -> !b.origin().equals("memory"))
+                        .map(b -> Map.of("source", b.source(), "options", b.options(), "origin", b.origin(),
+                                "ms", round(b.millis()))).toList());
+            }
+        }
+        AttentionResult last = runs.get(runs.size() - 1);
+        report.put("timing", timingJson(runs));
+        report.put("deviceBytes", last.deviceBytes());
+        report.put("rowsWithoutKeys", problem.rowsWithoutKeys());
+
+        Comparison comparison = null;
+        if (check && chosen.equals("cpu")) {
+            report.put("check", "skipped: --impl cpu is the reference itself");
+        } else if (check) {
+            long start = System.nanoTime();
+            AttentionResult reference = new CpuAttention().run(problem, inputs.q(), inputs.k(), inputs.v());
+            double referenceMs = (System.nanoTime() - start) / 1e6;
+            comparison = Validate.compare("out", last.out().data(), reference.out().data(), tolerance);
+            Map<String, Object> c = new LinkedHashMap<>();
+            c.put("reference", "cpu");
+            c.put("referenceMs", round(referenceMs));
+            c.put("atol", tolerance.atol());
+            c.put("rtol", tolerance.rtol());
+            c.put("maxAbsError", comparison.maxAbsError());
+            c.put("maxRelError", comparison.maxRelError());
+            c.put("mismatches", comparison.mismatches());
+            c.put("passed", comparison.passed());
+            c.put("firstMismatches", comparison.firstMismatches().stream().map(Object::toString).toList());
+            report.put("check", c);
+        }
+        if (out != null) {
+            Npy.write(out, last.out());
+            report.put("out", out.toString());
+        }
+
+        if (json) {
+            stdout.println(Json.write(report));
+        } else {
+            printText(stdout, problem, inputs, report, runs, comparison);
+        }
+        return comparison != null && !comparison.passed() ? ExitCodes.MISMATCH : ExitCodes.OK;
+    }
+
+    private Tolerance tolerance() {
+        Tolerance base = Tolerance.FP32_ATTENTION;
+        try {
+            return new Tolerance(atol != null ? atol : base.atol(), rtol != null ? rtol : base.rtol());
+        } catch (IllegalArgumentException e) {
+            throw new InputException("--atol and --rtol " + e.getMessage().replace("tolerances ", ""));
+        }
+    }
+
+    private Inputs loadInputs() {
+        if (input.random != null) {
+            AttentionShape shape = AttentionShape.parse(input.random.shape);
+            long seed = input.random.seed;
+            return new Inputs(shape, RandomTensors.gaussian(seed, 0, shape.queryShape()),
+                    RandomTensors.gaussian(seed, 1, shape.keyValueShape()),
+                    RandomTensors.gaussian(seed, 2, shape.keyValueShape()), "random N(0,1), seed " + seed);
+        }
+        FileInputs f = input.files;
+        Tensor q = Npy.read(f.q);
+        Tensor k = Npy.read(f.k);
+        Tensor v = Npy.read(f.v);
+        requireRank(f.q, "q", q, "[B,H,Sq,D]");
+        requireRank(f.k, "k", k, "[B,Hkv,Sk,D]");
+        requireRank(f.v, "v", v, "[B,Hkv,Sk,D]");
+        if (!Arrays.equals(k.shape(), v.shape())) {
+            throw new InputException(f.k + " and " + f.v + ": k has shape " + k.shapeString() + " but v has "
+                    + v.shapeString() + "; they must be equal ([B,Hkv,Sk,D]).");
+        }
+        if (q.dim(0) != k.dim(0) || q.dim(3) != k.dim(3)) {
+            throw new InputException(f.q + " and " + f.k + ": q " + q.shapeString() + " and k " + k.shapeString()
+                    + " must agree on B (first dimension) and D (last dimension).");
+        }
+        AttentionShape shape = new AttentionShape(q.dim(0), q.dim(1), k.dim(1), q.dim(2), k.dim(2), q.dim(3));
+        return new Inputs(shape, q, k, v, "files " + f.q + ", " + f.k + ", " + f.v);
+    }
+
+    private static void requireRank(Path file, String role, Tensor t, String expected) {
+        if (t.rank() != 4) {
+            throw new InputException(file + ": " + role + " has shape " + t.shapeString() + " (" + t.rank()
+                    + " dimensions) but must be 4-dimensional " + expected + ".");
+        }
+    }
+
+    private void printText(PrintWriter o, AttentionProblem problem, Inputs inputs, Map<String, Object> report,
+                           List<AttentionResult> runs, Comparison comparison) {
+        AttentionResult last = runs.get(runs.size() - 1);
+        o.printf("attention  %s, %s, scale %s%n", problem.shape(), problem.causal() ? "causal" : "no mask",
+                trim(problem.scale()));
+        o.printf("inputs     %s%n", inputs.origin());
+        Object impl = report.get("impl");
+        if (report.containsKey("device")) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> d = (Map<String, Object>) report.get("device");
+            o.printf("device     %s %s (%s) through %s%n", d.get("id"), d.get("name"), d.get("platform"), report.get("binding"));
+            @SuppressWarnings("unchecked")
+            List<Map<String, Object>> programs = (List<Map<String, Object>>) report.get("programs");
+            StringBuilder built = new StringBuilder();
+            for (Map<String, Object> p : programs) {
+                built.append(", ").append(p.get("source")).append(' ').append(p.get("options")).append(" (")
+                        .append(p.get("origin")).append(", ").append(Sizes.millis(((Number) p.get("ms")).doubleValue())).append(')');
+            }
+            o.printf("impl       %s%s%n", impl, built);
+        } else {
+            o.printf("impl       %s (Java CPU reference, double accumulation)%n", impl);
+        }
+        String runsNote = runs.size() > 1 ? " (median of " + runs.size() + " runs)" : "";
+        if (last.kernels().isEmpty()) {
+            o.printf("time       %s%s%n", Sizes.millis(median(runs, AttentionResult::computeMillis)), runsNote);
+        } else {
+            o.printf("time       upload %s, compute %s, download %s%s%n",
+                    Sizes.millis(median(runs, AttentionResult::uploadMillis)),
+                    Sizes.millis(median(runs, AttentionResult::computeMillis)),
+                    Sizes.millis(median(runs, AttentionResult::downloadMillis)), runsNote);
+            List<String> kernels = new ArrayList<>();
+            for (int i = 0; i < last.kernels().size(); i++) {
+                final int index = i;
+                kernels.add(last.kernels().get(i).kernel() + " "
+                        + Sizes.millis(median(runs, r -> r.kernels().get(index).millis())));
+            }
+            o.printf("kernels    %s%n", String.join(", ", kernels));
+            o.printf("memory     %s on the device%n", Sizes.bytes(last.deviceBytes()));
+        }
+        if (problem.rowsWithoutKeys() > 0) {
+            o.printf("masked     %d query rows see no key (their output is zero)%n", problem.rowsWithoutKeys());
+        }
+        if (comparison != null) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> c = (Map<String, Object>) report.get("check");
+            o.printf("check      against the CPU reference (%s): %s%n",
+                    Sizes.millis(((Number) c.get("referenceMs")).doubleValue()), comparison.report().replace("\n", "\n           "));
+        } else if (report.get("check") instanceof String skipped) {
+            o.printf("check      %s%n", skipped);
+        }
+        if (out != null) {
+            o.printf("output     %s %s%n", out, Tensor.describe(problem.shape().outputShape()));
+        }
+    }
+
+    private static Map<String, Object> shapeJson(AttentionShape s) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("B", s.batch());
+        m.put("H", s.heads());
+        m.put("Hkv", s.kvHeads());
+        m.put("Sq", s.queryLen());
+        m.put("Sk", s.keyLen());
+        m.put("D", s.headDim());
+        return m;
+    }
+
+    private static Map<String, Object> deviceJson(ClDevice device) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", device.id());
+        m.put("name", device.name());
+        m.put("platform", device.platform().name());
+        m.put("driverVersion", device.info().driverVersion());
+        return m;
+    }
+
+    private static Map<String, Object> timingJson(List<AttentionResult> runs) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("runs", runs.size());
+        m.put("uploadMs", round(median(runs, AttentionResult::uploadMillis)));
+        m.put("computeMs", round(median(runs, AttentionResult::computeMillis)));
+        m.put("downloadMs", round(median(runs, AttentionResult::downloadMillis)));
+        AttentionResult last = runs.get(runs.size() - 1);
+        List<Object> kernels = new ArrayList<>();
+        for (int i = 0; i < last.kernels().size(); i++) {
+            KernelTiming k = last.kernels().get(i);
+            final int index = i;
+            Map<String, Object> km = new LinkedHashMap<>();
+            km.put("kernel", k.kernel());
+            km.put("options", k.options());
+            km.put("global", k.global());
+            km.put("local", k.local());
+            km.put("ms", round(median(runs, r -> r.kernels().get(index).millis())));
+            kernels.add(km);
+        }
+        m.put("kernels", kernels);
+        return m;
+    }
+
+    private static double median(List<AttentionResult> runs, java.util.function.ToDoubleFunction<AttentionResult> f) {
+        double[] values = runs.stream().mapToDouble(f).sorted().toArray();
+        int n = values.length;
+        return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+    }
+
+    private static double round(double ms) {
+        return Math.round(ms * 1000) / 1000.0;
+    }
+
+    private static String trim(float value) {
+        return String.format(Locale.ROOT, "%.6g", value).replaceAll("\\.?0+$", "");
+    }
+}

@@ -1,0 +1,71 @@
+package gpuinfer.cli;
+
+import gpuinfer.GpuInferException;
+import gpuinfer.InputException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.PrintWriter;
+
+/** The {@code gpu-infer} command line. */
+@Command(name = "gpu-infer", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        subcommands = {DevicesCommand.class, AttentionCommand.class, CommandLine.HelpCommand.class},
+        description = {"Transformer attention and GPT-style models on any OpenCL device, checked against a CPU reference.",
+                "",
+                "Examples:",
+                "  gpu-infer devices",
+                "  gpu-infer attention --shape 2,8,2,77,300,64 --causal --check",
+                "  gpu-infer attention --q q.npy --k k.npy --v v.npy --out o.npy --device gpu",
+                ""},
+        footer = {"", "Exit status: 0 success, 1 a --check mismatch, 2 bad usage or input, 3 OpenCL/device failure, "
+                + "70 internal error."})
+public final class Main implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(execute(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
+    }
+
+    /** Runs one command line with the given streams and returns its exit status (tests call this in-process). */
+    public static int execute(PrintWriter out, PrintWriter err, String... args) {
+        CommandLine commandLine = new CommandLine(new Main());
+        commandLine.setOut(out);
+        commandLine.setErr(err);
+        commandLine.setExecutionExceptionHandler((exception, cmd, parseResult) -> {
+            PrintWriter e = cmd.getErr();
+            if (exception instanceof InputException) {
+                e.println("error: " + exception.getMessage());
+                e.flush();
+                return ExitCodes.USAGE;
+            }
+            if (exception instanceof GpuInferException) {
+                e.println("error: " + exception.getMessage());
+                e.flush();
+                return ExitCodes.DEVICE_FAILURE;
+            }
+            e.println("internal error (please report it with the command line that caused it):");
+            exception.printStackTrace(e);
+            e.flush();
+            return ExitCodes.INTERNAL_ERROR;
+        });
+        int status = commandLine.execute(args);
+        out.flush();
+        err.flush();
+        return status;
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String version = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"gpu-infer " + (version != null ? version : "(development build)"),
+                    "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vendor") + ")"};
+        }
+    }
+}

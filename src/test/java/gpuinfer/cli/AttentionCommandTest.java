@@ -1,0 +1,143 @@
+package gpuinfer.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import gpuinfer.tensor.Npy;
+import gpuinfer.tensor.RandomTensors;
+import gpuinfer.tensor.Tensor;
+import gpuinfer.testing.NoLeaks;
+import gpuinfer.testing.OpenClTestSupport;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+@ExtendWith(NoLeaks.class)
+class AttentionCommandTest {
+    @TempDir
+    Path dir;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"lwjgl", "jocl"})
+    void theIssueExamplePassesItsCheckOnBothBindings(String binding) {
+        OpenClTestSupport.device(binding);
+        CliRunner r = CliRunner.run("attention", "--shape", "2,8,2,77,300,64", "--causal", "--impl", "naive", "--check",
+                "--binding", binding);
+        assertEquals(0, r.status(), r::toString);
+        assertTrue(r.out().contains("through " + binding), r::toString);
+        assertTrue(r.out().contains("check      against the CPU reference") && r.out().contains("PASS"), r::toString);
+    }
+
+    @Test
+    void jsonReportsShapeTimingsMemoryAndTheCheck() throws Exception {
+        OpenClTestSupport.device("lwjgl");
+        CliRunner r = CliRunner.run("attention", "--shape", "1,4,2,9,40,16", "--causal", "--check", "--json", "--repeat", "2");
+        assertEquals(0, r.status(), r::toString);
+        JsonNode json = new ObjectMapper().readTree(r.out());
+        assertEquals("naive", json.get("impl").asText());
+        assertEquals(40, json.get("shape").get("Sk").asInt());
+        assertEquals(2, json.get("timing").get("runs").asInt());
+        assertEquals(3, json.get("timing").get("kernels").size());
+        assertTrue(json.get("timing").get("kernels").get(0).get("options").asText().contains("-DTILE="));
+        assertTrue(json.get("deviceBytes").asLong() > 0);
+        assertTrue(json.get("check").get("passed").asBoolean());
+        assertTrue(json.get("check").get("maxAbsError").asDouble() < 2e-5);
+    }
+
+    @Test
+    void readsNpyInputsAndWritesTheOutput() throws Exception {
+        OpenClTestSupport.device("lwjgl");
+        Tensor q = RandomTensors.gaussian(3, 0, 1, 2, 5, 8);
+        Tensor k = RandomTensors.gaussian(3, 1, 1, 1, 6, 8);
+        Npy.write(dir.resolve("q.npy"), q);
+        Npy.write(dir.resolve("k.npy"), k);
+        Npy.write(dir.resolve("v.npy"), k);
+        Path out = dir.resolve("sub/o.npy");
+        CliRunner r = CliRunner.run("attention", "--q", dir.resolve("q.npy").toString(), "--k", dir.resolve("k.npy").toString(),
+                "--v", dir.resolve("v.npy").toString(), "--out", out.toString(), "--check");
+        assertEquals(0, r.status(), r::toString);
+        assertTrue(r.out().contains("B=1 H=2 Hkv=1 Sq=5 Sk=6 D=8"), r::toString);
+        assertArrayEquals(new int[] {1, 2, 5, 8}, Npy.read(out).shape());
+        CliRunner cpu = CliRunner.run("attention", "--q", dir.resolve("q.npy").toString(), "--k", dir.resolve("k.npy").toString(),
+                "--v", dir.resolve("v.npy").toString(), "--impl", "cpu", "--out", dir.resolve("cpu.npy").toString());
+        assertEquals(0, cpu.status(), cpu::toString);
+        float[] a = Npy.read(out).data();
+        float[] b = Npy.read(dir.resolve("cpu.npy")).data();
+        for (int i = 0; i < a.length; i++) {
+            assertEquals(b[i], a[i], 2e-5);
+        }
+    }
+
+    @Test
+    void aMismatchExitsWithOne() {
+        OpenClTestSupport.device("lwjgl");
+        // A zero tolerance cannot be met by float32 against a float64 reference.
+        CliRunner r = CliRunner.run("attention", "--shape", "1,1,1,8,8,16", "--check", "--atol", "0", "--rtol", "0");
+        assertEquals(1, r.status(), r::toString);
+        assertTrue(r.out().contains("FAIL"), r::toString);
+    }
+
+    @Test
+    void badUsageAndBadInputExitWithTwoAndSayWhy() throws Exception {
+        assertUsage(CliRunner.run("attention", "--shape", "1,2,3"), "six comma-separated integers");
+        assertUsage(CliRunner.run("attention", "--shape", "1,8,3,4,4,16"), "Hkv=3 does not divide H=8");
+        assertUsage(CliRunner.run("attention", "--shape", "1,1,1,0,4,16"), "at least 1");
+        assertUsage(CliRunner.run("attention", "--shape", "1,1,1,4,4,16", "--impl", "fast"), "Unknown --impl 'fast'");
+        assertUsage(CliRunner.run("attention", "--shape", "1,1,1,4,4,16", "--binding", "cuda"), "Unknown binding 'cuda'");
+        assertUsage(CliRunner.run("attention"), "Missing required");
+        Path q = dir.resolve("q.npy");
+        Files.writeString(q, "not numpy");
+        assertUsage(CliRunner.run("attention", "--q", q.toString(), "--k", q.toString(), "--v", q.toString()),
+                q + ": not a NumPy .npy file");
+        Npy.write(dir.resolve("q3.npy"), Tensor.zeros(2, 5, 8));
+        Npy.write(dir.resolve("k4.npy"), Tensor.zeros(1, 1, 6, 8));
+        Npy.write(dir.resolve("k16.npy"), Tensor.zeros(1, 1, 6, 16));
+        assertUsage(CliRunner.run("attention", "--q", dir.resolve("q3.npy").toString(), "--k", dir.resolve("k4.npy").toString(),
+                "--v", dir.resolve("k4.npy").toString()), "must be 4-dimensional");
+        Npy.write(dir.resolve("q4.npy"), Tensor.zeros(1, 2, 5, 8));
+        assertUsage(CliRunner.run("attention", "--q", dir.resolve("q4.npy").toString(), "--k", dir.resolve("k4.npy").toString(),
+                "--v", dir.resolve("k16.npy").toString()), "they must be equal");
+        assertUsage(CliRunner.run("attention", "--q", dir.resolve("q4.npy").toString(), "--k", dir.resolve("k16.npy").toString(),
+                "--v", dir.resolve("k16.npy").toString()), "must agree on B");
+    }
+
+    @Test
+    void anUnknownDeviceExitsWithTwoAndListsTheDevices() {
+        OpenClTestSupport.device("lwjgl");
+        CliRunner r = CliRunner.run("attention", "--shape", "1,1,1,4,4,16", "--device", "no-such-gpu");
+        assertEquals(2, r.status(), r::toString);
+        assertTrue(r.err().contains("Unknown device 'no-such-gpu'") && r.err().contains("0:0"), r::toString);
+    }
+
+    @Test
+    void theNaivePathRefusesAShapeItCannotHoldAndPointsToFlash() {
+        OpenClTestSupport.device("lwjgl");
+        CliRunner r = CliRunner.run("attention", "--shape", "1,12,12,65536,65536,64", "--causal", "--impl", "naive");
+        assertEquals(3, r.status(), r::toString);
+        assertTrue(r.err().contains("--impl flash") && r.err().contains("bytes"), r::toString);
+        assertFalse(r.err().contains("Exception"), "no stack trace: " + r.err());
+    }
+
+    @Test
+    void theCpuReferenceRunsWithoutOpenCl() {
+        CliRunner r = CliRunner.run("attention", "--shape", "1,2,1,3,5,8", "--causal", "--impl", "cpu", "--check");
+        assertEquals(0, r.status(), r::toString);
+        assertTrue(r.out().contains("Java CPU reference"), r::toString);
+        assertTrue(r.out().contains("skipped"), r::toString);
+    }
+
+    private static void assertUsage(CliRunner r, String fragment) {
+        assertEquals(2, r.status(), r::toString);
+        assertTrue(r.err().contains(fragment), "'" + fragment + "' missing:\n" + r);
+        assertFalse(r.err().contains("\tat "), "no stack trace:\n" + r);
+    }
+}

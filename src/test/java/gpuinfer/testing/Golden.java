@@ -1,0 +1,49 @@
+package gpuinfer.testing;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import gpuinfer.attention.AttentionProblem;
+import gpuinfer.attention.AttentionShape;
+import gpuinfer.tensor.Npy;
+import gpuinfer.tensor.Tensor;
+
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+/** The golden attention cases written by tools/golden_attention.py (NumPy, float64). */
+public record Golden(String name, AttentionProblem problem, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) {
+    public static List<Golden> attentionCases() {
+        try {
+            Path root = Path.of(Golden.class.getResource("/golden/attention").toURI());
+            try (Stream<Path> dirs = Files.list(root)) {
+                return dirs.filter(Files::isDirectory).sorted().map(Golden::load).toList();
+            }
+        } catch (IOException | URISyntaxException e) {
+            throw new IllegalStateException("golden files missing: run /usr/bin/python3 tools/golden_attention.py", e);
+        }
+    }
+
+    private static Golden load(Path dir) {
+        try {
+            JsonNode meta = new ObjectMapper().readTree(dir.resolve("meta.json").toFile());
+            AttentionShape shape = new AttentionShape(meta.get("B").asInt(), meta.get("H").asInt(), meta.get("Hkv").asInt(),
+                    meta.get("Sq").asInt(), meta.get("Sk").asInt(), meta.get("D").asInt());
+            AttentionProblem problem = new AttentionProblem(shape, meta.get("causal").asBoolean(),
+                    (float) meta.get("scale").asDouble());
+            return new Golden(dir.getFileName().toString(), problem, Npy.read(dir.resolve("q.npy")),
+                    Npy.read(dir.resolve("k.npy")), Npy.read(dir.resolve("v.npy")), Npy.read(dir.resolve("out.npy")),
+                    Npy.read(dir.resolve("lse.npy")));
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read golden case " + dir, e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+}
