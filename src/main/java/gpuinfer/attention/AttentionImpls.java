@@ -8,11 +8,11 @@ import java.util.List;
 /** The attention implementations by their {@code --impl} names. */
 public final class AttentionImpls {
     /** Every name --impl accepts, the CPU reference first. */
-    public static final List<String> NAMES = List.of("cpu", "naive");
+    public static final List<String> NAMES = List.of("cpu", "naive", "flash");
     /** The implementations that run on OpenCL. */
-    public static final List<String> OPENCL = List.of("naive");
+    public static final List<String> OPENCL = List.of("naive", "flash");
     /** What --impl auto means where OpenCL runs. */
-    public static final String DEFAULT_OPENCL = "naive";
+    public static final String DEFAULT_OPENCL = "flash";
 
     private AttentionImpls() {
     }
@@ -23,7 +23,19 @@ public final class AttentionImpls {
 
     /** An OpenCL implementation on {@code context}; close it when done. */
     public static ClAttention create(String name, ClContext context) {
+        return create(name, context, java.util.Map.of());
+    }
+
+    /**
+     * An OpenCL implementation with some kernel tuning values replaced ({@code --kernel-define NAME=VALUE}); only
+     * flash has tuning values today.
+     */
+    public static ClAttention create(String name, ClContext context, java.util.Map<String, String> defines) {
+        if (!defines.isEmpty() && !name.equals("flash")) {
+            throw new InputException("--kernel-define applies to --impl flash only, not " + name + ".");
+        }
         return switch (name) {
+            case "flash" -> new FlashAttention(context, defines);
             case "naive" -> new NaiveAttention(context);
             default -> throw new InputException("Unknown OpenCL attention implementation '" + name + "': use one of "
                     + String.join(", ", OPENCL) + ".");

@@ -24,10 +24,10 @@ public abstract class ClAttention implements Attention {
     }
 
     /**
-     * Enqueues the computation on device buffers: q [B,H,Sq,D], k and v [B,Hkv,Sk,D], out [B,H,Sq,D]. Workspace
-     * the implementation needs is allocated here and released before returning (after the queue finished with it).
+     * Enqueues the computation on device buffers (see {@link AttentionBuffers} for their shapes). Workspace the
+     * implementation needs is allocated here and released before returning (after the queue finished with it).
      */
-    public abstract void enqueue(ClQueue queue, AttentionProblem problem, ClBuffer q, ClBuffer k, ClBuffer v, ClBuffer out);
+    public abstract void enqueue(ClQueue queue, AttentionProblem problem, AttentionBuffers buffers);
 
     /** Device bytes {@link #enqueue} allocates besides its inputs and output. */
     public abstract long workspaceBytes(AttentionProblem problem);
@@ -38,10 +38,11 @@ public abstract class ClAttention implements Attention {
     /** What to tell a user whose problem does not fit (e.g. "use --impl flash"). */
     protected abstract String whenTooLarge();
 
-    /** All device memory a run of this problem allocates: inputs, output and workspace. */
+    /** All device memory a run of this problem allocates: inputs, output, per-row statistics and workspace. */
     public long deviceBytes(AttentionProblem problem) {
         AttentionShape s = problem.shape();
-        return 4 * (2 * s.queryElements() + 2 * s.keyValueElements()) + workspaceBytes(problem);
+        long rows = (long) s.batch() * s.heads() * s.queryLen();
+        return 4 * (2 * s.queryElements() + 2 * s.keyValueElements() + rows + s.batch()) + workspaceBytes(problem);
     }
 
     /**
@@ -72,25 +73,33 @@ public abstract class ClAttention implements Attention {
         try (ClBuffer qBuf = context.createBuffer(4 * s.queryElements(), "q " + Tensor.describe(s.queryShape()));
              ClBuffer kBuf = context.createBuffer(4 * s.keyValueElements(), "k " + Tensor.describe(s.keyValueShape()));
              ClBuffer vBuf = context.createBuffer(4 * s.keyValueElements(), "v " + Tensor.describe(s.keyValueShape()));
-             ClBuffer outBuf = context.createBuffer(4 * s.queryElements(), "out " + Tensor.describe(s.outputShape()))) {
+             ClBuffer outBuf = context.createBuffer(4 * s.queryElements(), "out " + Tensor.describe(s.outputShape()));
+             ClBuffer lseBuf = context.createBuffer(4L * s.batch() * s.heads() * s.queryLen(),
+                     "lse [" + s.batch() + ", " + s.heads() + ", " + s.queryLen() + "]");
+             ClBuffer lensBuf = problem.kvLens() == null ? null : context.createBuffer(4L * s.batch(), "kv_lens [" + s.batch() + "]")) {
             long t0 = System.nanoTime();
             queue.write(qBuf, q.data());
             queue.write(kBuf, k.data());
             queue.write(vBuf, v.data());
+            if (lensBuf != null) {
+                queue.write(lensBuf, problem.kvLens());
+            }
             long t1 = System.nanoTime();
             queue.startRecording();
             List<KernelTiming> kernels;
             try {
-                enqueue(queue, problem, qBuf, kBuf, vBuf, outBuf);
+                enqueue(queue, problem, new AttentionBuffers(qBuf, kBuf, vBuf, outBuf, lseBuf, lensBuf, s.keyLen()));
             } finally {
                 kernels = queue.stopRecording();
             }
             long t2 = System.nanoTime();
             Tensor out = Tensor.zeros(s.outputShape());
             queue.read(outBuf, out.data());
+            Tensor lse = Tensor.zeros(s.batch(), s.heads(), s.queryLen());
+            queue.read(lseBuf, lse.data());
             long t3 = System.nanoTime();
             long allocated = context.peakAllocatedBytes() - before;
-            return new AttentionResult(out, kernels, (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6,
+            return new AttentionResult(out, lse, kernels, (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6,
                     Math.max(allocated, deviceBytes(problem)));
         }
     }

@@ -20,9 +20,11 @@ public final class CpuAttention implements Attention {
     public AttentionResult run(AttentionProblem problem, Tensor q, Tensor k, Tensor v) {
         Attention.checkInputs(problem, q, k, v);
         long start = System.nanoTime();
-        Tensor out = Tensor.zeros(problem.shape().outputShape());
-        forward(out.data(), null, q.data(), k.data(), v.data(), problem);
-        return new AttentionResult(out, List.of(), 0, (System.nanoTime() - start) / 1e6, 0, 0);
+        AttentionShape s = problem.shape();
+        Tensor out = Tensor.zeros(s.outputShape());
+        Tensor lse = Tensor.zeros(s.batch(), s.heads(), s.queryLen());
+        forward(out.data(), lse.data(), q.data(), k.data(), v.data(), problem);
+        return new AttentionResult(out, lse, List.of(), 0, (System.nanoTime() - start) / 1e6, 0, 0);
     }
 
     /**
@@ -47,7 +49,7 @@ public final class CpuAttention implements Attention {
         int kvHead = h / s.groupSize();
         long qOffset = (long) row * d;
         long kvBase = ((long) b * s.kvHeads() + kvHead) * sk * d;
-        int visible = problem.visibleKeys(i);
+        int visible = problem.visibleKeys(b, i);
 
         if (visible == 0) {
             // A row that sees no key: output zero, log-sum-exp of an empty set.

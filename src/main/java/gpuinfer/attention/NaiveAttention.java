@@ -63,21 +63,24 @@ public final class NaiveAttention extends ClAttention {
     }
 
     @Override
-    public void enqueue(ClQueue queue, AttentionProblem problem, ClBuffer q, ClBuffer k, ClBuffer v, ClBuffer out) {
+    public void enqueue(ClQueue queue, AttentionProblem problem, AttentionBuffers buffers) {
         AttentionShape s = problem.shape();
+        ClBuffer lens = buffers.kvLens() != null ? buffers.kvLens() : buffers.lse();
         int bh = s.batch() * s.heads();
         try (ClBuffer scoreBuf = context.createBuffer(workspaceBytes(problem), "scores [" + s.batch() + ", " + s.heads()
                 + ", " + s.queryLen() + ", " + s.keyLen() + "]")) {
-            scores.arg(0, q).arg(1, k).arg(2, scoreBuf).arg(3, s.heads()).arg(4, s.kvHeads()).arg(5, s.queryLen())
-                    .arg(6, s.keyLen()).arg(7, s.headDim()).arg(8, problem.scale());
+            scores.arg(0, buffers.q()).arg(1, buffers.k()).arg(2, scoreBuf).arg(3, s.heads()).arg(4, s.kvHeads())
+                    .arg(5, s.queryLen()).arg(6, s.keyLen()).arg(7, s.headDim()).arg(8, buffers.kvStride())
+                    .arg(9, problem.scale());
             queue.launch(scores, new long[] {roundUp(s.keyLen(), tile), roundUp(s.queryLen(), tile), bh},
                     new long[] {tile, tile, 1});
 
-            softmax.arg(0, scoreBuf).arg(1, s.queryLen()).arg(2, s.keyLen()).arg(3, problem.causal() ? 1 : 0);
+            softmax.arg(0, scoreBuf).arg(1, buffers.lse()).arg(2, lens).arg(3, s.heads()).arg(4, s.queryLen())
+                    .arg(5, s.keyLen()).arg(6, problem.causal() ? 1 : 0).arg(7, buffers.kvLens() != null ? 1 : 0);
             queue.launch(softmax, new long[] {(long) bh * s.queryLen() * softmaxGroup}, new long[] {softmaxGroup});
 
-            pv.arg(0, scoreBuf).arg(1, v).arg(2, out).arg(3, s.heads()).arg(4, s.kvHeads()).arg(5, s.queryLen())
-                    .arg(6, s.keyLen()).arg(7, s.headDim());
+            pv.arg(0, scoreBuf).arg(1, buffers.v()).arg(2, buffers.out()).arg(3, s.heads()).arg(4, s.kvHeads())
+                    .arg(5, s.queryLen()).arg(6, s.keyLen()).arg(7, s.headDim()).arg(8, buffers.kvStride());
             queue.launch(pv, new long[] {roundUp(s.headDim(), tile), roundUp(s.queryLen(), tile), bh},
                     new long[] {tile, tile, 1});
             queue.finish();

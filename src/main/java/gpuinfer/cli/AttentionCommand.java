@@ -7,6 +7,7 @@ import gpuinfer.attention.AttentionResult;
 import gpuinfer.attention.AttentionShape;
 import gpuinfer.attention.ClAttention;
 import gpuinfer.attention.CpuAttention;
+import gpuinfer.attention.FlashAttention;
 import gpuinfer.check.Comparison;
 import gpuinfer.check.Tolerance;
 import gpuinfer.check.Validate;
@@ -40,10 +41,12 @@ import java.util.concurrent.Callable;
         description = {"Run attention softmax(scale * Q K^T, mask) V on an OpenCL device or the CPU reference.",
                 "Q is [B,H,Sq,D]; K and V are [B,Hkv,Sk,D]; the output is [B,H,Sq,D] (float32, row-major).",
                 "Query head h reads kv head h / (H/Hkv). Causal masking is bottom-right aligned: query i sees keys",
-                "j <= i + (Sk - Sq).",
+                "j <= i + (Sk - Sq). --kv-lens masks key padding per batch entry. Rows that see no key output zeros.",
                 "", "Examples:",
                 "  gpu-infer attention --shape 2,8,2,77,300,64 --causal --check",
-                "  gpu-infer attention --q q.npy --k k.npy --v v.npy --causal --out o.npy --json", ""})
+                "  gpu-infer attention --shape 1,12,12,65536,65536,64 --causal",
+                "  gpu-infer attention --shape 3,8,2,1,5000,128 --causal --kv-lens 5000,17,1 --check",
+                "  gpu-infer attention --q q.npy --k k.npy --v v.npy --causal --out o.npy --lse-out lse.npy --json", ""})
 final class AttentionCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -78,16 +81,29 @@ final class AttentionCommand implements Callable<Integer> {
     @Option(names = "--causal", description = "Mask keys after each query (bottom-right aligned).")
     boolean causal;
 
+    @Option(names = "--kv-lens", split = ",", paramLabel = "L1,L2,...",
+            description = "Key padding: batch entry b sees only keys j < L_b (one length per batch entry).")
+    int[] kvLens;
+
     @Option(names = "--scale", paramLabel = "X", description = "Score scale (default: 1/sqrt(D)).")
     Float scale;
 
     @Option(names = "--impl", defaultValue = "auto", paramLabel = "NAME",
-            description = "auto, cpu or naive (default: ${DEFAULT-VALUE}: naive where OpenCL runs, else the CPU "
-                    + "reference, with a warning).")
+            description = "auto, cpu, naive or flash (default: ${DEFAULT-VALUE}: flash where OpenCL runs, else the "
+                    + "CPU reference, with a warning).")
     String impl;
+
+    @Option(names = "--kernel-define", paramLabel = "NAME=VALUE",
+            description = "Replace a tuning value of the flash kernels (VEC, WG, QB, KT, SPLIT_WG, KB, DECODE_MAX_SQ, "
+                    + "KEYS_PER_SPLIT); the option string is printed with the timings. Repeatable.")
+    Map<String, String> defines = new LinkedHashMap<>();
 
     @Option(names = "--out", paramLabel = "O.npy", description = "Write the output [B,H,Sq,D] as float32 .npy.")
     Path out;
+
+    @Option(names = "--lse-out", paramLabel = "LSE.npy",
+            description = "Write each row's log-sum-exp [B,H,Sq] as float32 .npy (natural log; -inf where a row sees no key).")
+    Path lseOut;
 
     @Option(names = "--check", description = "Also run the CPU reference and compare: exit status 1 on a mismatch.")
     boolean check;
@@ -126,13 +142,16 @@ final class AttentionCommand implements Callable<Integer> {
         }
         Tolerance tolerance = tolerance();
         Inputs inputs = loadInputs();
-        AttentionProblem problem = scale == null ? AttentionProblem.of(inputs.shape(), causal)
-                : new AttentionProblem(inputs.shape(), causal, scale);
+        AttentionProblem problem = new AttentionProblem(inputs.shape(), causal,
+                scale == null ? AttentionProblem.defaultScale(inputs.shape().headDim()) : scale, kvLens);
 
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("shape", shapeJson(inputs.shape()));
         report.put("causal", causal);
         report.put("scale", problem.scale());
+        if (kvLens != null) {
+            report.put("kvLens", kvLens);
+        }
         report.put("inputs", inputs.origin());
 
         String chosen = impl;
@@ -170,8 +189,11 @@ final class AttentionCommand implements Callable<Integer> {
             report.put("binding", opencl.runtime().binding());
             report.put("device", deviceJson(device));
             try (ClContext context = opencl.openContext(device);
-                 ClAttention op = AttentionImpls.create(chosen, context)) {
+                 ClAttention op = AttentionImpls.create(chosen, context, defines)) {
                 op.checkFits(problem);
+                if (op instanceof FlashAttention flash) {
+                    report.put("variant", flash.variant(problem));
+                }
                 for (int r = 0; r < warmup + repeat; r++) {
                     AttentionResult result = op.run(problem, inputs.q(), inputs.k(), inputs.v());
                     if (r >= warmup) {
@@ -189,6 +211,7 @@ final class AttentionCommand implements Callable<Integer> {
         report.put("rowsWithoutKeys", problem.rowsWithoutKeys());
 
         Comparison comparison = null;
+        Comparison lseComparison = null;
         if (check && chosen.equals("cpu")) {
             report.put("check", "skipped: --impl cpu is the reference itself");
         } else if (check) {
@@ -196,6 +219,7 @@ final class AttentionCommand implements Callable<Integer> {
             AttentionResult reference = new CpuAttention().run(problem, inputs.q(), inputs.k(), inputs.v());
             double referenceMs = (System.nanoTime() - start) / 1e6;
             comparison = Validate.compare("out", last.out().data(), reference.out().data(), tolerance);
+            lseComparison = Validate.compare("lse", last.lse().data(), reference.lse().data(), tolerance);
             Map<String, Object> c = new LinkedHashMap<>();
             c.put("reference", "cpu");
             c.put("referenceMs", round(referenceMs));
@@ -204,21 +228,29 @@ final class AttentionCommand implements Callable<Integer> {
             c.put("maxAbsError", comparison.maxAbsError());
             c.put("maxRelError", comparison.maxRelError());
             c.put("mismatches", comparison.mismatches());
-            c.put("passed", comparison.passed());
+            c.put("passed", comparison.passed() && lseComparison.passed());
             c.put("firstMismatches", comparison.firstMismatches().stream().map(Object::toString).toList());
+            c.put("lseMaxAbsError", lseComparison.maxAbsError());
+            c.put("lsePassed", lseComparison.passed());
+            c.put("lseFirstMismatches", lseComparison.firstMismatches().stream().map(Object::toString).toList());
             report.put("check", c);
         }
         if (out != null) {
             Npy.write(out, last.out());
             report.put("out", out.toString());
         }
+        if (lseOut != null) {
+            Npy.write(lseOut, last.lse());
+            report.put("lseOut", lseOut.toString());
+        }
 
         if (json) {
             stdout.println(Json.write(report));
         } else {
-            printText(stdout, problem, inputs, report, runs, comparison);
+            printText(stdout, problem, inputs, report, runs, comparison, lseComparison);
         }
-        return comparison != null && !comparison.passed() ? ExitCodes.MISMATCH : ExitCodes.OK;
+        boolean failed = comparison != null && !(comparison.passed() && lseComparison.passed());
+        return failed ? ExitCodes.MISMATCH : ExitCodes.OK;
     }
 
     private Tolerance tolerance() {
@@ -265,10 +297,10 @@ final class AttentionCommand implements Callable<Integer> {
     }
 
     private void printText(PrintWriter o, AttentionProblem problem, Inputs inputs, Map<String, Object> report,
-                           List<AttentionResult> runs, Comparison comparison) {
+                           List<AttentionResult> runs, Comparison comparison, Comparison lseComparison) {
         AttentionResult last = runs.get(runs.size() - 1);
-        o.printf("attention  %s, %s, scale %s%n", problem.shape(), problem.causal() ? "causal" : "no mask",
-                trim(problem.scale()));
+        o.printf("attention  %s, %s, scale %s%s%n", problem.shape(), problem.causal() ? "causal" : "no mask",
+                trim(problem.scale()), kvLens == null ? "" : ", kv-lens " + Arrays.toString(kvLens));
         o.printf("inputs     %s%n", inputs.origin());
         Object impl = report.get("impl");
         if (report.containsKey("device")) {
@@ -282,7 +314,7 @@ final class AttentionCommand implements Callable<Integer> {
                 built.append(", ").append(p.get("source")).append(' ').append(p.get("options")).append(" (")
                         .append(p.get("origin")).append(", ").append(Sizes.millis(((Number) p.get("ms")).doubleValue())).append(')');
             }
-            o.printf("impl       %s%s%n", impl, built);
+            o.printf("impl       %s%s%s%n", impl, report.containsKey("variant") ? " (" + report.get("variant") + ")" : "", built);
         } else {
             o.printf("impl       %s (Java CPU reference, double accumulation)%n", impl);
         }
@@ -311,11 +343,16 @@ final class AttentionCommand implements Callable<Integer> {
             Map<String, Object> c = (Map<String, Object>) report.get("check");
             o.printf("check      against the CPU reference (%s): %s%n",
                     Sizes.millis(((Number) c.get("referenceMs")).doubleValue()), comparison.report().replace("\n", "\n           "));
+            o.printf("           %s%n", lseComparison.report().replace("\n", "\n           "));
         } else if (report.get("check") instanceof String skipped) {
             o.printf("check      %s%n", skipped);
         }
         if (out != null) {
             o.printf("output     %s %s%n", out, Tensor.describe(problem.shape().outputShape()));
+        }
+        if (lseOut != null) {
+            AttentionShape s = problem.shape();
+            o.printf("lse        %s %s%n", lseOut, Tensor.describe(new int[] {s.batch(), s.heads(), s.queryLen()}));
         }
     }
 

@@ -43,11 +43,13 @@ class AttentionCommandTest {
         CliRunner r = CliRunner.run("attention", "--shape", "1,4,2,9,40,16", "--causal", "--check", "--json", "--repeat", "2");
         assertEquals(0, r.status(), r::toString);
         JsonNode json = new ObjectMapper().readTree(r.out());
-        assertEquals("naive", json.get("impl").asText());
+        assertEquals("flash", json.get("impl").asText(), "flash is the default where OpenCL runs");
+        assertEquals("tiled", json.get("variant").asText());
         assertEquals(40, json.get("shape").get("Sk").asInt());
         assertEquals(2, json.get("timing").get("runs").asInt());
-        assertEquals(3, json.get("timing").get("kernels").size());
-        assertTrue(json.get("timing").get("kernels").get(0).get("options").asText().contains("-DTILE="));
+        assertEquals(1, json.get("timing").get("kernels").size());
+        assertTrue(json.get("timing").get("kernels").get(0).get("options").asText().contains("-DHEAD_DIM=16"));
+        assertTrue(json.get("check").get("lsePassed").asBoolean());
         assertTrue(json.get("deviceBytes").asLong() > 0);
         assertTrue(json.get("check").get("passed").asBoolean());
         assertTrue(json.get("check").get("maxAbsError").asDouble() < 2e-5);
@@ -75,6 +77,43 @@ class AttentionCommandTest {
         for (int i = 0; i < a.length; i++) {
             assertEquals(b[i], a[i], 2e-5);
         }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"lwjgl", "jocl"})
+    void theFlashDecodeExampleWithKeyPaddingPassesOnBothBindings(String binding) {
+        OpenClTestSupport.device(binding);
+        CliRunner r = CliRunner.run("attention", "--shape", "3,8,2,1,5000,128", "--causal", "--kv-lens", "5000,17,1",
+                "--impl", "flash", "--check", "--binding", binding);
+        assertEquals(0, r.status(), r::toString);
+        assertTrue(r.out().contains("flash (split-k)") && r.out().contains("kv-lens [5000, 17, 1]"), r::toString);
+        assertTrue(r.out().contains("lse: max abs"), r::toString);
+    }
+
+    @Test
+    void kernelDefinesReachTheKernelAndAreRecorded() throws Exception {
+        OpenClTestSupport.device("lwjgl");
+        CliRunner r = CliRunner.run("attention", "--shape", "1,2,2,50,50,32", "--causal", "--check", "--json",
+                "--kernel-define", "QB=2", "--kernel-define", "WG=4");
+        assertEquals(0, r.status(), r::toString);
+        String options = new ObjectMapper().readTree(r.out()).get("timing").get("kernels").get(0).get("options").asText();
+        assertTrue(options.contains("-DQB=2") && options.contains("-DWG=4"), options);
+        assertUsage(CliRunner.run("attention", "--shape", "1,2,2,50,50,32", "--kernel-define", "TILE=3"),
+                "Unknown flash kernel define 'TILE'");
+        assertUsage(CliRunner.run("attention", "--shape", "1,2,2,50,50,32", "--kernel-define", "QB=9"), "at most 8");
+        assertUsage(CliRunner.run("attention", "--shape", "1,2,2,50,50,32", "--impl", "naive", "--kernel-define", "QB=2"),
+                "applies to --impl flash only");
+    }
+
+    @Test
+    void writesTheLogSumExp() throws Exception {
+        OpenClTestSupport.device("lwjgl");
+        Path lse = dir.resolve("lse.npy");
+        CliRunner r = CliRunner.run("attention", "--shape", "2,3,1,4,6,8", "--causal", "--lse-out", lse.toString());
+        assertEquals(0, r.status(), r::toString);
+        assertArrayEquals(new int[] {2, 3, 4}, Npy.read(lse).shape());
+        assertUsage(CliRunner.run("attention", "--shape", "2,3,1,4,6,8", "--kv-lens", "6"), "has 1 entries but the batch has B=2");
+        assertUsage(CliRunner.run("attention", "--shape", "2,3,1,4,6,8", "--kv-lens", "6,7"), "outside 0..6");
     }
 
     @Test

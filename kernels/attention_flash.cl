@@ -1,0 +1,445 @@
+// attention_flash.cl: fused attention that never stores the S x S score matrix (online softmax over key tiles).
+//
+// Semantics are those of attention_naive.cl and the CPU reference: q [B,H,Sq,D], k and v [B,Hkv,kv_stride,D] (the
+// first Sk rows of each kv head are used), out [B,H,Sq,D]; query head h reads kv head h / (H/Hkv); causal masking
+// is bottom-right aligned (query i sees keys j <= i + Sk - Sq); key padding: batch b sees keys j < kv_lens[b]; a
+// row that sees no key gets output 0 and log-sum-exp -inf. Every kernel writes each row's log-sum-exp (natural
+// log) to lse [B,H,Sq], so partial results over disjoint key ranges can be merged.
+//
+// Variants (the host picks one; each runs with `gpu-infer attention --impl flash ...`, the variant and the -D
+// values are printed and recorded with every measurement):
+//
+//   flash_attention_tiled   prefill. A work-group of WG work-items owns WG*QB consecutive query rows of one head;
+//                           each work-item keeps QB rows' running max, sum and output in registers. K and V tiles
+//                           of KT keys are staged in local memory, K transposed so that 8 (VEC) keys' scores come
+//                           from one vector FMA per dimension: a QB x KT block of scores per step, reused across
+//                           the QB rows (register blocking). Tiles wholly above the causal diagonal are skipped.
+//   flash_decode_split      decode (Sq small, Sk long; "split-K"): one query row cannot fill a device, so the keys
+//   flash_decode_merge      are cut into splits; each work-item runs the online softmax over one split and writes
+//                           its partial (output, max, sum); the merge kernel combines the splits by their
+//                           log-sum-exp. Workspace is O(B*H*Sq*splits*D).
+//
+// Measured on the 2-core CI machine (PoCL 3.1), B=1 H=12 D=64 causal, medians (README "Benchmarks" has the table
+// and the command that produced it):
+//   tiled      S=1024: see README        split      Sk=32768 decode: see README
+//
+// Tuning values, all -D options with defaults so the file compiles on its own:
+//   HEAD_DIM   D, the head size (compile-time so that loops over it unroll)
+//   VEC        vector width in floats: 1, 2, 4, 8 or 16; must divide HEAD_DIM and KT
+//   WG         work-items per group of flash_attention_tiled
+//   QB         query rows per work-item of flash_attention_tiled
+//   KT         keys per tile of flash_attention_tiled (local memory: 2 * KT * HEAD_DIM floats)
+//   SPLIT_WG   work-items per group of flash_decode_split and flash_decode_merge
+//   KB         keys per block inside a split (one max/rescale per block)
+
+#ifndef HEAD_DIM
+#define HEAD_DIM 64
+#endif
+#ifndef VEC
+#define VEC 8
+#endif
+#ifndef WG
+#define WG 16
+#endif
+#ifndef QB
+#define QB 4
+#endif
+#ifndef KT
+#define KT 64
+#endif
+#ifndef NB
+#define NB 2
+#endif
+#ifndef CB
+#define CB 2
+#endif
+#ifndef SPLIT_WG
+#define SPLIT_WG 16
+#endif
+#ifndef KB
+#define KB 8
+#endif
+
+#define DV (HEAD_DIM / VEC)   // vectors per head row
+#define KV (KT / VEC)         // vectors per tile of scores
+#define QROWS (WG * QB)       // query rows per work-group
+
+#if HEAD_DIM % VEC != 0 || KT % VEC != 0
+#error "VEC must divide HEAD_DIM and KT"
+#endif
+#if KV % NB != 0 || DV % CB != 0
+#error "NB must divide KT/VEC and CB must divide HEAD_DIM/VEC"
+#endif
+
+// ---- register blocks, unrolled by the preprocessor -------------------------------------------------------------
+// PoCL's LLVM does not reliably honour #pragma unroll, and an accumulator array indexed by a loop variable stays in
+// memory (a load-FMA-store chain per step). These macros expand a block body for every constant index instead, so
+// accumulators are scalars to the compiler and live in registers.
+#define REP1(M) M(0)
+#define REP2(M) REP1(M) M(1)
+#define REP3(M) REP2(M) M(2)
+#define REP4(M) REP3(M) M(3)
+#define REP5(M) REP4(M) M(4)
+#define REP6(M) REP5(M) M(5)
+#define REP7(M) REP6(M) M(6)
+#define REP8(M) REP7(M) M(7)
+#define REP(n, M) CAT(REP, n)(M)
+#define FOR_NB(M) REP(NB, M)
+#define FOR_CB(M) REP(CB, M)
+#if QB > 8 || NB > 8 || CB > 8
+#error "QB, NB and CB are at most 8"
+#endif
+// FOR_QB_NB(M) expands M(r, n) for every r < QB and n < NB (likewise FOR_QB_CB with CB).
+#define REPR1(M, R) M(R, 0)
+#define REPR2(M, R) REPR1(M, R) M(R, 1)
+#define REPR3(M, R) REPR2(M, R) M(R, 2)
+#define REPR4(M, R) REPR3(M, R) M(R, 3)
+#define REPR5(M, R) REPR4(M, R) M(R, 4)
+#define REPR6(M, R) REPR5(M, R) M(R, 5)
+#define REPR7(M, R) REPR6(M, R) M(R, 6)
+#define REPR8(M, R) REPR7(M, R) M(R, 7)
+#define REPR(n, M, R) CAT(REPR, n)(M, R)
+#define ROWS1(M, n) REPR(n, M, 0)
+#define ROWS2(M, n) ROWS1(M, n) REPR(n, M, 1)
+#define ROWS3(M, n) ROWS2(M, n) REPR(n, M, 2)
+#define ROWS4(M, n) ROWS3(M, n) REPR(n, M, 3)
+#define ROWS5(M, n) ROWS4(M, n) REPR(n, M, 4)
+#define ROWS6(M, n) ROWS5(M, n) REPR(n, M, 5)
+#define ROWS7(M, n) ROWS6(M, n) REPR(n, M, 6)
+#define ROWS8(M, n) ROWS7(M, n) REPR(n, M, 7)
+#define FOR_QB_NB(M) CAT(ROWS, QB)(M, NB)
+#define FOR_QB_CB(M) CAT(ROWS, QB)(M, CB)
+
+// ---- vectors of VEC floats --------------------------------------------------------------------------------------
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#if VEC == 1
+typedef float vec_t;
+typedef int ivec_t;
+#define VLOAD(i, p) ((p)[i])
+#define VSTORE(x, i, p) ((p)[i] = (x))
+#define HMAX(x) (x)
+#define HSUM(x) (x)
+#define IOTA 0
+#define FOR_LANES(M) M(0)
+#define LANE(x, L) (x)
+#else
+typedef CAT(float, VEC) vec_t;
+typedef CAT(int, VEC) ivec_t;
+#define VLOAD(i, p) CAT(vload, VEC)(i, p)
+#define VSTORE(x, i, p) CAT(vstore, VEC)(x, i, p)
+#define LANE(x, L) (x).s##L
+#if VEC == 2
+#define IOTA ((ivec_t)(0, 1))
+#define HMAX(x) fmax((x).s0, (x).s1)
+#define HSUM(x) ((x).s0 + (x).s1)
+#define FOR_LANES(M) M(0) M(1)
+#elif VEC == 4
+#define IOTA ((ivec_t)(0, 1, 2, 3))
+#define HMAX(x) fmax(fmax((x).s0, (x).s1), fmax((x).s2, (x).s3))
+#define HSUM(x) (((x).s0 + (x).s1) + ((x).s2 + (x).s3))
+#define FOR_LANES(M) M(0) M(1) M(2) M(3)
+#elif VEC == 8
+#define IOTA ((ivec_t)(0, 1, 2, 3, 4, 5, 6, 7))
+#define HMAX4_(x) fmax(fmax((x).s0, (x).s1), fmax((x).s2, (x).s3))
+#define HMAX(x) HMAX4_(fmax((x).lo, (x).hi))
+#define HSUM4_(x) (((x).s0 + (x).s1) + ((x).s2 + (x).s3))
+#define HSUM(x) HSUM4_((x).lo + (x).hi)
+#define FOR_LANES(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7)
+#elif VEC == 16
+#define IOTA ((ivec_t)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+#define HMAX4_(x) fmax(fmax((x).s0, (x).s1), fmax((x).s2, (x).s3))
+#define HMAX8_(x) HMAX4_(fmax((x).lo, (x).hi))
+#define HMAX(x) HMAX8_(fmax((x).lo, (x).hi))
+#define HSUM4_(x) (((x).s0 + (x).s1) + ((x).s2 + (x).s3))
+#define HSUM8_(x) HSUM4_((x).lo + (x).hi)
+#define HSUM(x) HSUM8_((x).lo + (x).hi)
+#define FOR_LANES(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(a) M(b) M(c) M(d) M(e) M(f)
+#else
+#error "VEC must be 1, 2, 4, 8 or 16"
+#endif
+#endif
+
+// log2(e): scores are kept in base 2 so that exp2 replaces exp; lse converts back with ln(2).
+#define LOG2E 1.4426950408889634f
+#define LN2 0.6931471805599453f
+
+// Keys 0 .. visible-1 are visible to query row i of a head whose batch entry has kv_len valid keys.
+inline int visible_keys(const int i, const int Sq, const int Sk, const int kv_len, const int causal)
+{
+    return causal ? clamp(i + (Sk - Sq) + 1, 0, kv_len) : kv_len;
+}
+
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1)))
+void flash_attention_tiled(__global const float* q,       // [B, H, Sq, D]
+                           __global const float* k,       // [B, Hkv, kv_stride, D]
+                           __global const float* v,       // [B, Hkv, kv_stride, D]
+                           __global float* out,           // [B, H, Sq, D]
+                           __global float* lse,           // [B, H, Sq]
+                           __global const int* kv_lens,   // [B], read when use_kv_lens
+                           const int H, const int Hkv, const int Sq, const int Sk, const int kv_stride,
+                           const float scale, const int causal, const int use_kv_lens)
+{
+    __local float k_tile[HEAD_DIM * KT];   // transposed: k_tile[d * KT + j] = k[t0 + j][d]
+    __local float v_tile[KT * HEAD_DIM];   // v_tile[j * HEAD_DIM + d] = v[t0 + j][d]
+
+    const int w = get_local_id(0);
+    const int bh = get_group_id(1);
+    const int b = bh / H;
+    const int kv_head = (bh % H) / (H / Hkv);
+    const int group_row0 = get_group_id(0) * QROWS;
+    const int row0 = group_row0 + w * QB;
+    const int kv_len = use_kv_lens ? clamp(kv_lens[b], 0, Sk) : Sk;
+    // The group loads keys up to what its last row sees (uniform across the group: barriers need it).
+    const int group_keys = visible_keys(min(Sq - 1, group_row0 + QROWS - 1), Sq, Sk, kv_len, causal);
+
+    const __global float* k_head = k + ((size_t)b * Hkv + kv_head) * kv_stride * HEAD_DIM;
+    const __global float* v_head = v + ((size_t)b * Hkv + kv_head) * kv_stride * HEAD_DIM;
+
+    // Per-row state. Rows past Sq are zero and see no key.
+    float q_rows[QB][HEAD_DIM];            // pre-scaled into base 2
+    float p_rows[QB][KT];                  // this tile's scores, then probabilities
+    vec_t acc[QB][DV];                     // running output, not yet divided by row_sum
+    int visible[QB];
+    float row_max[QB];
+    float row_sum[QB];
+    for (int r = 0; r < QB; r++) {
+        const int row = row0 + r;
+        const bool valid = row < Sq;
+        const __global float* q_row = q + ((size_t)bh * Sq + (valid ? row : 0)) * HEAD_DIM;
+        for (int d = 0; d < HEAD_DIM; d++) {
+            q_rows[r][d] = valid ? q_row[d] * (scale * LOG2E) : 0.0f;
+        }
+        visible[r] = valid ? visible_keys(row, Sq, Sk, kv_len, causal) : 0;
+        row_max[r] = -INFINITY;
+        row_sum[r] = 0.0f;
+        for (int c = 0; c < DV; c++) {
+            acc[r][c] = (vec_t)(0.0f);
+        }
+    }
+
+    for (int t0 = 0; t0 < group_keys; t0 += KT) {
+        // pass 1: stage the tile; keys past Sk are zero (their scores are masked, their values weigh 0)
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int e = w; e < KT * HEAD_DIM; e += WG) {
+            const int j = e / HEAD_DIM;
+            const int d = e % HEAD_DIM;
+            const bool in = t0 + j < Sk;
+            k_tile[d * KT + j] = in ? k_head[(size_t)(t0 + j) * HEAD_DIM + d] : 0.0f;
+            v_tile[e] = in ? v_head[(size_t)(t0 + j) * HEAD_DIM + d] : 0.0f;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+
+        // pass 2: scores, a register block of QB rows x NB*VEC keys at a time, masked to -inf
+        for (int jb = 0; jb < KV; jb += NB) {
+            vec_t s[QB][NB];
+#define ZERO_S(R, N) s[R][N] = (vec_t)(0.0f);
+            FOR_QB_NB(ZERO_S)
+#undef ZERO_S
+            for (int d = 0; d < HEAD_DIM; d++) {
+                vec_t kk[NB];
+#define LOAD_K(N) kk[N] = VLOAD(0, k_tile + d * KT + (jb + N) * VEC);
+                FOR_NB(LOAD_K)
+#undef LOAD_K
+#define FMA_S(R, N) s[R][N] = fma((vec_t)(q_rows[R][d]), kk[N], s[R][N]);
+                FOR_QB_NB(FMA_S)
+#undef FMA_S
+            }
+#define STORE_S(R, N)                                                                        \
+            {                                                                                \
+                const ivec_t key = (ivec_t)(t0 + (jb + N) * VEC) + IOTA;                     \
+                VSTORE(select((vec_t)(-INFINITY), s[R][N], key < (ivec_t)(visible[R])),      \
+                       0, &p_rows[R][(jb + N) * VEC]);                                       \
+            }
+            FOR_QB_NB(STORE_S)
+#undef STORE_S
+        }
+
+        // pass 3: online softmax: new running max, rescale factor, probabilities (base 2)
+        float rescale[QB];
+        for (int r = 0; r < QB; r++) {
+            vec_t m = (vec_t)(-INFINITY);
+            for (int jc = 0; jc < KV; jc++) {
+                m = fmax(m, VLOAD(jc, p_rows[r]));
+            }
+            const float new_max = fmax(row_max[r], HMAX(m));
+            // A row that has seen no key yet keeps max -inf; subtracting 0 instead avoids -inf - -inf = NaN.
+            const float shift = new_max == -INFINITY ? 0.0f : new_max;
+            rescale[r] = exp2(row_max[r] - shift);
+            vec_t sum = (vec_t)(0.0f);
+            for (int jc = 0; jc < KV; jc++) {
+                const vec_t p = exp2(VLOAD(jc, p_rows[r]) - shift);
+                VSTORE(p, jc, p_rows[r]);
+                sum += p;
+            }
+            row_sum[r] = row_sum[r] * rescale[r] + HSUM(sum);
+            row_max[r] = new_max;
+        }
+
+        // pass 4: acc = acc * rescale + P . V_tile, a register block of QB rows x CB*VEC columns at a time
+        for (int cb = 0; cb < DV; cb += CB) {
+            vec_t o[QB][CB];
+#define LOAD_O(R, N) o[R][N] = acc[R][cb + N] * rescale[R];
+            FOR_QB_CB(LOAD_O)
+#undef LOAD_O
+            for (int j = 0; j < KT; j++) {
+                vec_t vv[CB];
+#define LOAD_V(N) vv[N] = VLOAD(cb + N, v_tile + j * HEAD_DIM);
+                FOR_CB(LOAD_V)
+#undef LOAD_V
+#define FMA_O(R, N) o[R][N] = fma((vec_t)(p_rows[R][j]), vv[N], o[R][N]);
+                FOR_QB_CB(FMA_O)
+#undef FMA_O
+            }
+#define STORE_O(R, N) acc[R][cb + N] = o[R][N];
+            FOR_QB_CB(STORE_O)
+#undef STORE_O
+        }
+    }
+
+    // pass 5: normalise and write; rows that saw no key write zeros and lse -inf
+    for (int r = 0; r < QB; r++) {
+        const int row = row0 + r;
+        if (row < Sq) {
+            const float inv = row_sum[r] > 0.0f ? 1.0f / row_sum[r] : 0.0f;
+            __global float* out_row = out + ((size_t)bh * Sq + row) * HEAD_DIM;
+            for (int c = 0; c < DV; c++) {
+                VSTORE(acc[r][c] * inv, c, out_row);
+            }
+            lse[(size_t)bh * Sq + row] = row_sum[r] > 0.0f ? (row_max[r] + log2(row_sum[r])) * LN2 : -INFINITY;
+        }
+    }
+}
+
+// Decode: work-item (split, row, bh) runs the online softmax over keys [split * keys_per_split, +keys_per_split)
+// of its row and writes the partial output (not normalised) and its running max and sum (base 2).
+__kernel __attribute__((reqd_work_group_size(SPLIT_WG, 1, 1)))
+void flash_decode_split(__global const float* q,          // [B, H, Sq, D]
+                        __global const float* k,          // [B, Hkv, kv_stride, D]
+                        __global const float* v,          // [B, Hkv, kv_stride, D]
+                        __global float* part_out,         // [B, H, Sq, splits, D]
+                        __global float* part_stats,       // [B, H, Sq, splits, 2]: max, sum (base 2)
+                        __global const int* kv_lens,      // [B], read when use_kv_lens
+                        const int H, const int Hkv, const int Sq, const int Sk, const int kv_stride,
+                        const float scale, const int causal, const int use_kv_lens,
+                        const int splits, const int keys_per_split)
+{
+    const int split = get_global_id(0);
+    const int row = get_global_id(1);
+    const int bh = get_global_id(2);
+    if (split >= splits) {
+        return;
+    }
+    const int b = bh / H;
+    const int kv_head = (bh % H) / (H / Hkv);
+    const int kv_len = use_kv_lens ? clamp(kv_lens[b], 0, Sk) : Sk;
+    const int visible = visible_keys(row, Sq, Sk, kv_len, causal);
+    const int begin = split * keys_per_split;
+    const int end = min(begin + keys_per_split, visible);
+
+    const __global float* k_head = k + ((size_t)b * Hkv + kv_head) * kv_stride * HEAD_DIM;
+    const __global float* v_head = v + ((size_t)b * Hkv + kv_head) * kv_stride * HEAD_DIM;
+    const __global float* q_row = q + ((size_t)bh * Sq + row) * HEAD_DIM;
+
+    vec_t qv[DV];
+    vec_t acc[DV];
+#pragma unroll
+    for (int c = 0; c < DV; c++) {
+        qv[c] = VLOAD(c, q_row) * (scale * LOG2E);
+        acc[c] = (vec_t)(0.0f);
+    }
+    float run_max = -INFINITY;
+    float run_sum = 0.0f;
+
+    for (int j0 = begin; j0 < end; j0 += KB) {
+        // pass 1: scores of up to KB keys
+        float s[KB];
+        float block_max = -INFINITY;
+#pragma unroll
+        for (int j = 0; j < KB; j++) {
+            float dot = -INFINITY;
+            if (j0 + j < end) {
+                const __global float* k_row = k_head + (size_t)(j0 + j) * HEAD_DIM;
+                vec_t partial = (vec_t)(0.0f);
+#pragma unroll
+                for (int c = 0; c < DV; c++) {
+                    partial = fma(qv[c], VLOAD(c, k_row), partial);
+                }
+                dot = HSUM(partial);
+            }
+            s[j] = dot;
+            block_max = fmax(block_max, dot);
+        }
+        // pass 2: rescale the running state once per block, then add the block's weighted values
+        const float new_max = fmax(run_max, block_max);
+        const float rescale = exp2(run_max - new_max);
+        run_sum *= rescale;
+#pragma unroll
+        for (int c = 0; c < DV; c++) {
+            acc[c] *= rescale;
+        }
+#pragma unroll
+        for (int j = 0; j < KB; j++) {
+            if (j0 + j < end) {
+                const float p = exp2(s[j] - new_max);
+                run_sum += p;
+                const __global float* v_row = v_head + (size_t)(j0 + j) * HEAD_DIM;
+#pragma unroll
+                for (int c = 0; c < DV; c++) {
+                    acc[c] = fma((vec_t)(p), VLOAD(c, v_row), acc[c]);
+                }
+            }
+        }
+        run_max = new_max;
+    }
+
+    const size_t part = ((size_t)bh * Sq + row) * splits + split;
+#pragma unroll
+    for (int c = 0; c < DV; c++) {
+        VSTORE(acc[c], c, part_out + part * HEAD_DIM);
+    }
+    part_stats[2 * part] = run_max;
+    part_stats[2 * part + 1] = run_sum;
+}
+
+// Decode merge: one work-item per query row combines its splits by their log-sum-exp and normalises.
+__kernel __attribute__((reqd_work_group_size(SPLIT_WG, 1, 1)))
+void flash_decode_merge(__global const float* part_out,   // [B, H, Sq, splits, D]
+                        __global const float* part_stats, // [B, H, Sq, splits, 2]
+                        __global float* out,              // [B, H, Sq, D]
+                        __global float* lse,              // [B, H, Sq]
+                        const int rows, const int splits)  // rows = B * H * Sq
+{
+    const int row = get_global_id(0);
+    if (row >= rows) {
+        return;
+    }
+    const __global float* stats = part_stats + (size_t)row * splits * 2;
+    float max_all = -INFINITY;
+    for (int s = 0; s < splits; s++) {
+        max_all = fmax(max_all, stats[2 * s]);
+    }
+    vec_t acc[DV];
+#pragma unroll
+    for (int c = 0; c < DV; c++) {
+        acc[c] = (vec_t)(0.0f);
+    }
+    float sum = 0.0f;
+    if (max_all != -INFINITY) {
+        for (int s = 0; s < splits; s++) {
+            const float weight = exp2(stats[2 * s] - max_all);   // 0 for a split that saw no key
+            sum += stats[2 * s + 1] * weight;
+            const __global float* part = part_out + ((size_t)row * splits + s) * HEAD_DIM;
+#pragma unroll
+            for (int c = 0; c < DV; c++) {
+                acc[c] = fma((vec_t)(weight), VLOAD(c, part), acc[c]);
+            }
+        }
+    }
+    const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+#pragma unroll
+    for (int c = 0; c < DV; c++) {
+        VSTORE(acc[c] * inv, c, out + (size_t)row * HEAD_DIM);
+    }
+    lse[row] = sum > 0.0f ? (max_all + log2(sum)) * LN2 : -INFINITY;
+}

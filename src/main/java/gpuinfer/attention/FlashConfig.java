@@ -1,0 +1,134 @@
+package gpuinfer.attention;
+
+import gpuinfer.InputException;
+import gpuinfer.cl.DeviceInfo;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Tuning values of {@code kernels/attention_flash.cl}, passed as -D options (the header of that file describes
+ * each), plus two host-side choices for decode shapes.
+ *
+ * @param vec          floats per vector: 1, 2, 4, 8 or 16; divides the head size and kt
+ * @param wg           work-items per group of the tiled kernel
+ * @param qb           query rows per work-item of the tiled kernel (1..8)
+ * @param nb           key vectors per register block of the score pass (1..8; divides kt/vec)
+ * @param cb           output column vectors per register block of the P·V pass (1..8; divides D/vec)
+ * @param kt           keys per local-memory tile of the tiled kernel
+ * @param splitWg      work-items per group of the decode kernels
+ * @param kb           keys per block inside a decode split
+ * @param decodeMaxSq  the split-K decode kernels run when Sq is at most this
+ * @param keysPerSplit keys each decode work-item covers; 0 lets the host choose from the device's size
+ */
+public record FlashConfig(int vec, int wg, int qb, int nb, int cb, int kt, int splitWg, int kb, int decodeMaxSq,
+                          int keysPerSplit) {
+    /** Names {@code --kernel-define} accepts. */
+    public static final String[] NAMES = {"VEC", "WG", "QB", "NB", "CB", "KT", "SPLIT_WG", "KB", "DECODE_MAX_SQ",
+            "KEYS_PER_SPLIT"};
+
+    public FlashConfig {
+        if (vec != 1 && vec != 2 && vec != 4 && vec != 8 && vec != 16) {
+            throw new InputException("VEC must be 1, 2, 4, 8 or 16, not " + vec);
+        }
+        if (wg < 1 || qb < 1 || nb < 1 || cb < 1 || kt < 1 || splitWg < 1 || kb < 1 || decodeMaxSq < 0 || keysPerSplit < 0) {
+            throw new InputException("flash tuning values must be positive: " + describeValues(vec, wg, qb, nb, cb, kt));
+        }
+        if (qb > 8 || nb > 8 || cb > 8) {
+            throw new InputException("QB, NB and CB are at most 8: " + describeValues(vec, wg, qb, nb, cb, kt));
+        }
+        if (kt % vec != 0 || (kt / vec) % nb != 0) {
+            throw new InputException("KT=" + kt + " must be a multiple of VEC*NB=" + vec * nb);
+        }
+        if (kt > 256 || kb > 64) {
+            throw new InputException("KT (at most 256) or KB (at most 64) too large: KT=" + kt + " KB=" + kb);
+        }
+    }
+
+    /**
+     * Defaults for a device and head size. CPUs (PoCL): the preferred vector width (8 with AVX2, 16 with AVX-512),
+     * 4 rows per work-item and register blocks sized to the vector register file (16 registers with AVX2, 32 with
+     * AVX-512). GPUs: one row per work-item, 64 work-items, 4-float vectors. The tile shrinks until K and V tiles
+     * fit half the local memory.
+     */
+    public static FlashConfig defaults(DeviceInfo device, int headDim) {
+        boolean gpu = device.isGpu();
+        int kt = 64;
+        long local = Math.max(4096, device.localMemBytes());
+        while (kt > 8 && 2L * kt * headDim * 4 > local / 2) {
+            kt /= 2;
+        }
+        int vec = gpu ? 4 : Math.max(4, Math.min(16, device.preferredFloatVectorWidth()));
+        while (vec > 1 && (headDim % vec != 0 || kt % vec != 0)) {
+            vec /= 2;
+        }
+        int block = gpu ? 1 : vec >= 16 ? 4 : 2;
+        int nb = largestDivisorAtMost(kt / vec, block);
+        int cb = largestDivisorAtMost(headDim / vec, block);
+        int wg = (int) Math.min(gpu ? 64 : 16, device.maxWorkGroupSize());
+        int splitWg = (int) Math.min(gpu ? 64 : 16, device.maxWorkGroupSize());
+        return new FlashConfig(vec, wg, gpu ? 1 : 4, nb, cb, kt, splitWg, 8, 8, 0);
+    }
+
+    static int largestDivisorAtMost(int n, int limit) {
+        for (int d = Math.min(n, limit); d > 1; d--) {
+            if (n % d == 0) {
+                return d;
+            }
+        }
+        return 1;
+    }
+
+    /** These values with some replaced, e.g. {"QB": "2"} from {@code --kernel-define QB=2}. */
+    public FlashConfig with(Map<String, String> overrides) {
+        if (overrides.isEmpty()) {
+            return this;
+        }
+        Map<String, Integer> values = asMap();
+        for (Map.Entry<String, String> e : overrides.entrySet()) {
+            String name = e.getKey().trim().toUpperCase(Locale.ROOT);
+            if (!values.containsKey(name)) {
+                throw new InputException("Unknown flash kernel define '" + e.getKey() + "': use one of "
+                        + String.join(", ", NAMES) + ".");
+            }
+            try {
+                values.put(name, Integer.parseInt(e.getValue().trim()));
+            } catch (NumberFormatException ex) {
+                throw new InputException("--kernel-define " + e.getKey() + "=" + e.getValue() + ": the value must be an integer.");
+            }
+        }
+        return new FlashConfig(values.get("VEC"), values.get("WG"), values.get("QB"), values.get("NB"), values.get("CB"),
+                values.get("KT"), values.get("SPLIT_WG"), values.get("KB"), values.get("DECODE_MAX_SQ"),
+                values.get("KEYS_PER_SPLIT"));
+    }
+
+    /** The -D options of the program for a head size. */
+    public String options(int headDim) {
+        if (headDim % vec != 0 || (headDim / vec) % cb != 0) {
+            throw new InputException("VEC=" + vec + " and CB=" + cb + " do not fit the head size D=" + headDim
+                    + ": D must be a multiple of VEC*CB.");
+        }
+        return "-DHEAD_DIM=" + headDim + " -DVEC=" + vec + " -DWG=" + wg + " -DQB=" + qb + " -DNB=" + nb + " -DCB=" + cb
+                + " -DKT=" + kt + " -DSPLIT_WG=" + splitWg + " -DKB=" + kb;
+    }
+
+    Map<String, Integer> asMap() {
+        Map<String, Integer> m = new LinkedHashMap<>();
+        m.put("VEC", vec);
+        m.put("WG", wg);
+        m.put("QB", qb);
+        m.put("NB", nb);
+        m.put("CB", cb);
+        m.put("KT", kt);
+        m.put("SPLIT_WG", splitWg);
+        m.put("KB", kb);
+        m.put("DECODE_MAX_SQ", decodeMaxSq);
+        m.put("KEYS_PER_SPLIT", keysPerSplit);
+        return m;
+    }
+
+    private static String describeValues(int vec, int wg, int qb, int nb, int cb, int kt) {
+        return "VEC=" + vec + " WG=" + wg + " QB=" + qb + " NB=" + nb + " CB=" + cb + " KT=" + kt;
+    }
+}
