@@ -32,12 +32,19 @@ public final class CpuAttention implements Attention {
      * (negative infinity for a row that sees no key); q is (B,H,Sq,D); k and v are (B,Hkv,Sk,D).
      */
     public static void forward(float[] out, float[] lse, float[] q, float[] k, float[] v, AttentionProblem problem) {
-        AttentionShape s = problem.shape();
-        int rows = s.batch() * s.heads() * s.queryLen();
-        IntStream.range(0, rows).parallel().forEach(row -> forwardRow(out, lse, q, k, v, problem, row));
+        forward(out, lse, q, k, v, problem, problem.shape().keyLen());
     }
 
-    private static void forwardRow(float[] out, float[] lse, float[] q, float[] k, float[] v, AttentionProblem problem, int row) {
+    /** As {@link #forward(float[], float[], float[], float[], float[], AttentionProblem)} with k and v [B,Hkv,kvStride,D]. */
+    public static void forward(float[] out, float[] lse, float[] q, float[] k, float[] v, AttentionProblem problem,
+                               int kvStride) {
+        AttentionShape s = problem.shape();
+        int rows = s.batch() * s.heads() * s.queryLen();
+        IntStream.range(0, rows).parallel().forEach(row -> forwardRow(out, lse, q, k, v, problem, kvStride, row));
+    }
+
+    private static void forwardRow(float[] out, float[] lse, float[] q, float[] k, float[] v, AttentionProblem problem,
+                                   int kvStride, int row) {
         AttentionShape s = problem.shape();
         int sq = s.queryLen();
         int sk = s.keyLen();
@@ -48,7 +55,7 @@ public final class CpuAttention implements Attention {
         int h = bh % s.heads();
         int kvHead = h / s.groupSize();
         long qOffset = (long) row * d;
-        long kvBase = ((long) b * s.kvHeads() + kvHead) * sk * d;
+        long kvBase = ((long) b * s.kvHeads() + kvHead) * kvStride * d;
         int visible = problem.visibleKeys(b, i);
 
         if (visible == 0) {

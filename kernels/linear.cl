@@ -1,0 +1,177 @@
+// linear.cl: y = act(x . W^T + bias) + residual, the linear layer of a transformer.
+//
+//   x        [R, K]   rows of activations (R = batch * tokens)
+//   W        [N, K]   weights, one row per output ([out, in], as nn.Linear and GGUF store them; GPT-2's Conv1D
+//                     weights are transposed once at load)
+//   bias     [N]      or unused (has_bias = 0)
+//   residual [R, N]   or unused (has_residual = 0); may be the output buffer itself (in-place residual add)
+//   y        [R, N]
+//   act      0 none, 1 GELU (tanh approximation, GPT-2's "gelu_new"), 2 GELU (erf)
+//
+// Variant (one kernel, shaped by -D values; run through `gpu-infer run`, `gpu-infer bench run`):
+//   linear_nt   each work-item computes an MB x NB block of y from MB rows of x and NB rows of W, VEC
+//               consecutive k at a time: MB*NB vector accumulators reduced horizontally at the end. Both operands
+//               stream contiguously along k, so the same kernel serves prefill (MB = 4: each W vector load feeds MB
+//               FMAs) and decode (MB = 1: a matrix-vector product that reads every weight once, at memory speed).
+//   Measured on the 2-core CI machine: see README "Benchmarks" (gpu-infer bench run).
+//
+// Tuning values (-D, with defaults so the file compiles on its own):
+//   VEC   floats per vector along k (1, 2, 4, 8, 16); a k remainder is handled with scalars
+//   MB    rows of x per work-item (1..8)
+//   NB    rows of W (outputs) per work-item (1..8)
+//   WG    work-items per group, along the outputs
+
+#ifndef VEC
+#define VEC 8
+#endif
+#ifndef MB
+#define MB 4
+#endif
+#ifndef NB
+#define NB 4
+#endif
+#ifndef WG
+#define WG 16
+#endif
+
+#if MB > 8 || NB > 8
+#error "MB and NB are at most 8"
+#endif
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#if VEC == 1
+typedef float vec_t;
+#define VLOAD(i, p) ((p)[i])
+#define HSUM(x) (x)
+#else
+typedef CAT(float, VEC) vec_t;
+#define VLOAD(i, p) CAT(vload, VEC)(i, p)
+#if VEC == 2
+#define HSUM(x) ((x).s0 + (x).s1)
+#elif VEC == 4
+#define HSUM(x) (((x).s0 + (x).s1) + ((x).s2 + (x).s3))
+#elif VEC == 8
+#define HSUM4_(x) (((x).s0 + (x).s1) + ((x).s2 + (x).s3))
+#define HSUM(x) HSUM4_((x).lo + (x).hi)
+#elif VEC == 16
+#define HSUM4_(x) (((x).s0 + (x).s1) + ((x).s2 + (x).s3))
+#define HSUM8_(x) HSUM4_((x).lo + (x).hi)
+#define HSUM(x) HSUM8_((x).lo + (x).hi)
+#else
+#error "VEC must be 1, 2, 4, 8 or 16"
+#endif
+#endif
+
+// Register blocks unrolled by the preprocessor (PoCL's LLVM did not honour #pragma unroll; loop-indexed
+// accumulator arrays stay in memory). REP_n(M) expands M(0)..M(n-1); ROWS_m(M, n) expands M(r, c) for r < m, c < n.
+#define REP1(M) M(0)
+#define REP2(M) REP1(M) M(1)
+#define REP3(M) REP2(M) M(2)
+#define REP4(M) REP3(M) M(3)
+#define REP5(M) REP4(M) M(4)
+#define REP6(M) REP5(M) M(5)
+#define REP7(M) REP6(M) M(6)
+#define REP8(M) REP7(M) M(7)
+#define REPR1(M, R) M(R, 0)
+#define REPR2(M, R) REPR1(M, R) M(R, 1)
+#define REPR3(M, R) REPR2(M, R) M(R, 2)
+#define REPR4(M, R) REPR3(M, R) M(R, 3)
+#define REPR5(M, R) REPR4(M, R) M(R, 4)
+#define REPR6(M, R) REPR5(M, R) M(R, 5)
+#define REPR7(M, R) REPR6(M, R) M(R, 6)
+#define REPR8(M, R) REPR7(M, R) M(R, 7)
+#define REPR(n, M, R) CAT(REPR, n)(M, R)
+#define ROWS1(M, n) REPR(n, M, 0)
+#define ROWS2(M, n) ROWS1(M, n) REPR(n, M, 1)
+#define ROWS3(M, n) ROWS2(M, n) REPR(n, M, 2)
+#define ROWS4(M, n) ROWS3(M, n) REPR(n, M, 3)
+#define ROWS5(M, n) ROWS4(M, n) REPR(n, M, 4)
+#define ROWS6(M, n) ROWS5(M, n) REPR(n, M, 5)
+#define ROWS7(M, n) ROWS6(M, n) REPR(n, M, 6)
+#define ROWS8(M, n) ROWS7(M, n) REPR(n, M, 7)
+#define FOR_MB(M) CAT(REP, MB)(M)
+#define FOR_NB(M) CAT(REP, NB)(M)
+#define FOR_MB_NB(M) CAT(ROWS, MB)(M, NB)
+
+inline float activate(const float x, const int act)
+{
+    if (act == 1) {
+        const float c = 0.7978845608028654f;   // sqrt(2 / pi)
+        return 0.5f * x * (1.0f + tanh(c * (x + 0.044715f * x * x * x)));
+    }
+    if (act == 2) {
+        return 0.5f * x * (1.0f + erf(x * 0.7071067811865476f));
+    }
+    return x;
+}
+
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1)))
+void linear_nt(__global const float* x,         // [R, K]
+               __global const float* w,         // [N, K]
+               __global const float* bias,      // [N], read when has_bias
+               __global const float* residual,  // [R, N], read when has_residual
+               __global float* y,               // [R, N]
+               const int R, const int N, const int K,
+               const int has_bias, const int has_residual, const int act)
+{
+    const int n0 = get_global_id(0) * NB;        // first output of this work-item
+    const int r0 = get_global_id(1) * MB;        // first row of this work-item
+    if (n0 >= N || r0 >= R) {
+        return;
+    }
+    // Rows and outputs past the end are clamped for loading (their results are not stored).
+    const __global float* xr[MB];
+    const __global float* wn[NB];
+#define ROW_PTR(M_) xr[M_] = x + (size_t)min(r0 + M_, R - 1) * K;
+    FOR_MB(ROW_PTR)
+#undef ROW_PTR
+#define W_PTR(N_) wn[N_] = w + (size_t)min(n0 + N_, N - 1) * K;
+    FOR_NB(W_PTR)
+#undef W_PTR
+
+    vec_t acc[MB][NB];
+#define ZERO(M_, N_) acc[M_][N_] = (vec_t)(0.0f);
+    FOR_MB_NB(ZERO)
+#undef ZERO
+    const int kv = K / VEC;
+    for (int i = 0; i < kv; i++) {
+        vec_t a[MB];
+        vec_t b[NB];
+#define LOAD_A(M_) a[M_] = VLOAD(i, xr[M_]);
+        FOR_MB(LOAD_A)
+#undef LOAD_A
+#define LOAD_B(N_) b[N_] = VLOAD(i, wn[N_]);
+        FOR_NB(LOAD_B)
+#undef LOAD_B
+#define FMA(M_, N_) acc[M_][N_] = fma(a[M_], b[N_], acc[M_][N_]);
+        FOR_MB_NB(FMA)
+#undef FMA
+    }
+
+    float sum[MB][NB];
+#define REDUCE(M_, N_) sum[M_][N_] = HSUM(acc[M_][N_]);
+    FOR_MB_NB(REDUCE)
+#undef REDUCE
+    for (int k = kv * VEC; k < K; k++) {   // the k remainder when VEC does not divide K
+#define TAIL(M_, N_) sum[M_][N_] = fma(xr[M_][k], wn[N_][k], sum[M_][N_]);
+        FOR_MB_NB(TAIL)
+#undef TAIL
+    }
+
+#define STORE(M_, N_)                                                                   \
+    {                                                                                   \
+        const int r = r0 + M_;                                                          \
+        const int n = n0 + N_;                                                          \
+        if (r < R && n < N) {                                                           \
+            float v = sum[M_][N_] + (has_bias ? bias[n] : 0.0f);                        \
+            v = activate(v, act);                                                       \
+            if (has_residual) {                                                         \
+                v += residual[(size_t)r * N + n];                                       \
+            }                                                                           \
+            y[(size_t)r * N + n] = v;                                                   \
+        }                                                                               \
+    }
+    FOR_MB_NB(STORE)
+#undef STORE
+}

@@ -1,0 +1,89 @@
+package gpuinfer.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A GPT-2-family model's hyperparameters, from a Hugging Face {@code config.json}.
+ *
+ * @param nLayer           transformer blocks
+ * @param nHead            attention heads
+ * @param nEmbd            C, the residual width (a multiple of nHead)
+ * @param nPositions       the longest sequence the position embedding covers
+ * @param vocabSize        rows of the token embedding (and of the tied output projection)
+ * @param layerNormEpsilon added to the variance in every LayerNorm
+ * @param activation       "gelu_new" / "gelu_pytorch_tanh" / "gelu_fast" (tanh approximation) or "gelu" (erf)
+ * @param eosTokenId       end-of-text id, or -1
+ */
+public record Gpt2Config(int nLayer, int nHead, int nEmbd, int nPositions, int vocabSize, float layerNormEpsilon,
+                         String activation, int eosTokenId) {
+    static final List<String> TANH_GELUS = List.of("gelu_new", "gelu_pytorch_tanh", "gelu_fast");
+
+    public int headDim() {
+        return nEmbd / nHead;
+    }
+
+    /** True for the tanh approximation of GELU (GPT-2's own), false for the exact erf form. */
+    public boolean tanhGelu() {
+        return TANH_GELUS.contains(activation);
+    }
+
+    public static Gpt2Config read(Path file) {
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(Files.readString(file));
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new ModelFormatException(file, "no such file: a model folder needs config.json (Hugging Face layout)");
+        } catch (IOException e) {
+            throw new ModelFormatException(file, "is not valid JSON: " + e.getMessage());
+        }
+        if (root == null || !root.isObject()) {
+            throw new ModelFormatException(file, "is not a JSON object");
+        }
+        String type = root.path("model_type").asText("gpt2");
+        if (!type.equals("gpt2")) {
+            throw new ModelFormatException(file, "model_type is '" + type + "'; gpu-infer runs GPT-2-family models (model_type gpt2)");
+        }
+        int nLayer = positive(file, root, "n_layer", null);
+        int nHead = positive(file, root, "n_head", null);
+        int nEmbd = positive(file, root, "n_embd", null);
+        int nPositions = positive(file, root, "n_positions", "n_ctx");
+        int vocab = positive(file, root, "vocab_size", null);
+        double eps = root.path("layer_norm_epsilon").asDouble(1e-5);
+        if (!(eps > 0 && eps < 1)) {
+            throw new ModelFormatException(file, "layer_norm_epsilon " + root.path("layer_norm_epsilon") + " must be in (0, 1)");
+        }
+        if (nEmbd % nHead != 0) {
+            throw new ModelFormatException(file, "n_embd " + nEmbd + " is not a multiple of n_head " + nHead);
+        }
+        String activation = root.path("activation_function").asText("gelu_new");
+        if (!TANH_GELUS.contains(activation) && !activation.equals("gelu")) {
+            throw new ModelFormatException(file, "activation_function '" + activation + "' is not supported: use gelu_new "
+                    + "(GPT-2's tanh approximation), gelu_pytorch_tanh, gelu_fast or gelu");
+        }
+        int eos = root.path("eos_token_id").isInt() ? root.path("eos_token_id").asInt() : -1;
+        if (eos >= vocab) {
+            throw new ModelFormatException(file, "eos_token_id " + eos + " is outside the vocabulary of " + vocab);
+        }
+        return new Gpt2Config(nLayer, nHead, nEmbd, nPositions, vocab, (float) eps, activation, eos);
+    }
+
+    private static int positive(Path file, JsonNode root, String field, String alternative) {
+        JsonNode node = root.get(field);
+        if (node == null && alternative != null) {
+            node = root.get(alternative);
+        }
+        if (node == null) {
+            throw new ModelFormatException(file, "has no '" + field + "' field");
+        }
+        if (!node.canConvertToInt() || !node.isIntegralNumber() || node.asInt() < 1) {
+            throw new ModelFormatException(file, "field '" + field + "' must be a positive integer, not " + node);
+        }
+        return node.asInt();
+    }
+}

@@ -1,0 +1,50 @@
+package gpuinfer.ops;
+
+import gpuinfer.attention.AttentionProblem;
+
+/**
+ * Where a model's forward pass runs: the Java CPU reference ({@link CpuBackend}) or an OpenCL device
+ * ({@link ClBackend}). A forward pass is written once against this interface; every op has a CPU reference and an
+ * OpenCL path with the same inputs and shapes. Operations are enqueued in order; {@link #read} waits for them.
+ * Integer inputs (token ids, positions, lengths) are passed as host arrays.
+ */
+public interface Backend extends AutoCloseable {
+    /** "cpu" or "opencl". */
+    String name();
+
+    /** A buffer of {@code size} floats, contents undefined. */
+    Buf alloc(String name, long size);
+
+    /** A buffer holding {@code data} (weights are uploaded once with this). */
+    Buf upload(String name, float[] data);
+
+    /** Copies {@code count} floats from float index {@code offset} of {@code src} into {@code dst[from]}, waiting for pending work. */
+    void read(Buf src, long offset, float[] dst, int from, int count);
+
+    /** y [R, C] = wte[tokens] + wpe[positions]. */
+    void embed(Buf y, Buf wte, Buf wpe, int[] tokens, int[] positions, int C);
+
+    /** y [R, C] = LayerNorm(x) with weight and bias [C]. */
+    void layerNorm(Buf y, Buf x, Buf weight, Buf bias, int R, int C, float eps);
+
+    /** y [R, N] = act(x [R, K] · w [N, K]ᵀ + bias [N]) + residual [R, N]; bias and residual may be null, residual may be y. */
+    void linear(Buf y, Buf x, Buf w, Buf bias, Buf residual, int R, int N, int K, Activation act);
+
+    /** qkv [B*T, 3C] to q [B, H, T, D] and to rows start[b] + t of the caches [B, H, sMax, D]. */
+    void qkvToHeads(Buf q, Buf kCache, Buf vCache, Buf qkv, int B, int T, int H, int D, int sMax, int[] start);
+
+    /** Attention of q [B, H, Sq, D] over the first Sk rows of the caches [B, H, sMax, D]; out [B, H, Sq, D], lse [B, H, Sq]. */
+    void attention(Buf out, Buf lse, Buf q, Buf kCache, Buf vCache, AttentionProblem problem, int sMax);
+
+    /** [B, H, T, D] to [B*T, H*D]. */
+    void mergeHeads(Buf y, Buf x, int B, int T, int H, int D);
+
+    /** y [rows.length, C] = x[rows]. */
+    void gatherRows(Buf y, Buf x, int[] rows, int C);
+
+    /** Device memory this backend holds now (0 for the CPU). */
+    long deviceBytes();
+
+    @Override
+    void close();
+}

@@ -1,0 +1,177 @@
+package gpuinfer.ops;
+
+import gpuinfer.attention.AttentionBuffers;
+import gpuinfer.attention.AttentionProblem;
+import gpuinfer.attention.FlashAttention;
+import gpuinfer.cl.ClBuffer;
+import gpuinfer.cl.ClContext;
+import gpuinfer.cl.ClQueue;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Every op on one OpenCL context, enqueued on its default queue without waiting; {@link #read} blocks. The
+ * backend owns the buffers it hands out and the small int32 buffers it fills with token ids, positions and
+ * lengths; {@link #close()} releases them all (not the context).
+ */
+public final class ClBackend implements Backend {
+    /** A device buffer. */
+    record DeviceBuf(String name, ClBuffer buffer) implements Buf {
+        @Override
+        public long size() {
+            return buffer.bytes() / 4;
+        }
+    }
+
+    private final ClContext context;
+    private final ClQueue queue;
+    private final List<ClBuffer> owned = new ArrayList<>();
+    private final Linear.OnDevice linear;
+    private final TransformerKernels kernels;
+    private final FlashAttention attention;
+    private final IntBuffer tokens = new IntBuffer("tokens");
+    private final IntBuffer positions = new IntBuffer("positions");
+    private final IntBuffer starts = new IntBuffer("cache starts");
+    private final IntBuffer lengths = new IntBuffer("kv lengths");
+    private final IntBuffer rows = new IntBuffer("gathered rows");
+
+    public ClBackend(ClContext context) {
+        this.context = context;
+        this.queue = context.queue();
+        Linear.OnDevice madeLinear = null;
+        TransformerKernels madeKernels = null;
+        try {
+            madeLinear = new Linear.OnDevice(context);
+            madeKernels = new TransformerKernels(context);
+            this.attention = new FlashAttention(context);
+        } catch (RuntimeException e) {
+            if (madeLinear != null) {
+                madeLinear.close();
+            }
+            if (madeKernels != null) {
+                madeKernels.close();
+            }
+            throw e;
+        }
+        this.linear = madeLinear;
+        this.kernels = madeKernels;
+    }
+
+    public ClContext context() {
+        return context;
+    }
+
+    @Override
+    public String name() {
+        return "opencl";
+    }
+
+    private static ClBuffer b(Buf buf) {
+        return buf == null ? null : ((DeviceBuf) buf).buffer();
+    }
+
+    @Override
+    public Buf alloc(String name, long size) {
+        ClBuffer buffer = context.createBuffer(4 * Math.max(1, size), name);
+        owned.add(buffer);
+        return new DeviceBuf(name, buffer);
+    }
+
+    @Override
+    public Buf upload(String name, float[] data) {
+        ClBuffer buffer = context.createBuffer(data, name);
+        owned.add(buffer);
+        return new DeviceBuf(name, buffer);
+    }
+
+    @Override
+    public void read(Buf src, long offset, float[] dst, int from, int count) {
+        queue.read(b(src), offset, dst, from, count);
+    }
+
+    @Override
+    public void embed(Buf y, Buf wte, Buf wpe, int[] tokenIds, int[] tokenPositions, int C) {
+        Embedding.enqueue(kernels, queue, b(y), b(wte), b(wpe), tokens.with(tokenIds), positions.with(tokenPositions),
+                tokenIds.length, C);
+    }
+
+    @Override
+    public void layerNorm(Buf y, Buf x, Buf weight, Buf bias, int R, int C, float eps) {
+        LayerNorm.enqueue(kernels, queue, b(y), b(x), b(weight), b(bias), R, C, eps);
+    }
+
+    @Override
+    public void linear(Buf y, Buf x, Buf w, Buf bias, Buf residual, int R, int N, int K, Activation act) {
+        linear.enqueue(queue, b(y), b(x), b(w), b(bias), b(residual), R, N, K, act);
+    }
+
+    @Override
+    public void qkvToHeads(Buf q, Buf kCache, Buf vCache, Buf qkv, int B, int T, int H, int D, int sMax, int[] start) {
+        HeadLayout.enqueueQkvToHeads(kernels, queue, b(q), b(kCache), b(vCache), b(qkv), starts.with(start), B, T, H, D, sMax);
+    }
+
+    @Override
+    public void attention(Buf out, Buf lse, Buf q, Buf kCache, Buf vCache, AttentionProblem problem, int sMax) {
+        ClBuffer lens = problem.kvLens() == null ? null : lengths.with(problem.kvLens());
+        attention.enqueue(queue, problem, new AttentionBuffers(b(q), b(kCache), b(vCache), b(out), b(lse), lens, sMax));
+    }
+
+    @Override
+    public void mergeHeads(Buf y, Buf x, int B, int T, int H, int D) {
+        HeadLayout.enqueueMergeHeads(kernels, queue, b(y), b(x), B, T, H, D);
+    }
+
+    @Override
+    public void gatherRows(Buf y, Buf x, int[] rowIndices, int C) {
+        HeadLayout.enqueueGatherRows(kernels, queue, b(y), b(x), rows.with(rowIndices), rowIndices.length, C);
+    }
+
+    @Override
+    public long deviceBytes() {
+        return context.allocatedBytes();
+    }
+
+    @Override
+    public void close() {
+        owned.forEach(ClBuffer::close);
+        owned.clear();
+        for (IntBuffer ints : List.of(tokens, positions, starts, lengths, rows)) {
+            ints.close();
+        }
+        linear.close();
+        kernels.close();
+        attention.close();
+    }
+
+    /**
+     * A small int32 device buffer refilled before each use. The queue is in order, so a write (blocking) after
+     * the launches that read the previous contents is safe.
+     */
+    private final class IntBuffer {
+        private final String label;
+        private ClBuffer buffer;
+
+        IntBuffer(String label) {
+            this.label = label;
+        }
+
+        ClBuffer with(int[] values) {
+            if (buffer == null || buffer.bytes() < 4L * values.length) {
+                if (buffer != null) {
+                    buffer.close();
+                }
+                buffer = context.createBuffer(4L * Math.max(16, values.length), label);
+            }
+            queue.write(buffer, values);
+            return buffer;
+        }
+
+        void close() {
+            if (buffer != null) {
+                buffer.close();
+                buffer = null;
+            }
+        }
+    }
+}

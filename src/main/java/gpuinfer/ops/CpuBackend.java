@@ -1,0 +1,86 @@
+package gpuinfer.ops;
+
+import gpuinfer.attention.AttentionProblem;
+import gpuinfer.attention.CpuAttention;
+
+/** The Java CPU reference of every op: plain loops, double accumulation. */
+public final class CpuBackend implements Backend {
+    /** A host buffer. */
+    record HostBuf(String name, float[] data) implements Buf {
+        @Override
+        public long size() {
+            return data.length;
+        }
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    private static float[] d(Buf b) {
+        return b == null ? null : ((HostBuf) b).data();
+    }
+
+    @Override
+    public Buf alloc(String name, long size) {
+        if (size > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(name + ": " + size + " floats exceed a Java array");
+        }
+        return new HostBuf(name, new float[(int) size]);
+    }
+
+    @Override
+    public Buf upload(String name, float[] data) {
+        return new HostBuf(name, data);
+    }
+
+    @Override
+    public void read(Buf src, long offset, float[] dst, int from, int count) {
+        System.arraycopy(d(src), (int) offset, dst, from, count);
+    }
+
+    @Override
+    public void embed(Buf y, Buf wte, Buf wpe, int[] tokens, int[] positions, int C) {
+        Embedding.reference(d(y), d(wte), d(wpe), tokens, positions, C);
+    }
+
+    @Override
+    public void layerNorm(Buf y, Buf x, Buf weight, Buf bias, int R, int C, float eps) {
+        LayerNorm.reference(d(y), d(x), d(weight), d(bias), R, C, eps);
+    }
+
+    @Override
+    public void linear(Buf y, Buf x, Buf w, Buf bias, Buf residual, int R, int N, int K, Activation act) {
+        Linear.reference(d(y), d(x), d(w), d(bias), d(residual), R, N, K, act);
+    }
+
+    @Override
+    public void qkvToHeads(Buf q, Buf kCache, Buf vCache, Buf qkv, int B, int T, int H, int D, int sMax, int[] start) {
+        HeadLayout.qkvToHeadsReference(d(q), d(kCache), d(vCache), d(qkv), B, T, H, D, sMax, start);
+    }
+
+    @Override
+    public void attention(Buf out, Buf lse, Buf q, Buf kCache, Buf vCache, AttentionProblem problem, int sMax) {
+        CpuAttention.forward(d(out), d(lse), d(q), d(kCache), d(vCache), problem, sMax);
+    }
+
+    @Override
+    public void mergeHeads(Buf y, Buf x, int B, int T, int H, int D) {
+        HeadLayout.mergeHeadsReference(d(y), d(x), B, T, H, D);
+    }
+
+    @Override
+    public void gatherRows(Buf y, Buf x, int[] rows, int C) {
+        HeadLayout.gatherRowsReference(d(y), d(x), rows, C);
+    }
+
+    @Override
+    public long deviceBytes() {
+        return 0;
+    }
+
+    @Override
+    public void close() {
+    }
+}

@@ -1,0 +1,111 @@
+package gpuinfer.ops;
+
+import gpuinfer.cl.ClBuffer;
+import gpuinfer.cl.ClContext;
+import gpuinfer.cl.ClKernel;
+import gpuinfer.cl.ClQueue;
+import gpuinfer.cl.DeviceInfo;
+import gpuinfer.cl.KernelSource;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.stream.IntStream;
+
+/**
+ * A linear layer, {@code y = act(x·Wᵀ + bias) + residual} with x [R, K], W [N, K] (one row per output), bias [N],
+ * residual [R, N] and y [R, N]. The residual may be y itself (an in-place residual add).
+ */
+public final class Linear {
+    private Linear() {
+    }
+
+    /**
+     * The CPU reference: one double-precision dot product per output. {@code bias} and {@code residual} may be null;
+     * {@code residual} may be {@code y}.
+     */
+    public static void reference(float[] y, float[] x, float[] w, float[] bias, float[] residual, int R, int N, int K,
+                                 Activation act) {
+        IntStream.range(0, R).parallel().forEach(r -> {
+            for (int n = 0; n < N; n++) {
+                double sum = 0;
+                int xo = r * K;
+                int wo = n * K;
+                for (int k = 0; k < K; k++) {
+                    sum += (double) x[xo + k] * w[wo + k];
+                }
+                if (bias != null) {
+                    sum += bias[n];
+                }
+                double v = act.apply(sum);
+                if (residual != null) {
+                    v += residual[r * N + n];
+                }
+                y[r * N + n] = (float) v;
+            }
+        });
+    }
+
+    /**
+     * The tuning values of {@code kernels/linear.cl}.
+     *
+     * @param vec floats per vector along k
+     * @param mb  rows of x per work-item
+     * @param nb  outputs per work-item
+     * @param wg  work-items per group
+     */
+    public record Config(int vec, int mb, int nb, int wg) {
+        String options() {
+            return "-DVEC=" + vec + " -DMB=" + mb + " -DNB=" + nb + " -DWG=" + wg;
+        }
+
+        /**
+         * Defaults: on CPUs the preferred vector width (8 with AVX2, 16 with AVX-512) and register blocks that fit
+         * the vector register file; a single row (decode) gets MB = 1 so that no work is repeated.
+         */
+        static Config defaults(DeviceInfo device, int rows) {
+            if (device.isGpu()) {
+                return new Config(4, rows >= 2 ? 2 : 1, 2, (int) Math.min(64, device.maxWorkGroupSize()));
+            }
+            int vec = Math.max(4, Math.min(16, device.preferredFloatVectorWidth()));
+            int wg = (int) Math.min(16, device.maxWorkGroupSize());
+            if (rows < 4) {
+                return new Config(vec, 1, vec >= 16 ? 8 : 4, wg);
+            }
+            return new Config(vec, 4, vec >= 16 ? 4 : 2, wg);
+        }
+    }
+
+    /** The OpenCL path; kernels are built per configuration on first use and released by {@link #close()}. */
+    public static final class OnDevice implements AutoCloseable {
+        private final ClContext context;
+        private final Map<Config, ClKernel> kernels = new HashMap<>();
+
+        public OnDevice(ClContext context) {
+            this.context = context;
+        }
+
+        public Config config(int rows) {
+            return Config.defaults(context.device().info(), rows);
+        }
+
+        /** Enqueues y = act(x·Wᵀ + bias) + residual; bias and residual may be null. */
+        public void enqueue(ClQueue queue, ClBuffer y, ClBuffer x, ClBuffer w, ClBuffer bias, ClBuffer residual,
+                            int R, int N, int K, Activation act) {
+            Config config = config(R);
+            ClKernel kernel = kernels.computeIfAbsent(config,
+                    c -> context.program(KernelSource.load("linear.cl"), c.options()).kernel("linear_nt"));
+            kernel.arg(0, x).arg(1, w).arg(2, bias != null ? bias : w).arg(3, residual != null ? residual : y).arg(4, y)
+                    .arg(5, R).arg(6, N).arg(7, K).arg(8, bias != null ? 1 : 0).arg(9, residual != null ? 1 : 0)
+                    .arg(10, act.code);
+            long items = (N + config.nb() - 1) / config.nb();
+            long global0 = (items + config.wg() - 1) / config.wg() * config.wg();
+            queue.launch(kernel, new long[] {global0, (R + config.mb() - 1) / config.mb()}, new long[] {config.wg(), 1});
+        }
+
+        @Override
+        public void close() {
+            kernels.values().forEach(ClKernel::close);
+            kernels.clear();
+        }
+    }
+}
