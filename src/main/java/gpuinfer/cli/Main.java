@@ -9,7 +9,7 @@ import java.io.PrintWriter;
 
 /** The {@code gpu-infer} command line. */
 @Command(name = "gpu-infer", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        subcommands = {DevicesCommand.class, AttentionCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {RunCommand.class, DevicesCommand.class, AttentionCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
         description = {"Transformer attention and GPT-style models on any OpenCL device, checked against a CPU reference.",
                 "",
                 "Examples:",

@@ -60,7 +60,12 @@ public final class Gpt2Weights {
      * config.json; dtype F32, F16 or BF16. A missing tensor or a wrong shape names the tensor and what was expected.
      */
     public static Gpt2Weights load(Gpt2Config config, SafeTensors file) {
-        Reader r = new Reader(config, file);
+        return load(config, file, bytes -> { });
+    }
+
+    /** As {@link #load(Gpt2Config, SafeTensors)}, reporting the bytes of each tensor read (for a progress line). */
+    public static Gpt2Weights load(Gpt2Config config, SafeTensors file, java.util.function.LongConsumer progress) {
+        Reader r = new Reader(config, file, progress);
         int C = config.nEmbd();
         float[] wte = r.read("wte.weight", config.vocabSize(), C);
         float[] wpe = r.read("wpe.weight", config.nPositions(), C);
@@ -103,10 +108,12 @@ public final class Gpt2Weights {
     private static final class Reader {
         private final Gpt2Config config;
         private final SafeTensors file;
+        private final java.util.function.LongConsumer progress;
 
-        Reader(Gpt2Config config, SafeTensors file) {
+        Reader(Gpt2Config config, SafeTensors file, java.util.function.LongConsumer progress) {
             this.config = config;
             this.file = file;
+            this.progress = progress;
         }
 
         float[] read(String name, int... shape) {
@@ -126,12 +133,19 @@ public final class Gpt2Weights {
                         + " (n_embd " + config.nEmbd() + ", vocab_size " + config.vocabSize() + ", n_positions "
                         + config.nPositions() + "): the weights do not belong to this config");
             }
-            return file.read(entry);
+            float[] values = file.read(entry);
+            progress.accept(entry.end() - entry.begin());
+            return values;
         }
     }
 
     /** Reads config.json and model.safetensors from a Hugging Face model folder. */
     public static Gpt2Weights loadFolder(Path dir) {
+        return loadFolder(dir, bytes -> { });
+    }
+
+    /** As {@link #loadFolder(Path)}, reporting bytes read. */
+    public static Gpt2Weights loadFolder(Path dir, java.util.function.LongConsumer progress) {
         Gpt2Config config = Gpt2Config.read(dir.resolve("config.json"));
         Path weights = dir.resolve("model.safetensors");
         if (!java.nio.file.Files.exists(weights)) {
@@ -141,7 +155,7 @@ public final class Gpt2Weights {
             throw new ModelFormatException(weights, "no such file: gpu-infer reads weights from model.safetensors" + hint);
         }
         try (SafeTensors file = SafeTensors.open(weights)) {
-            return load(config, file);
+            return load(config, file, progress);
         }
     }
 }

@@ -1,0 +1,269 @@
+package gpuinfer.cli;
+
+import gpuinfer.InputException;
+import gpuinfer.cl.ClContext;
+import gpuinfer.cl.ClDevice;
+import gpuinfer.cl.OpenClUnavailableException;
+import gpuinfer.generate.Generator;
+import gpuinfer.generate.SamplingOptions;
+import gpuinfer.model.Gpt2Config;
+import gpuinfer.model.Gpt2Model;
+import gpuinfer.model.Gpt2Weights;
+import gpuinfer.model.ModelLocator;
+import gpuinfer.ops.Backend;
+import gpuinfer.ops.ClBackend;
+import gpuinfer.ops.CpuBackend;
+import gpuinfer.tensor.Npy;
+import gpuinfer.tensor.Tensor;
+import gpuinfer.text.Gpt2Tokenizer;
+import gpuinfer.util.Progress;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code gpu-infer run}: text generation with a GPT-2-family model. */
+@Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Generate text with a GPT-2-family model (Hugging Face layout: config.json, model.safetensors,",
+                "vocab.json, merges.txt). Without --model, the small bundled model (models/" + ModelLocator.BUNDLED + ").",
+                "Tokens stream to stdout as they are produced; timings go to stderr (or into --json).",
+                "", "Examples:",
+                "  gpu-infer run --prompt \"The meaning of life is\" --max-tokens 40",
+                "  gpu-infer run --model ~/gpt2 --prompt \"Hello\" --temperature 0 --json",
+                "  gpu-infer run --prompt \"One\" --prompt \"Two words\" --max-tokens 20 --seed 7", ""})
+final class RunCommand implements Callable<Integer> {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--model", paramLabel = "DIR", description = "Model folder (default: the bundled model).")
+    Path model;
+
+    @Option(names = "--prompt", paramLabel = "TEXT", description = "A prompt; repeat for a batch (default: \"${DEFAULT-VALUE}\").",
+            defaultValue = "The meaning of life is")
+    List<String> prompts = new ArrayList<>();
+
+    @Option(names = "--prompt-file", paramLabel = "FILE", description = "Read one prompt from a UTF-8 file ('-' for stdin).")
+    Path promptFile;
+
+    @Option(names = "--max-tokens", defaultValue = "40", paramLabel = "N",
+            description = "Tokens to generate per prompt, unless end-of-text comes first (default: ${DEFAULT-VALUE}).")
+    int maxTokens;
+
+    @Option(names = "--temperature", defaultValue = "0.8", paramLabel = "T",
+            description = "0 for greedy decoding; else logits are divided by T (default: ${DEFAULT-VALUE}).")
+    double temperature;
+
+    @Option(names = "--top-k", defaultValue = "40", paramLabel = "K", description = "Sample among the K likeliest tokens; 0 for all (default: ${DEFAULT-VALUE}).")
+    int topK;
+
+    @Option(names = "--top-p", defaultValue = "0.95", paramLabel = "P", description = "Nucleus sampling threshold in (0, 1] (default: ${DEFAULT-VALUE}).")
+    double topP;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of the sampler: the same seed gives the same text (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--impl", defaultValue = "auto", paramLabel = "NAME",
+            description = "auto (OpenCL if available, else the CPU reference with a warning), opencl, or cpu (the Java "
+                    + "CPU reference, double accumulation) (default: ${DEFAULT-VALUE}).")
+    String impl;
+
+    @Option(names = "--truncate", description = "Drop the start of a prompt that, with --max-tokens, exceeds the "
+            + "model's n_positions, instead of failing.")
+    boolean truncate;
+
+    @Option(names = "--logits-out", paramLabel = "F.npy",
+            description = "Write the logits of every prompt position as a [tokens, vocab] float32 .npy (one prompt).")
+    Path logitsOut;
+
+    @Option(names = "--json", description = "Print tokens, text and timings as JSON instead of streaming text.")
+    boolean json;
+
+    @Mixin
+    OpenClOptions opencl;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        SamplingOptions sampling = new SamplingOptions(temperature, topK, topP, seed);
+        if (maxTokens < 1) {
+            throw new InputException("--max-tokens must be at least 1, not " + maxTokens);
+        }
+        if (!List.of("auto", "cpu", "opencl").contains(impl)) {
+            throw new InputException("Unknown --impl '" + impl + "': use auto, opencl or cpu.");
+        }
+        List<String> texts = new ArrayList<>(prompts);
+        if (promptFile != null) {
+            texts = List.of(promptFile.toString().equals("-") ? new String(System.in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
+                    : Files.readString(promptFile));
+        }
+        if (logitsOut != null && texts.size() != 1) {
+            throw new InputException("--logits-out writes the logits of one prompt; give exactly one --prompt.");
+        }
+        Path dir = model != null ? model : ModelLocator.bundled();
+        if (!Files.isDirectory(dir)) {
+            throw new InputException("--model " + dir + " is not a folder; pass a Hugging Face GPT-2 model folder "
+                    + "(config.json, model.safetensors, vocab.json, merges.txt).");
+        }
+        Gpt2Config config = Gpt2Config.read(dir.resolve("config.json"));
+        Gpt2Tokenizer tokenizer = Gpt2Tokenizer.fromModelDirectory(dir);
+        if (tokenizer.vocabSize() > config.vocabSize()) {
+            throw new InputException(dir + ": the tokenizer has " + tokenizer.vocabSize() + " tokens but config.json's "
+                    + "vocab_size is " + config.vocabSize() + "; the files do not belong together.");
+        }
+        List<int[]> promptIds = new ArrayList<>();
+        List<Integer> truncated = new ArrayList<>();
+        for (String text : texts) {
+            promptIds.add(fit(tokenizer, config, text, truncated));
+        }
+        int longest = promptIds.stream().mapToInt(p -> p.length).max().orElseThrow();
+
+        Map<String, Object> report = new LinkedHashMap<>();
+        report.put("model", dir.toString());
+        long loadStart = System.nanoTime();
+        Gpt2Weights weights;
+        long weightBytes = Files.size(dir.resolve("model.safetensors"));
+        try (Progress progress = new Progress(err, "loading " + dir.getFileName(), weightBytes)) {
+            weights = Gpt2Weights.loadFolder(dir, progress::step);
+        }
+        double loadMs = (System.nanoTime() - loadStart) / 1e6;
+
+        String chosen = impl;
+        ClDevice device = null;
+        if (!chosen.equals("cpu")) {
+            try {
+                device = opencl.selectDevice();
+                chosen = "opencl";
+            } catch (OpenClUnavailableException e) {
+                if (chosen.equals("opencl")) {
+                    throw e;
+                }
+                err.println("WARNING: " + e.getMessage().replace("\n", "\nWARNING: "));
+                err.println("WARNING: running the model on the Java CPU reference (--impl cpu): slow, but the same results.");
+                err.flush();
+                chosen = "cpu";
+                report.put("warning", "no OpenCL: ran on the Java CPU reference");
+            }
+        }
+        report.put("impl", chosen);
+        int maxSequence = longest + maxTokens;
+        int logitRows = logitsOut != null ? longest : texts.size();
+        Generator.Result result;
+        long deviceBytes;
+        double uploadMs;
+        try (ClContext context = device == null ? null : opencl.openContext(device)) {
+            Backend backend = context == null ? new CpuBackend() : new ClBackend(context);
+            long uploadStart = System.nanoTime();
+            try (Gpt2Model gpt = new Gpt2Model(backend, weights, texts.size(), maxSequence, longest, logitRows)) {
+                uploadMs = (System.nanoTime() - uploadStart) / 1e6;
+                deviceBytes = backend.deviceBytes();
+                if (context != null) {
+                    report.put("device", device.id() + " " + device.name());
+                    report.put("binding", context.binding());
+                }
+                boolean stream = !json && texts.size() == 1;
+                if (stream) {
+                    out.print(texts.get(0));
+                    out.flush();
+                }
+                result = Generator.generate(gpt, tokenizer, promptIds, maxTokens, sampling, logitsOut != null,
+                        stream ? (seq, token, text) -> {
+                            out.print(text);
+                            out.flush();
+                        } : null);
+                if (stream) {
+                    out.println();
+                }
+            }
+        }
+        if (logitsOut != null) {
+            Npy.write(logitsOut, new Tensor(result.promptLogits(), promptIds.get(0).length, config.vocabSize()));
+            report.put("logitsOut", logitsOut.toString());
+        }
+        Generator.Timings t = result.timings();
+        Map<String, Object> timings = new LinkedHashMap<>();
+        timings.put("loadMs", round(loadMs));
+        timings.put("uploadMs", round(uploadMs));
+        timings.put("prefillMs", round(t.prefillMillis()));
+        timings.put("timeToFirstTokenMs", round(t.firstTokenMillis()));
+        timings.put("prefillTokensPerSecond", round(t.prefillTokensPerSecond()));
+        timings.put("decodeSteps", t.decodeSteps());
+        timings.put("decodeMs", round(t.decodeMillis()));
+        timings.put("decodeTokensPerSecond", Double.isNaN(t.decodeTokensPerSecond()) ? null : round(t.decodeTokensPerSecond()));
+        report.put("timings", timings);
+        report.put("deviceBytes", deviceBytes);
+        report.put("sampling", Map.of("temperature", temperature, "topK", topK, "topP", topP, "seed", seed));
+        List<Object> completions = new ArrayList<>();
+        for (int i = 0; i < texts.size(); i++) {
+            Generator.Completion c = result.completions().get(i);
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("prompt", texts.get(i));
+            m.put("promptIds", c.promptIds());
+            m.put("truncatedPromptTokens", truncated.get(i));
+            m.put("generatedIds", c.generatedIds());
+            m.put("text", c.text());
+            m.put("stopReason", c.stopReason());
+            completions.add(m);
+        }
+        report.put("completions", completions);
+
+        if (json) {
+            out.println(Json.write(report));
+        } else {
+            if (texts.size() > 1) {
+                for (int i = 0; i < texts.size(); i++) {
+                    out.println("--- prompt " + (i + 1) + ": " + texts.get(i));
+                    out.println(texts.get(i) + result.completions().get(i).text());
+                }
+            }
+            err.printf(Locale.ROOT, "%s on %s: load %.0f ms, prompt %d tokens in %.0f ms (%.0f tokens/s), first token after %.0f ms, "
+                            + "%d more in %.0f ms (%.1f tokens/s per sequence)%n",
+                    dir.getFileName(), report.getOrDefault("device", "the Java CPU reference"), loadMs + uploadMs,
+                    t.promptTokens(), t.prefillMillis(), t.prefillTokensPerSecond(), t.firstTokenMillis(), t.decodeSteps(),
+                    t.decodeMillis(), t.decodeTokensPerSecond());
+            err.flush();
+        }
+        return ExitCodes.OK;
+    }
+
+    /** The prompt's ids, truncated from the start when --truncate allows, or an error that gives the numbers. */
+    private int[] fit(Gpt2Tokenizer tokenizer, Gpt2Config config, String text, List<Integer> truncated) {
+        int[] ids = tokenizer.encode(text);
+        if (ids.length == 0) {
+            int eos = tokenizer.endOfTextId().orElse(config.eosTokenId());
+            if (eos < 0) {
+                throw new InputException("The prompt is empty and the model has no end-of-text token to start from.");
+            }
+            ids = new int[] {eos}; // GPT-2 starts unconditional text from <|endoftext|>
+        }
+        int room = config.nPositions() - maxTokens;
+        if (ids.length > room) {
+            if (!truncate || room < 1) {
+                throw new InputException("The prompt is " + ids.length + " tokens and --max-tokens is " + maxTokens
+                        + "; together " + (ids.length + maxTokens) + " exceed the model's n_positions " + config.nPositions()
+                        + ". Shorten the prompt, lower --max-tokens" + (room >= 1 ? ", or pass --truncate to keep the last "
+                        + room + " prompt tokens." : " below " + config.nPositions() + "."));
+            }
+            truncated.add(ids.length - room);
+            return Arrays.copyOfRange(ids, ids.length - room, ids.length);
+        }
+        truncated.add(0);
+        return ids;
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 100) / 100.0;
+    }
+}

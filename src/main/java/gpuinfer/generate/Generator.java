@@ -1,0 +1,172 @@
+package gpuinfer.generate;
+
+import gpuinfer.model.Gpt2Model;
+import gpuinfer.model.Tap;
+import gpuinfer.text.Gpt2Tokenizer;
+import gpuinfer.text.StreamingDecoder;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Text generation with a KV cache: the prompts are prefilled in one forward step (right-padded to the longest),
+ * then one token per sequence per step is decoded until every sequence produced end-of-text or the token budget.
+ */
+public final class Generator {
+    /** Receives each token as it is produced. */
+    public interface Listener {
+        /** {@code text} holds the characters this token completes (possibly empty inside a multi-byte character). */
+        void onToken(int sequence, int token, String text);
+    }
+
+    /**
+     * One sequence's outcome.
+     *
+     * @param stopReason "end-of-text" or "max-tokens"
+     */
+    public record Completion(int[] promptIds, int[] generatedIds, String text, String stopReason) {
+    }
+
+    /**
+     * Wall times of one generation.
+     *
+     * @param prefillMillis    the prompt's forward pass, logits included
+     * @param firstTokenMillis from the start to the first generated token (prefill plus its sampling)
+     * @param decodeMillis     every later step
+     * @param decodeSteps      forward passes after the prefill
+     */
+    public record Timings(double prefillMillis, double firstTokenMillis, double decodeMillis, int promptTokens,
+                          int decodeSteps, int sequences) {
+        public double prefillTokensPerSecond() {
+            return promptTokens / (prefillMillis / 1e3);
+        }
+
+        /** Generated tokens per second per sequence over the decode steps. */
+        public double decodeTokensPerSecond() {
+            return decodeSteps == 0 ? Double.NaN : decodeSteps / (decodeMillis / 1e3);
+        }
+    }
+
+    /** What one call produced. {@code promptLogits} is [promptTokens, V] when asked for, else null. */
+    public record Result(List<Completion> completions, Timings timings, float[] promptLogits) {
+    }
+
+    private Generator() {
+    }
+
+    /**
+     * Generates for each prompt. Prompts must already fit: {@code prompt length + maxTokens <= model.maxSequence()}.
+     *
+     * @param keepPromptLogits return the logits of every prompt position (one prompt only)
+     */
+    public static Result generate(Gpt2Model model, Gpt2Tokenizer tokenizer, List<int[]> prompts, int maxTokens,
+                                  SamplingOptions sampling, boolean keepPromptLogits, Listener listener) {
+        int B = prompts.size();
+        int V = model.config().vocabSize();
+        int eos = tokenizer.endOfTextId().orElse(model.config().eosTokenId());
+        int T = prompts.stream().mapToInt(p -> p.length).max().orElseThrow();
+        if (keepPromptLogits && B != 1) {
+            throw new IllegalArgumentException("prompt logits are kept for one prompt at a time");
+        }
+
+        // prefill: every prompt right-padded to T tokens
+        int[] tokens = new int[B * T];
+        int[] start = new int[B];
+        int[] length = new int[B];
+        int[] lastRow = new int[B];
+        for (int b = 0; b < B; b++) {
+            int[] p = prompts.get(b);
+            System.arraycopy(p, 0, tokens, b * T, p.length);
+            Arrays.fill(tokens, b * T + p.length, (b + 1) * T, p[p.length - 1]);
+            length[b] = p.length;
+            lastRow[b] = b * T + p.length - 1;
+        }
+        int[] logitRows = keepPromptLogits ? rangeOf(T) : lastRow;
+        long t0 = System.nanoTime();
+        float[] logits = model.forward(tokens, start, length, T, logitRows, Tap.NONE);
+        long t1 = System.nanoTime();
+        float[] promptLogits = keepPromptLogits ? logits : null;
+        int logitBase = keepPromptLogits ? T - 1 : 0;
+
+        Sampler[] samplers = new Sampler[B];
+        StreamingDecoder[] decoders = new StreamingDecoder[B];
+        List<List<Integer>> generated = new ArrayList<>();
+        StringBuilder[] texts = new StringBuilder[B];
+        boolean[] done = new boolean[B];
+        for (int b = 0; b < B; b++) {
+            samplers[b] = new Sampler(sampling, b);
+            decoders[b] = tokenizer.streamingDecoder();
+            generated.add(new ArrayList<>());
+            texts[b] = new StringBuilder();
+        }
+
+        double firstTokenMs = 0;
+        long decodeStart = System.nanoTime();
+        int decodeSteps = 0;
+        int[] next = new int[B];
+        for (int step = 0; step < maxTokens; step++) {
+            for (int b = 0; b < B; b++) {
+                if (done[b]) {
+                    next[b] = eos >= 0 ? eos : 0;
+                    continue;
+                }
+                int token = samplers[b].sample(logits, (logitBase + b) * V, V);
+                next[b] = token;
+                generated.get(b).add(token);
+                if (token == eos) {
+                    done[b] = true;
+                    continue;
+                }
+                String piece = decoders[b].feed(token);
+                texts[b].append(piece);
+                if (listener != null) {
+                    listener.onToken(b, token, piece);
+                }
+            }
+            if (step == 0) {
+                firstTokenMs = (System.nanoTime() - t0) / 1e6;
+                decodeStart = System.nanoTime();
+            }
+            boolean allDone = true;
+            for (boolean d : done) {
+                allDone &= d;
+            }
+            if (allDone || step == maxTokens - 1) {
+                break;
+            }
+            // decode: one token per sequence, appended at its own position
+            for (int b = 0; b < B; b++) {
+                start[b] = length[b];
+                length[b] = length[b] + 1;
+            }
+            logits = model.forward(next.clone(), start.clone(), length.clone(), 1, rangeOf(B), Tap.NONE);
+            logitBase = 0;
+            decodeSteps++;
+        }
+        long decodeEnd = System.nanoTime();
+
+        List<Completion> completions = new ArrayList<>();
+        for (int b = 0; b < B; b++) {
+            String rest = decoders[b].finish();
+            texts[b].append(rest);
+            if (listener != null && !rest.isEmpty()) {
+                listener.onToken(b, -1, rest);
+            }
+            int[] ids = generated.get(b).stream().mapToInt(Integer::intValue).toArray();
+            completions.add(new Completion(prompts.get(b), ids, texts[b].toString(), done[b] ? "end-of-text" : "max-tokens"));
+        }
+        int promptTokens = prompts.stream().mapToInt(p -> p.length).sum();
+        Timings timings = new Timings((t1 - t0) / 1e6, firstTokenMs, (decodeEnd - decodeStart) / 1e6, promptTokens,
+                decodeSteps, B);
+        return new Result(completions, timings, promptLogits);
+    }
+
+    private static int[] rangeOf(int n) {
+        int[] r = new int[n];
+        for (int i = 0; i < n; i++) {
+            r[i] = i;
+        }
+        return r;
+    }
+}
