@@ -9,13 +9,14 @@ import java.io.PrintWriter;
 
 /** The {@code gpu-infer} command line. */
 @Command(name = "gpu-infer", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        subcommands = {DevicesCommand.class, AttentionCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {DevicesCommand.class, AttentionCommand.class, TokenizeCommand.class, CommandLine.HelpCommand.class},
         description = {"Transformer attention and GPT-style models on any OpenCL device, checked against a CPU reference.",
                 "",
                 "Examples:",
                 "  gpu-infer devices",
                 "  gpu-infer attention --shape 2,8,2,77,300,64 --causal --check",
                 "  gpu-infer attention --q q.npy --k k.npy --v v.npy --out o.npy --device gpu",
+                "  gpu-infer tokenize --model models/gpt2 \"Hello world\"",
                 ""},
         footer = {"", "Exit status: 0 success, 1 a --check mismatch, 2 bad usage or input, 3 OpenCL/device failure, "
                 + "70 internal error."})
