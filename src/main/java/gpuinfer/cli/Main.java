@@ -5,17 +5,22 @@ import gpuinfer.InputException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 
 /** The {@code gpu-infer} command line. */
 @Command(name = "gpu-infer", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        subcommands = {RunCommand.class, DevicesCommand.class, AttentionCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {RunCommand.class, DevicesCommand.class, AttentionCommand.class, TokenizeCommand.class,
+                BenchCommand.class, CommandLine.HelpCommand.class},
         description = {"Transformer attention and GPT-style models on any OpenCL device, checked against a CPU reference.",
                 "",
                 "Examples:",
+                "  gpu-infer run --prompt \"The meaning of life is\" --max-tokens 40",
                 "  gpu-infer devices",
                 "  gpu-infer attention --shape 2,8,2,77,300,64 --causal --check",
                 "  gpu-infer attention --q q.npy --k k.npy --v v.npy --out o.npy --device gpu",
+                "  gpu-infer tokenize --model models/gpt2-brown \"Hello world\"",
                 ""},
         footer = {"", "Exit status: 0 success, 1 a --check mismatch, 2 bad usage or input, 3 OpenCL/device failure, "
                 + "70 internal error."})
@@ -24,7 +29,10 @@ public final class Main implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
-        System.exit(execute(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
+        // Generated text is UTF-8 whatever the platform's default charset (Java 17 would print '?' under LANG=C).
+        PrintWriter out = new PrintWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), true);
+        PrintWriter err = new PrintWriter(new OutputStreamWriter(System.err, StandardCharsets.UTF_8), true);
+        System.exit(execute(out, err, args));
     }
 
     /** Runs one command line with the given streams and returns its exit status (tests call this in-process). */

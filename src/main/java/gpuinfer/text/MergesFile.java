@@ -1,0 +1,77 @@
+package gpuinfer.text;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Reads a GPT-2 {@code merges.txt} ({@code vocab.bpe} in OpenAI's release): an optional first line
+ * {@code #version: ...}, then one merge per line, two tokens separated by one space ({@code Ġ t}), highest priority
+ * first. Blank lines may end the file. Both parts and their concatenation must be vocab tokens.
+ */
+final class MergesFile {
+    private MergesFile() {
+    }
+
+    /** The merges, ranked by line order; {@code ids} maps each vocab token to its id. */
+    static MergeTable read(Path file, Map<String, Integer> ids) {
+        MergeTable table = new MergeTable();
+        try (BufferedReader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            String line;
+            int lineNumber = 0;
+            int blankLine = 0;
+            while ((line = reader.readLine()) != null) {
+                lineNumber++;
+                if (line.endsWith("\r")) {
+                    line = line.substring(0, line.length() - 1);
+                }
+                if (lineNumber == 1 && line.startsWith("#version")) {
+                    continue;
+                }
+                if (line.isEmpty()) {
+                    blankLine = blankLine == 0 ? lineNumber : blankLine;
+                    continue;
+                }
+                if (blankLine != 0) {
+                    throw fail(file, "line " + blankLine + " is blank but merges follow it (line " + lineNumber
+                            + "); only the end of the file may have blank lines.");
+                }
+                int space = line.indexOf(' ');
+                if (space <= 0 || space == line.length() - 1 || line.indexOf(' ', space + 1) >= 0) {
+                    throw fail(file, "line " + lineNumber + " is " + VocabFile.quote(line) + ", not a merge: a merge "
+                            + "line is two tokens separated by one space, like \"Ġ t\".");
+                }
+                String left = line.substring(0, space);
+                String right = line.substring(space + 1);
+                Integer leftId = ids.get(left);
+                Integer rightId = ids.get(right);
+                Integer mergedId = ids.get(left + right);
+                if (leftId == null || rightId == null || mergedId == null) {
+                    String absent = leftId == null ? left : rightId == null ? right : left + right;
+                    throw fail(file, "line " + lineNumber + " merges " + VocabFile.quote(left) + " and "
+                            + VocabFile.quote(right) + " but " + VocabFile.quote(absent) + " is not in the "
+                            + "vocabulary; vocab.json and merges.txt must come from the same model.");
+                }
+                int rank = table.size();
+                int earlier = table.add(leftId, rightId, rank, mergedId);
+                if (earlier >= 0) {
+                    throw fail(file, "line " + lineNumber + " repeats the merge " + VocabFile.quote(line)
+                            + " (merge " + (earlier + 1) + " of the file); each pair may be merged once.");
+                }
+            }
+        } catch (CharacterCodingException e) {
+            throw new TokenizerFileException(file, "is not valid UTF-8 text; use the model's original merges.txt.", e);
+        } catch (IOException e) {
+            throw TokenizerFiles.unreadable(file, e);
+        }
+        return table;
+    }
+
+    private static TokenizerFileException fail(Path file, String problem) {
+        return new TokenizerFileException(file, problem);
+    }
+}
