@@ -19,13 +19,20 @@ import java.util.List;
  * @param layerNormEpsilon added to the variance in every LayerNorm
  * @param activation       "gelu_new" / "gelu_pytorch_tanh" / "gelu_fast" (tanh approximation) or "gelu" (erf)
  * @param eosTokenId       end-of-text id, or -1
+ * @param nInner           width of the MLP's hidden layer (n_inner; 4C when config.json leaves it null)
+ * @param scaleAttention   scale_attn_weights: divide scores by √D (GPT-2 does)
  */
 public record Gpt2Config(int nLayer, int nHead, int nEmbd, int nPositions, int vocabSize, float layerNormEpsilon,
-                         String activation, int eosTokenId) {
+                         String activation, int eosTokenId, int nInner, boolean scaleAttention) {
     static final List<String> TANH_GELUS = List.of("gelu_new", "gelu_pytorch_tanh", "gelu_fast");
 
     public int headDim() {
         return nEmbd / nHead;
+    }
+
+    /** The score scale of every attention layer. */
+    public float attentionScale() {
+        return scaleAttention ? (float) (1.0 / Math.sqrt(headDim())) : 1f;
     }
 
     /** True for the tanh approximation of GELU (GPT-2's own), false for the exact erf form. */
@@ -70,7 +77,16 @@ public record Gpt2Config(int nLayer, int nHead, int nEmbd, int nPositions, int v
         if (eos >= vocab) {
             throw new ModelFormatException(file, "eos_token_id " + eos + " is outside the vocabulary of " + vocab);
         }
-        return new Gpt2Config(nLayer, nHead, nEmbd, nPositions, vocab, (float) eps, activation, eos);
+        JsonNode inner = root.path("n_inner");
+        int nInner = inner.isMissingNode() || inner.isNull() ? 4 * nEmbd : positive(file, root, "n_inner", null);
+        for (String unsupported : List.of("scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn")) {
+            if (root.path(unsupported).asBoolean(false)) {
+                throw new ModelFormatException(file, unsupported + " is true; gpu-infer implements GPT-2's attention "
+                        + "without that variation");
+            }
+        }
+        boolean scaleAttention = root.path("scale_attn_weights").asBoolean(true);
+        return new Gpt2Config(nLayer, nHead, nEmbd, nPositions, vocab, (float) eps, activation, eos, nInner, scaleAttention);
     }
 
     private static int positive(Path file, JsonNode root, String field, String alternative) {

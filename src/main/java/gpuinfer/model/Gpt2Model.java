@@ -96,9 +96,9 @@ public final class Gpt2Model implements AutoCloseable {
                     backend.upload(p + "attn.proj.bias [C]", l.attnProjBias),
                     backend.upload(p + "ln_2.weight [C]", l.ln2Weight),
                     backend.upload(p + "ln_2.bias [C]", l.ln2Bias),
-                    backend.upload(p + "mlp.fc.weight [4C, C]", l.fcWeight),
-                    backend.upload(p + "mlp.fc.bias [4C]", l.fcBias),
-                    backend.upload(p + "mlp.proj.weight [C, 4C]", l.fcProjWeight),
+                    backend.upload(p + "mlp.fc.weight [I, C]", l.fcWeight),
+                    backend.upload(p + "mlp.fc.bias [I]", l.fcBias),
+                    backend.upload(p + "mlp.proj.weight [C, I]", l.fcProjWeight),
                     backend.upload(p + "mlp.proj.bias [C]", l.fcProjBias));
             keyCache[i] = backend.alloc(p + "k cache [B, H, S, D]", cacheSize);
             valueCache[i] = backend.alloc(p + "v cache [B, H, S, D]", cacheSize);
@@ -111,7 +111,7 @@ public final class Gpt2Model implements AutoCloseable {
         attended = backend.alloc("attention out [B, H, T, D]", rows * C);
         lse = backend.alloc("attention lse [B, H, T]", rows * config.nHead());
         merged = backend.alloc("attention merged [rows, C]", rows * C);
-        hidden = backend.alloc("mlp hidden [rows, 4C]", rows * 4 * C);
+        hidden = backend.alloc("mlp hidden [rows, I]", rows * config.nInner());
         selected = backend.alloc("selected rows [rows, C]", rows * C);
         this.maxLogitRows = maxLogitRows;
         logits = backend.alloc("logits [rows, V]", (long) maxLogitRows * V);
@@ -172,7 +172,7 @@ public final class Gpt2Model implements AutoCloseable {
             backend.qkvToHeads(query, keyCache[i], valueCache[i], qkv, B, T, H, D, maxSequence, start);
             // Queries are the last T of Sk positions (bottom-right causal); shorter sequences mask their padding.
             AttentionProblem problem = new AttentionProblem(new AttentionShape(B, H, H, T, sk, D), true,
-                    AttentionProblem.defaultScale(D), padded ? length.clone() : null);
+                    config.attentionScale(), padded ? length.clone() : null);
             backend.attention(attended, lse, query, keyCache[i], valueCache[i], problem, maxSequence);
             backend.mergeHeads(merged, attended, B, T, H, D);
             emit(tap, p + "attn_out", merged, R, C);
@@ -180,9 +180,11 @@ public final class Gpt2Model implements AutoCloseable {
             emit(tap, p + "resid_attn", residual, R, C);
             // MLP: x = x + proj(gelu(fc(ln_2(x))))
             backend.layerNorm(normed, residual, l.ln2Weight(), l.ln2Bias(), R, C, config.layerNormEpsilon());
-            backend.linear(hidden, normed, l.fcWeight(), l.fcBias(), null, R, 4 * C, C,
+            int I = config.nInner();
+            backend.linear(hidden, normed, l.fcWeight(), l.fcBias(), null, R, I, C,
                     config.tanhGelu() ? Activation.GELU_TANH : Activation.GELU_ERF);
-            backend.linear(residual, hidden, l.fcProjWeight(), l.fcProjBias(), residual, R, C, 4 * C, Activation.NONE);
+            emit(tap, p + "mlp_hidden", hidden, R, I);
+            backend.linear(residual, hidden, l.fcProjWeight(), l.fcProjBias(), residual, R, C, I, Activation.NONE);
             emit(tap, p + "resid_mlp", residual, R, C);
         }
 

@@ -21,9 +21,9 @@ public final class Gpt2Weights {
         public float[] attnProjBias;   // [C]
         public float[] ln2Weight;      // [C]
         public float[] ln2Bias;        // [C]
-        public float[] fcWeight;       // [4C, C]
-        public float[] fcBias;         // [4C]
-        public float[] fcProjWeight;   // [C, 4C]
+        public float[] fcWeight;       // [I, C], I = n_inner (4C by default)
+        public float[] fcBias;         // [I]
+        public float[] fcProjWeight;   // [C, I]
         public float[] fcProjBias;     // [C]
     }
 
@@ -50,7 +50,8 @@ public final class Gpt2Weights {
     public long parameterCount() {
         Gpt2Config c = config;
         long C = c.nEmbd();
-        long perLayer = 2 * C + 3 * C * C + 3 * C + C * C + C + 2 * C + 4 * C * C + 4 * C + 4 * C * C + C;
+        long I = c.nInner();
+        long perLayer = 2 * C + 3 * C * C + 3 * C + C * C + C + 2 * C + I * C + I + I * C + C;
         long tied = outputWeight == tokenEmbedding ? 0 : (long) c.vocabSize() * C;
         return (long) c.vocabSize() * C + (long) c.nPositions() * C + c.nLayer() * perLayer + 2 * C + tied;
     }
@@ -67,6 +68,7 @@ public final class Gpt2Weights {
     public static Gpt2Weights load(Gpt2Config config, SafeTensors file, java.util.function.LongConsumer progress) {
         Reader r = new Reader(config, file, progress);
         int C = config.nEmbd();
+        int I = config.nInner();
         float[] wte = r.read("wte.weight", config.vocabSize(), C);
         float[] wpe = r.read("wpe.weight", config.nPositions(), C);
         Layer[] layers = new Layer[config.nLayer()];
@@ -81,9 +83,9 @@ public final class Gpt2Weights {
             l.attnProjBias = r.read(p + "attn.c_proj.bias", C);
             l.ln2Weight = r.read(p + "ln_2.weight", C);
             l.ln2Bias = r.read(p + "ln_2.bias", C);
-            l.fcWeight = transpose(r.read(p + "mlp.c_fc.weight", C, 4 * C), C, 4 * C);
-            l.fcBias = r.read(p + "mlp.c_fc.bias", 4 * C);
-            l.fcProjWeight = transpose(r.read(p + "mlp.c_proj.weight", 4 * C, C), 4 * C, C);
+            l.fcWeight = transpose(r.read(p + "mlp.c_fc.weight", C, I), C, I);
+            l.fcBias = r.read(p + "mlp.c_fc.bias", I);
+            l.fcProjWeight = transpose(r.read(p + "mlp.c_proj.weight", I, C), I, C);
             l.fcProjBias = r.read(p + "mlp.c_proj.bias", C);
             layers[i] = l;
         }
@@ -130,8 +132,9 @@ public final class Gpt2Weights {
             if (!Arrays.equals(entry.shape(), shape)) {
                 throw new ModelFormatException(file.file(), "tensor '" + entry.name() + "' has shape "
                         + Arrays.toString(entry.shape()) + " but config.json implies " + Arrays.toString(shape)
-                        + " (n_embd " + config.nEmbd() + ", vocab_size " + config.vocabSize() + ", n_positions "
-                        + config.nPositions() + "): the weights do not belong to this config");
+                        + " (n_embd " + config.nEmbd() + ", n_inner " + config.nInner() + ", vocab_size "
+                        + config.vocabSize() + ", n_positions " + config.nPositions()
+                        + "): the weights do not belong to this config");
             }
             float[] values = file.read(entry);
             progress.accept(entry.end() - entry.begin());
