@@ -19,7 +19,9 @@
 //   VEC   floats per vector along k (1, 2, 4, 8, 16); a k remainder is handled with scalars
 //   MB    rows of x per work-item (1..8)
 //   NB    rows of W (outputs) per work-item (1..8)
-//   WG    work-items per group, along the outputs
+//   WG    work-items per group along the outputs (dimension 0)
+//   WGR   work-items per group along the rows (dimension 1): a group covers WG*NB outputs of WGR*MB rows, so each
+//         weight row it loads serves WGR*MB rows from cache instead of being streamed again from memory
 
 #ifndef VEC
 #define VEC 8
@@ -32,6 +34,9 @@
 #endif
 #ifndef WG
 #define WG 16
+#endif
+#ifndef WGR
+#define WGR 1
 #endif
 
 #if MB > 8 || NB > 8
@@ -106,7 +111,7 @@ inline float activate(const float x, const int act)
     return x;
 }
 
-__kernel __attribute__((reqd_work_group_size(WG, 1, 1)))
+__kernel __attribute__((reqd_work_group_size(WG, WGR, 1)))
 void linear_nt(__global const float* x,         // [R, K]
                __global const float* w,         // [N, K]
                __global const float* bias,      // [N], read when has_bias

@@ -146,17 +146,22 @@ public final class ClBackend implements Backend {
 
     /**
      * A small int32 device buffer refilled before each use. The queue is in order, so a write (blocking) after
-     * the launches that read the previous contents is safe.
+     * the launches that read the previous contents is safe. A write waits for the queue to drain, so values equal
+     * to the last ones written (the same cache rows for every layer of a step) are not written again.
      */
     private final class IntBuffer {
         private final String label;
         private ClBuffer buffer;
+        private int[] last;
 
         IntBuffer(String label) {
             this.label = label;
         }
 
         ClBuffer with(int[] values) {
+            if (buffer != null && java.util.Arrays.equals(values, last)) {
+                return buffer;
+            }
             if (buffer == null || buffer.bytes() < 4L * values.length) {
                 if (buffer != null) {
                     buffer.close();
@@ -164,6 +169,7 @@ public final class ClBackend implements Backend {
                 buffer = context.createBuffer(4L * Math.max(16, values.length), label);
             }
             queue.write(buffer, values);
+            last = values.clone();
             return buffer;
         }
 
@@ -171,6 +177,7 @@ public final class ClBackend implements Backend {
             if (buffer != null) {
                 buffer.close();
                 buffer = null;
+                last = null;
             }
         }
     }

@@ -51,11 +51,12 @@ public final class Linear {
      * @param vec floats per vector along k
      * @param mb  rows of x per work-item
      * @param nb  outputs per work-item
-     * @param wg  work-items per group
+     * @param wg  work-items per group along the outputs
+     * @param wgr work-items per group along the rows
      */
-    public record Config(int vec, int mb, int nb, int wg) {
+    public record Config(int vec, int mb, int nb, int wg, int wgr) {
         String options() {
-            return "-DVEC=" + vec + " -DMB=" + mb + " -DNB=" + nb + " -DWG=" + wg;
+            return "-DVEC=" + vec + " -DMB=" + mb + " -DNB=" + nb + " -DWG=" + wg + " -DWGR=" + wgr;
         }
 
         /**
@@ -64,14 +65,15 @@ public final class Linear {
          */
         static Config defaults(DeviceInfo device, int rows) {
             if (device.isGpu()) {
-                return new Config(4, rows >= 2 ? 2 : 1, 2, (int) Math.min(64, device.maxWorkGroupSize()));
+                return new Config(4, rows >= 2 ? 2 : 1, 2, (int) Math.min(64, device.maxWorkGroupSize()), 1);
             }
             int vec = Math.max(4, Math.min(16, device.preferredFloatVectorWidth()));
-            int wg = (int) Math.min(16, device.maxWorkGroupSize());
             if (rows < 4) {
-                return new Config(vec, 1, vec >= 16 ? 8 : 4, wg);
+                return new Config(vec, 1, vec >= 16 ? 8 : 4, (int) Math.min(16, device.maxWorkGroupSize()), 1);
             }
-            return new Config(vec, 4, vec >= 16 ? 4 : 2, wg);
+            // a group of 8 x 16 work-items covers 8*NB outputs of 64 rows (MB = 4)
+            int wgr = (int) Math.max(1, Math.min(16, device.maxWorkGroupSize() / 8));
+            return new Config(vec, 4, vec >= 16 ? 4 : 2, 8, wgr);
         }
     }
 
@@ -98,8 +100,10 @@ public final class Linear {
                     .arg(5, R).arg(6, N).arg(7, K).arg(8, bias != null ? 1 : 0).arg(9, residual != null ? 1 : 0)
                     .arg(10, act.code);
             long items = (N + config.nb() - 1) / config.nb();
+            long rowItems = (R + config.mb() - 1) / config.mb();
             long global0 = (items + config.wg() - 1) / config.wg() * config.wg();
-            queue.launch(kernel, new long[] {global0, (R + config.mb() - 1) / config.mb()}, new long[] {config.wg(), 1});
+            long global1 = (rowItems + config.wgr() - 1) / config.wgr() * config.wgr();
+            queue.launch(kernel, new long[] {global0, global1}, new long[] {config.wg(), config.wgr()});
         }
 
         @Override

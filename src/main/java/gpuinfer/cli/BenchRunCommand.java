@@ -1,0 +1,175 @@
+package gpuinfer.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import gpuinfer.InputException;
+import gpuinfer.bench.ModelBenchmark;
+import gpuinfer.bench.Stats;
+import gpuinfer.cl.ClContext;
+import gpuinfer.cl.ClDevice;
+import gpuinfer.model.Gpt2Config;
+import gpuinfer.model.Gpt2Model;
+import gpuinfer.model.Gpt2Weights;
+import gpuinfer.model.ModelLocator;
+import gpuinfer.ops.ClBackend;
+import gpuinfer.util.AtomicFiles;
+import gpuinfer.util.Progress;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code gpu-infer bench run}: model prefill and decode throughput, beside the PyTorch anchor's. */
+@Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Benchmark a model: prefill of a --prompt-tokens prompt (logits of its last position), then",
+                "--decode-tokens single-token steps against the KV cache. Prints medians over --repeat rounds:",
+                "prefill tokens/s and GFLOP/s, decode tokens/s and the GB/s of weights read per token, and with",
+                "--anchor/--machine the PyTorch figures and the machine's limits from the same session.",
+                "", "Example (random GPT-2 124M-shaped weights and the anchor in one session): tools/bench_gpt2.sh", ""})
+final class BenchRunCommand implements Callable<Integer> {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--model", paramLabel = "DIR", description = "Model folder (default: the bundled model).")
+    Path model;
+
+    @Option(names = "--prompt-tokens", defaultValue = "512", description = "Prompt length (default: ${DEFAULT-VALUE}).")
+    int promptTokens;
+
+    @Option(names = "--decode-tokens", defaultValue = "64", description = "Decode steps per round (default: ${DEFAULT-VALUE}).")
+    int decodeTokens;
+
+    @Option(names = "--repeat", defaultValue = "3", description = "Timed rounds after one warm-up round (default: ${DEFAULT-VALUE}).")
+    int repeat;
+
+    @Option(names = "--anchor", paramLabel = "GPT2.json", description = "JSON of tools/bench_anchor_gpt2.py from this session.")
+    Path anchor;
+
+    @Option(names = "--machine", paramLabel = "MACHINE.json", description = "JSON of tools/bench_anchor_machine.py from this session.")
+    Path machine;
+
+    @Option(names = "--json", paramLabel = "OUT.json", description = "Also write the measurements as JSON.")
+    Path json;
+
+    @Option(names = "--kernels", description = "Also print each decode kernel's share of device time (one extra profiled round).")
+    boolean kernels;
+
+    @Mixin
+    OpenClOptions opencl;
+
+    @Override
+    public Integer call() throws IOException {
+        if (repeat < 1 || promptTokens < 1 || decodeTokens < 1) {
+            throw new InputException("--repeat, --prompt-tokens and --decode-tokens must be at least 1.");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        Path dir = model != null ? model : ModelLocator.bundled();
+        Gpt2Config config = Gpt2Config.read(dir.resolve("config.json"));
+        if (promptTokens + decodeTokens > config.nPositions()) {
+            throw new InputException("--prompt-tokens " + promptTokens + " plus --decode-tokens " + decodeTokens
+                    + " exceed the model's n_positions " + config.nPositions() + ".");
+        }
+        Gpt2Weights weights;
+        try (Progress progress = new Progress(err, "loading " + dir.getFileName(), Files.size(dir.resolve("model.safetensors")))) {
+            weights = Gpt2Weights.loadFolder(dir, progress::step);
+        }
+        ClDevice device = opencl.selectDevice();
+        List<ModelBenchmark.Round> rounds = new ArrayList<>();
+        try (ClContext context = opencl.openContext(device);
+             Gpt2Model gpt = new Gpt2Model(new ClBackend(context), weights, 1, promptTokens + decodeTokens, promptTokens, 1)) {
+            for (int r = 0; r <= repeat; r++) {
+                ModelBenchmark.Round round = ModelBenchmark.run(gpt, promptTokens, decodeTokens, r);
+                if (r > 0) {
+                    rounds.add(round);
+                }
+            }
+            if (kernels) {
+                List<ModelBenchmark.KernelShare> shares = ModelBenchmark.profileDecode(gpt, context.queue(), promptTokens, decodeTokens);
+                double total = shares.stream().mapToDouble(ModelBenchmark.KernelShare::millis).sum();
+                out.printf("decode kernels over %d steps (device time %.1f ms):%n", decodeTokens, total);
+                shares.sort((a, b) -> Double.compare(b.millis(), a.millis()));
+                for (ModelBenchmark.KernelShare s : shares) {
+                    out.printf("  %-44s %5d calls %9.3f ms/step %5.1f%%  %s%n", s.kernel(), s.calls(), s.millis() / decodeTokens,
+                            100 * s.millis() / total, s.options());
+                }
+                out.println();
+            }
+        }
+        double prefillMs = Stats.median(rounds.stream().mapToDouble(ModelBenchmark.Round::prefillMillis).toArray());
+        double decodeMs = Stats.median(rounds.stream().mapToDouble(r -> Stats.median(r.decodeMillis())).toArray());
+        double prefillTps = promptTokens / (prefillMs / 1e3);
+        double prefillGflops = ModelBenchmark.prefillFlops(config, promptTokens) / (prefillMs * 1e6);
+        double decodeTps = 1e3 / decodeMs;
+        double weightBytes = ModelBenchmark.decodeWeightBytes(config);
+        double decodeGbps = weightBytes / (decodeMs * 1e6);
+
+        JsonNode anchorJson = anchor == null ? null : read(anchor);
+        JsonNode machineJson = machine == null ? null : read(machine);
+        out.printf("model %s: %d layers, C=%d, %d heads, vocab %d, %.1f M parameters (%.0f MB float32)%n", dir,
+                config.nLayer(), config.nEmbd(), config.nHead(), config.vocabSize(), weights.parameterCount() / 1e6,
+                weightBytes / 1e6);
+        out.printf("device %s %s through %s; median of %d rounds after one warm-up%n%n", device.id(), device.name(),
+                opencl.runtime().binding(), repeat);
+        out.printf("%-28s %14s %14s %12s%n", "", "prefill tok/s", "decode tok/s", "decode ms");
+        out.printf("%-28s %14.1f %14.1f %12.2f%n", "gpu-infer (OpenCL)", prefillTps, decodeTps, decodeMs);
+        if (anchorJson != null) {
+            for (JsonNode setting : anchorJson.path("settings")) {
+                double aPrefill = setting.path("prefill_tokens_per_s").asDouble();
+                double aDecode = setting.path("decode_tokens_per_s").asDouble();
+                out.printf("%-28s %14.1f %14.1f %12.2f   gpu-infer: %.2fx prefill, %.2fx decode%n",
+                        "PyTorch, " + setting.path("name").asText(), aPrefill, aDecode,
+                        setting.path("decode_ms_per_token").asDouble(), prefillTps / aPrefill, decodeTps / aDecode);
+            }
+        }
+        out.println();
+        out.printf("prefill: %.1f GFLOP/s", prefillGflops);
+        if (machineJson != null) {
+            out.printf(" = %.0f%% of the measured SGEMM rate (%.0f GFLOP/s)", 100 * prefillGflops / machineJson.path("sgemm_gflops").asDouble(),
+                    machineJson.path("sgemm_gflops").asDouble());
+        }
+        out.println();
+        out.printf("decode: %.1f GB/s of weights", decodeGbps);
+        if (machineJson != null) {
+            out.printf(" = %.0f%% of the measured copy bandwidth (%.1f GB/s)", 100 * decodeGbps / machineJson.path("copy_gbps").asDouble(),
+                    machineJson.path("copy_gbps").asDouble());
+        }
+        out.println();
+        if (json != null) {
+            Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("model", dir.toString());
+            doc.put("device", device.name());
+            doc.put("promptTokens", promptTokens);
+            doc.put("decodeTokens", decodeTokens);
+            doc.put("prefillMs", prefillMs);
+            doc.put("prefillTokensPerSecond", prefillTps);
+            doc.put("prefillGflops", prefillGflops);
+            doc.put("decodeMsPerToken", decodeMs);
+            doc.put("decodeTokensPerSecond", decodeTps);
+            doc.put("decodeGbps", decodeGbps);
+            doc.put("rounds", rounds);
+            String text = Json.write(doc);
+            AtomicFiles.write(json, o -> o.write(text.getBytes(StandardCharsets.UTF_8)));
+        }
+        return ExitCodes.OK;
+    }
+
+    private static JsonNode read(Path file) {
+        try {
+            return new ObjectMapper().readTree(file.toFile());
+        } catch (IOException e) {
+            throw new InputException(file + ": not readable JSON (" + e.getMessage() + ")");
+        }
+    }
+}
