@@ -168,29 +168,33 @@ public final class Gpt2Model implements AutoCloseable {
             String p = "h." + i + ".";
             // attention: x = x + proj(attention(ln_1(x)))
             backend.layerNorm(normed, residual, l.ln1Weight(), l.ln1Bias(), R, C, config.layerNormEpsilon());
+            emit(tap, p + "ln_1", normed, R, C);
             backend.linear(qkv, normed, l.qkvWeight(), l.qkvBias(), null, R, 3 * C, C, Activation.NONE);
+            emit(tap, p + "qkv", qkv, R, 3 * C);
             backend.qkvToHeads(query, keyCache[i], valueCache[i], qkv, B, T, H, D, maxSequence, start);
             // Queries are the last T of Sk positions (bottom-right causal); shorter sequences mask their padding.
             AttentionProblem problem = new AttentionProblem(new AttentionShape(B, H, H, T, sk, D), true,
                     config.attentionScale(), padded ? length.clone() : null);
             backend.attention(attended, lse, query, keyCache[i], valueCache[i], problem, maxSequence);
             backend.mergeHeads(merged, attended, B, T, H, D);
-            emit(tap, p + "attn_out", merged, R, C);
+            emit(tap, p + "attn_heads", merged, R, C);
             backend.linear(residual, merged, l.attnProjWeight(), l.attnProjBias(), residual, R, C, C, Activation.NONE);
             emit(tap, p + "resid_attn", residual, R, C);
             // MLP: x = x + proj(gelu(fc(ln_2(x))))
             backend.layerNorm(normed, residual, l.ln2Weight(), l.ln2Bias(), R, C, config.layerNormEpsilon());
+            emit(tap, p + "ln_2", normed, R, C);
             int I = config.nInner();
             backend.linear(hidden, normed, l.fcWeight(), l.fcBias(), null, R, I, C,
                     config.tanhGelu() ? Activation.GELU_TANH : Activation.GELU_ERF);
             emit(tap, p + "mlp_hidden", hidden, R, I);
             backend.linear(residual, hidden, l.fcProjWeight(), l.fcProjBias(), residual, R, C, I, Activation.NONE);
-            emit(tap, p + "resid_mlp", residual, R, C);
+            emit(tap, p + "resid_block", residual, R, C);
         }
 
         // final LayerNorm and the tied output projection, for the wanted rows only
         backend.gatherRows(selected, residual, logitRows, C);
         backend.layerNorm(normed, selected, lnfWeight, lnfBias, logitRows.length, C, config.layerNormEpsilon());
+        emit(tap, "ln_f", normed, logitRows.length, C);
         backend.linear(logits, normed, outputWeight, null, null, logitRows.length, V, C, Activation.NONE);
         float[] out = new float[logitRows.length * V];
         backend.read(logits, 0, out, 0, out.length);

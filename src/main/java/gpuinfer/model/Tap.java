@@ -3,8 +3,10 @@ package gpuinfer.model;
 import gpuinfer.ops.Buf;
 
 /**
- * Receives intermediate tensors of a forward pass by name (e.g. "h.3.mlp_out"), for comparisons layer by layer.
- * The default forward pass taps nothing.
+ * Receives intermediate tensors of a forward pass by name, for comparisons layer by layer: "embeddings", then per
+ * layer i "h.i.ln_1", "h.i.qkv", "h.i.attn_heads" (attention output, heads merged, before c_proj), "h.i.resid_attn"
+ * (residual stream after the attention add), "h.i.ln_2", "h.i.mlp_hidden" (after GELU), "h.i.resid_block" (after
+ * the MLP add), and "ln_f" (of the rows whose logits are computed). The default forward pass taps nothing.
  */
 @FunctionalInterface
 public interface Tap {

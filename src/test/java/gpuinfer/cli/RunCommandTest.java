@@ -1,0 +1,120 @@
+package gpuinfer.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import gpuinfer.model.ModelLocator;
+import gpuinfer.tensor.Npy;
+import gpuinfer.tensor.Tensor;
+import gpuinfer.testing.NoLeaks;
+import gpuinfer.testing.OpenClTestSupport;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code gpu-infer run} on the bundled model. */
+@ExtendWith(NoLeaks.class)
+class RunCommandTest {
+    @TempDir
+    Path dir;
+
+    private static JsonNode json(CliRunner r) throws Exception {
+        assertEquals(0, r.status(), r::toString);
+        return new ObjectMapper().readTree(r.out());
+    }
+
+    @Test
+    void streamsTextFromTheBundledModelByDefault() {
+        OpenClTestSupport.device("lwjgl");
+        CliRunner r = CliRunner.run("run", "--max-tokens", "12");
+        assertEquals(0, r.status(), r::toString);
+        assertTrue(r.out().startsWith("The meaning of life is"), r::toString);
+        assertTrue(r.out().length() > "The meaning of life is".length() + 5, r::toString);
+        assertTrue(r.err().contains("tokens/s"), r::toString);
+    }
+
+    @Test
+    void theCpuReferenceAndOpenClAgreeOnGreedyTokens() throws Exception {
+        OpenClTestSupport.device("lwjgl");
+        String[] args = {"run", "--prompt", "It was a dark and stormy night", "--max-tokens", "16", "--temperature", "0", "--json"};
+        JsonNode opencl = json(CliRunner.run(concat(args, "--impl", "opencl")));
+        JsonNode jocl = json(CliRunner.run(concat(args, "--impl", "opencl", "--binding", "jocl")));
+        JsonNode cpu = json(CliRunner.run(concat(args, "--impl", "cpu")));
+        JsonNode ids = opencl.get("completions").get(0).get("generatedIds");
+        assertEquals(16, ids.size());
+        assertEquals(cpu.get("completions").get(0).get("generatedIds"), ids);
+        assertEquals(jocl.get("completions").get(0).get("generatedIds"), ids);
+        assertEquals("opencl", opencl.get("impl").asText());
+        assertTrue(opencl.get("timings").get("decodeTokensPerSecond").asDouble() > 0);
+        assertTrue(opencl.get("deviceBytes").asLong() > 0);
+    }
+
+    @Test
+    void aSeedMakesSamplingReproducibleAndBatchesMatchSinglePrompts() throws Exception {
+        OpenClTestSupport.device("lwjgl");
+        JsonNode a = json(CliRunner.run("run", "--prompt", "Once upon a time", "--seed", "7", "--max-tokens", "10", "--json"));
+        JsonNode b = json(CliRunner.run("run", "--prompt", "Once upon a time", "--seed", "7", "--max-tokens", "10", "--json"));
+        assertEquals(a.get("completions"), b.get("completions"));
+        JsonNode greedyBatch = json(CliRunner.run("run", "--prompt", "Once upon a time", "--prompt", "The", "--max-tokens", "6",
+                "--temperature", "0", "--json"));
+        JsonNode greedyAlone = json(CliRunner.run("run", "--prompt", "The", "--max-tokens", "6", "--temperature", "0", "--json"));
+        assertEquals(greedyAlone.get("completions").get(0).get("generatedIds"), greedyBatch.get("completions").get(1).get("generatedIds"));
+    }
+
+    @Test
+    void writesThePromptLogits() throws Exception {
+        OpenClTestSupport.device("lwjgl");
+        Path logits = dir.resolve("logits.npy");
+        JsonNode r = json(CliRunner.run("run", "--prompt", "Hello world", "--max-tokens", "2", "--logits-out", logits.toString(), "--json"));
+        int promptTokens = r.get("completions").get(0).get("promptIds").size();
+        Tensor t = Npy.read(logits);
+        assertArrayEquals(new int[] {promptTokens, t.dim(1)}, t.shape());
+        assertTrue(t.dim(1) >= 256);
+    }
+
+    @Test
+    void promptsThatDoNotFitAreRefusedWithTheNumbersOrTruncated() throws Exception {
+        OpenClTestSupport.device("lwjgl");
+        String longPrompt = "word ".repeat(400);
+        CliRunner refused = CliRunner.run("run", "--prompt", longPrompt, "--max-tokens", "10");
+        assertEquals(2, refused.status(), refused::toString);
+        assertTrue(refused.err().contains("exceed the model's n_positions") && refused.err().contains("--truncate"), refused::toString);
+        JsonNode truncated = json(CliRunner.run("run", "--prompt", longPrompt, "--max-tokens", "10", "--truncate", "--json"));
+        JsonNode completion = truncated.get("completions").get(0);
+        assertTrue(completion.get("truncatedPromptTokens").asInt() > 0);
+        assertEquals(10, completion.get("generatedIds").size());
+    }
+
+    @Test
+    void badOptionsAndFoldersExitWithTwo() {
+        assertUsage(CliRunner.run("run", "--model", dir.resolve("missing").toString()), "is not a folder");
+        assertUsage(CliRunner.run("run", "--model", dir.toString()), "config.json");
+        assertUsage(CliRunner.run("run", "--top-p", "0"), "--top-p must be within (0, 1]");
+        assertUsage(CliRunner.run("run", "--max-tokens", "0"), "--max-tokens must be at least 1");
+        assertUsage(CliRunner.run("run", "--impl", "gpu"), "Unknown --impl 'gpu'");
+        assertUsage(CliRunner.run("run", "--prompt", "a", "--prompt", "b", "--logits-out", "x.npy"), "exactly one --prompt");
+    }
+
+    @Test
+    void theBundledModelIsFound() {
+        assertTrue(ModelLocator.bundled().resolve("config.json").toFile().isFile());
+    }
+
+    private static void assertUsage(CliRunner r, String fragment) {
+        assertEquals(2, r.status(), r::toString);
+        assertTrue(r.err().contains(fragment), "'" + fragment + "' missing:\n" + r);
+        assertFalse(r.err().contains("\tat "), "no stack trace:\n" + r);
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
+    }
+}
