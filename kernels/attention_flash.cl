@@ -167,7 +167,13 @@ typedef CAT(int, VEC) ivec_t;
 // Keys 0 .. visible-1 are visible to query row i of a head whose batch entry has kv_len valid keys.
 inline int visible_keys(const int i, const int Sq, const int Sk, const int kv_len, const int causal)
 {
+#ifdef PLANTED_CAUSAL_OFF_BY_ONE
+    // A deliberate bug, built only by tests of `gpu-infer compare` (the application never defines it): each row
+    // sees one key too many.
+    return causal ? clamp(i + (Sk - Sq) + 2, 0, kv_len) : kv_len;
+#else
     return causal ? clamp(i + (Sk - Sq) + 1, 0, kv_len) : kv_len;
+#endif
 }
 
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1)))

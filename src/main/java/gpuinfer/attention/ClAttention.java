@@ -29,6 +29,20 @@ public abstract class ClAttention implements Attention {
      */
     public abstract void enqueue(ClQueue queue, AttentionProblem problem, AttentionBuffers buffers);
 
+    /**
+     * Receives device tensors an implementation produces on the way ("scores" [B,H,Sq,Sk] scaled and unmasked,
+     * "probabilities" [B,H,Sq,Sk] with masked keys at zero). Only implementations that materialise them call it.
+     */
+    @FunctionalInterface
+    public interface Tap {
+        void accept(String name, ClBuffer buffer, long floats);
+    }
+
+    /** As {@link #enqueue(ClQueue, AttentionProblem, AttentionBuffers)}, offering intermediates to {@code tap}. */
+    public void enqueue(ClQueue queue, AttentionProblem problem, AttentionBuffers buffers, Tap tap) {
+        enqueue(queue, problem, buffers);
+    }
+
     /** Device bytes {@link #enqueue} allocates besides its inputs and output. */
     public abstract long workspaceBytes(AttentionProblem problem);
 

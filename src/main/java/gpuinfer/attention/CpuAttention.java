@@ -43,6 +43,48 @@ public final class CpuAttention implements Attention {
         IntStream.range(0, rows).parallel().forEach(row -> forwardRow(out, lse, q, k, v, problem, kvStride, row));
     }
 
+    /**
+     * The score matrix and the probabilities, [B,H,Sq,Sk] each: {@code scores} = scale·q·k for every pair (masked
+     * pairs too), {@code probabilities} the masked softmax of each row (zero where masked or where a row sees no key).
+     */
+    public static void scoresAndProbabilities(float[] scores, float[] probabilities, float[] q, float[] k,
+                                              AttentionProblem problem) {
+        AttentionShape s = problem.shape();
+        int sq = s.queryLen();
+        int sk = s.keyLen();
+        int d = s.headDim();
+        IntStream.range(0, s.batch() * s.heads() * sq).parallel().forEach(row -> {
+            int i = row % sq;
+            int bh = row / sq;
+            int b = bh / s.heads();
+            int kvHead = (bh % s.heads()) / s.groupSize();
+            long kvBase = ((long) b * s.kvHeads() + kvHead) * sk * d;
+            int visible = problem.visibleKeys(b, i);
+            // pass 1: every scaled score, and the maximum of the visible ones
+            double[] raw = new double[sk];
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < sk; j++) {
+                double dot = 0;
+                for (int c = 0; c < d; c++) {
+                    dot += (double) q[row * d + c] * k[(int) (kvBase + (long) j * d + c)];
+                }
+                raw[j] = dot * problem.scale();
+                scores[row * sk + j] = (float) raw[j];
+                if (j < visible) {
+                    max = Math.max(max, raw[j]);
+                }
+            }
+            // pass 2: the softmax of the visible keys
+            double sum = 0;
+            for (int j = 0; j < visible; j++) {
+                sum += Math.exp(raw[j] - max);
+            }
+            for (int j = 0; j < sk; j++) {
+                probabilities[row * sk + j] = j < visible ? (float) (Math.exp(raw[j] - max) / sum) : 0f;
+            }
+        });
+    }
+
     private static void forwardRow(float[] out, float[] lse, float[] q, float[] k, float[] v, AttentionProblem problem,
                                    int kvStride, int row) {
         AttentionShape s = problem.shape();

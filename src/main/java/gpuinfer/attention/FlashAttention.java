@@ -22,6 +22,7 @@ import java.util.Map;
  */
 public final class FlashAttention extends ClAttention {
     private final Map<String, String> overrides;
+    private final String extraOptions;
     private final Map<Integer, Kernels> kernelsByHeadDim = new HashMap<>();
     private ClBuffer workspaceOut;
     private ClBuffer workspaceStats;
@@ -44,8 +45,17 @@ public final class FlashAttention extends ClAttention {
 
     /** With some tuning values replaced ({@code --kernel-define NAME=VALUE}; see {@link FlashConfig#NAMES}). */
     public FlashAttention(ClContext context, Map<String, String> overrides) {
+        this(context, overrides, "");
+    }
+
+    /**
+     * With extra build options appended. Package-private: tests build deliberately faulty variants with it (e.g.
+     * -DPLANTED_CAUSAL_OFF_BY_ONE) to prove that comparisons and the tuner catch them; no command reaches it.
+     */
+    FlashAttention(ClContext context, Map<String, String> overrides, String extraOptions) {
         super(context);
         this.overrides = Map.copyOf(overrides);
+        this.extraOptions = extraOptions;
         config(64); // validate the overrides now, not at the first call
     }
 
@@ -163,7 +173,8 @@ public final class FlashAttention extends ClAttention {
     private Kernels kernels(int headDim) {
         return kernelsByHeadDim.computeIfAbsent(headDim, d -> {
             FlashConfig config = config(d);
-            ClProgram program = context.program(KernelSource.load("attention_flash.cl"), config.options(d));
+            ClProgram program = context.program(KernelSource.load("attention_flash.cl"),
+                    (config.options(d) + " " + extraOptions).trim());
             ClKernel tiled = program.kernel("flash_attention_tiled");
             ClKernel split = null;
             try {

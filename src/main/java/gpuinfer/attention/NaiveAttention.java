@@ -64,6 +64,11 @@ public final class NaiveAttention extends ClAttention {
 
     @Override
     public void enqueue(ClQueue queue, AttentionProblem problem, AttentionBuffers buffers) {
+        enqueue(queue, problem, buffers, null);
+    }
+
+    @Override
+    public void enqueue(ClQueue queue, AttentionProblem problem, AttentionBuffers buffers, Tap tap) {
         AttentionShape s = problem.shape();
         ClBuffer lens = buffers.kvLens() != null ? buffers.kvLens() : buffers.lse();
         int bh = s.batch() * s.heads();
@@ -74,10 +79,16 @@ public final class NaiveAttention extends ClAttention {
                     .arg(9, problem.scale());
             queue.launch(scores, new long[] {roundUp(s.keyLen(), tile), roundUp(s.queryLen(), tile), bh},
                     new long[] {tile, tile, 1});
+            if (tap != null) {
+                tap.accept("scores", scoreBuf, s.scoreElements());
+            }
 
             softmax.arg(0, scoreBuf).arg(1, buffers.lse()).arg(2, lens).arg(3, s.heads()).arg(4, s.queryLen())
                     .arg(5, s.keyLen()).arg(6, problem.causal() ? 1 : 0).arg(7, buffers.kvLens() != null ? 1 : 0);
             queue.launch(softmax, new long[] {(long) bh * s.queryLen() * softmaxGroup}, new long[] {softmaxGroup});
+            if (tap != null) {
+                tap.accept("probabilities", scoreBuf, s.scoreElements());
+            }
 
             pv.arg(0, scoreBuf).arg(1, buffers.v()).arg(2, buffers.out()).arg(3, s.heads()).arg(4, s.kvHeads())
                     .arg(5, s.queryLen()).arg(6, s.keyLen()).arg(7, s.headDim()).arg(8, buffers.kvStride());

@@ -14,9 +14,12 @@ import java.util.Locale;
  * @param mismatches    entries outside the tolerance
  * @param worstIndex    flat index of the largest |got - want| relative to its allowance, or -1
  * @param firstMismatches up to ten (index, got, want) triples, in index order
+ * @param rmsError      root mean square of got - want
+ * @param cosine        cosine similarity of got and want (1 for identical directions; 1 when both are zero)
  */
 public record Comparison(String name, long count, Tolerance tolerance, double maxAbsError, double maxRelError,
-                         double meanAbsError, long mismatches, long worstIndex, List<Mismatch> firstMismatches) {
+                         double meanAbsError, long mismatches, long worstIndex, List<Mismatch> firstMismatches,
+                         double rmsError, double cosine) {
 
     public record Mismatch(long index, float got, float want) {
         @Override
@@ -27,6 +30,11 @@ public record Comparison(String name, long count, Tolerance tolerance, double ma
 
     public boolean passed() {
         return mismatches == 0;
+    }
+
+    /** Flat index of the first element outside the tolerance, or -1. */
+    public long firstMismatchIndex() {
+        return firstMismatches.isEmpty() ? -1 : firstMismatches.get(0).index();
     }
 
     /** "out: max abs 2.4e-07, max rel 1.1e-05 (atol 2.0e-05, rtol 1.0e-04): PASS". */

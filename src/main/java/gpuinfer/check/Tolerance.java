@@ -13,6 +13,13 @@ public record Tolerance(double atol, double rtol) {
      */
     public static final Tolerance FP32_ATTENTION = new Tolerance(2e-5, 1e-4);
 
+    /**
+     * A float32 model forward against the double-accumulating CPU reference (or another float32 device), per
+     * activation and for logits: errors of a few ulps per op compound over the layers; measured maxima on the
+     * bundled model and GPT-2 124M shapes are below 1e-4 relative, this allows ten times that.
+     */
+    public static final Tolerance FP32_MODEL = new Tolerance(1e-3, 1e-3);
+
     /** float32 data written by NumPy and read back: bit-exact up to the float64-to-float32 rounding of the reference. */
     public static final Tolerance FP32_GOLDEN = new Tolerance(1e-6, 1e-5);
 

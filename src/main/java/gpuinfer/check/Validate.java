@@ -22,6 +22,10 @@ public final class Validate {
         double maxAbs = 0;
         double maxRel = 0;
         double sumAbs = 0;
+        double sumSquares = 0;
+        double dot = 0;
+        double normGot = 0;
+        double normWant = 0;
         long mismatches = 0;
         long worstIndex = -1;
         double worstRatio = -1;
@@ -45,6 +49,10 @@ public final class Validate {
                 ok = diff <= allowance;
                 maxAbs = Math.max(maxAbs, diff);
                 sumAbs += diff;
+                sumSquares += diff * diff;
+                dot += (double) g * w;
+                normGot += (double) g * g;
+                normWant += (double) w * w;
                 maxRel = Math.max(maxRel, diff / Math.max(Math.abs(w), relativeFloor));
                 double ratio = allowance > 0 ? diff / allowance : (diff > 0 ? Double.POSITIVE_INFINITY : 0);
                 if (ratio > worstRatio) {
@@ -59,7 +67,8 @@ public final class Validate {
                 }
             }
         }
+        double cosine = normGot == 0 && normWant == 0 ? 1 : dot / Math.sqrt(normGot * normWant);
         return new Comparison(name, got.length, tolerance, maxAbs, maxRel, got.length == 0 ? 0 : sumAbs / got.length,
-                mismatches, worstIndex, first);
+                mismatches, worstIndex, first, got.length == 0 ? 0 : Math.sqrt(sumSquares / got.length), cosine);
     }
 }

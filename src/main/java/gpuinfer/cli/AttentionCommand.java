@@ -129,7 +129,40 @@ final class AttentionCommand implements Callable<Integer> {
     @Mixin
     OpenClOptions opencl;
 
-    private record Inputs(AttentionShape shape, Tensor q, Tensor k, Tensor v, String origin) {
+    /** Attention inputs: random of a shape, or three .npy files checked against each other. */
+    record Inputs(AttentionShape shape, Tensor q, Tensor k, Tensor v, String origin) {
+        static Inputs random(String shapeText, long seed) {
+            AttentionShape shape = AttentionShape.parse(shapeText);
+            return new Inputs(shape, RandomTensors.gaussian(seed, 0, shape.queryShape()),
+                    RandomTensors.gaussian(seed, 1, shape.keyValueShape()),
+                    RandomTensors.gaussian(seed, 2, shape.keyValueShape()), "random N(0,1), seed " + seed);
+        }
+
+        static Inputs files(Path qFile, Path kFile, Path vFile) {
+            Tensor q = Npy.read(qFile);
+            Tensor k = Npy.read(kFile);
+            Tensor v = Npy.read(vFile);
+            requireRank(qFile, "q", q, "[B,H,Sq,D]");
+            requireRank(kFile, "k", k, "[B,Hkv,Sk,D]");
+            requireRank(vFile, "v", v, "[B,Hkv,Sk,D]");
+            if (!Arrays.equals(k.shape(), v.shape())) {
+                throw new InputException(kFile + " and " + vFile + ": k has shape " + k.shapeString() + " but v has "
+                        + v.shapeString() + "; they must be equal ([B,Hkv,Sk,D]).");
+            }
+            if (q.dim(0) != k.dim(0) || q.dim(3) != k.dim(3)) {
+                throw new InputException(qFile + " and " + kFile + ": q " + q.shapeString() + " and k " + k.shapeString()
+                        + " must agree on B (first dimension) and D (last dimension).");
+            }
+            AttentionShape shape = new AttentionShape(q.dim(0), q.dim(1), k.dim(1), q.dim(2), k.dim(2), q.dim(3));
+            return new Inputs(shape, q, k, v, "files " + qFile + ", " + kFile + ", " + vFile);
+        }
+
+        private static void requireRank(Path file, String role, Tensor t, String expected) {
+            if (t.rank() != 4) {
+                throw new InputException(file + ": " + role + " has shape " + t.shapeString() + " (" + t.rank()
+                        + " dimensions) but must be 4-dimensional " + expected + ".");
+            }
+        }
     }
 
     @Override
@@ -263,37 +296,8 @@ final class AttentionCommand implements Callable<Integer> {
     }
 
     private Inputs loadInputs() {
-        if (input.random != null) {
-            AttentionShape shape = AttentionShape.parse(input.random.shape);
-            long seed = input.random.seed;
-            return new Inputs(shape, RandomTensors.gaussian(seed, 0, shape.queryShape()),
-                    RandomTensors.gaussian(seed, 1, shape.keyValueShape()),
-                    RandomTensors.gaussian(seed, 2, shape.keyValueShape()), "random N(0,1), seed " + seed);
-        }
-        FileInputs f = input.files;
-        Tensor q = Npy.read(f.q);
-        Tensor k = Npy.read(f.k);
-        Tensor v = Npy.read(f.v);
-        requireRank(f.q, "q", q, "[B,H,Sq,D]");
-        requireRank(f.k, "k", k, "[B,Hkv,Sk,D]");
-        requireRank(f.v, "v", v, "[B,Hkv,Sk,D]");
-        if (!Arrays.equals(k.shape(), v.shape())) {
-            throw new InputException(f.k + " and " + f.v + ": k has shape " + k.shapeString() + " but v has "
-                    + v.shapeString() + "; they must be equal ([B,Hkv,Sk,D]).");
-        }
-        if (q.dim(0) != k.dim(0) || q.dim(3) != k.dim(3)) {
-            throw new InputException(f.q + " and " + f.k + ": q " + q.shapeString() + " and k " + k.shapeString()
-                    + " must agree on B (first dimension) and D (last dimension).");
-        }
-        AttentionShape shape = new AttentionShape(q.dim(0), q.dim(1), k.dim(1), q.dim(2), k.dim(2), q.dim(3));
-        return new Inputs(shape, q, k, v, "files " + f.q + ", " + f.k + ", " + f.v);
-    }
-
-    private static void requireRank(Path file, String role, Tensor t, String expected) {
-        if (t.rank() != 4) {
-            throw new InputException(file + ": " + role + " has shape " + t.shapeString() + " (" + t.rank()
-                    + " dimensions) but must be 4-dimensional " + expected + ".");
-        }
+        return input.random != null ? Inputs.random(input.random.shape, input.random.seed)
+                : Inputs.files(input.files.q, input.files.k, input.files.v);
     }
 
     private void printText(PrintWriter o, AttentionProblem problem, Inputs inputs, Map<String, Object> report,

@@ -178,13 +178,20 @@ final class RunCommand implements Callable<Integer> {
                     out.print(texts.get(0));
                     out.flush();
                 }
-                result = Generator.generate(gpt, tokenizer, promptIds, maxTokens, sampling, logitsOut != null,
-                        stream ? (seq, token, text) -> {
-                            out.print(text);
-                            out.flush();
-                        } : null);
                 if (stream) {
+                    result = Generator.generate(gpt, tokenizer, promptIds, maxTokens, sampling, logitsOut != null,
+                            (seq, token, text) -> {
+                                out.print(text);
+                                out.flush();
+                            });
                     out.println();
+                } else {
+                    // not streaming (JSON, or a batch printed at the end): show progress on stderr instead
+                    try (Progress progress = new Progress(err, "generating " + maxTokens + " tokens x " + texts.size(),
+                            (long) maxTokens * texts.size())) {
+                        result = Generator.generate(gpt, tokenizer, promptIds, maxTokens, sampling, logitsOut != null,
+                                (seq, token, text) -> progress.step(1));
+                    }
                 }
             }
         }

@@ -1,0 +1,70 @@
+package gpuinfer.cli;
+
+import gpuinfer.attention.AttentionProblem;
+import gpuinfer.check.Tolerance;
+import gpuinfer.compare.AttentionComparison;
+import gpuinfer.compare.CompareReport;
+import gpuinfer.compare.Execution;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** {@code gpu-infer compare attention}: one attention computation by two executions, tensor by tensor. */
+@Command(name = "attention", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Compare two executions of attention on the same inputs: the score matrix and the probabilities",
+                "(where both materialise them and B*H*Sq*Sk <= 16M), each row's log-sum-exp, and the output.",
+                "Executions: cpu, or impl=flash|naive,device=SPEC,binding=NAME.",
+                "", "Example: gpu-infer compare attention --shape 1,8,8,512,512,64 --causal --a cpu --b impl=naive", ""})
+final class CompareAttentionCommand implements Callable<Integer> {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @ArgGroup(exclusive = true, multiplicity = "1", heading = "%nInputs (one of):%n")
+    AttentionCommand.InputChoice input;
+
+    @Option(names = "--causal", description = "Mask keys after each query (bottom-right aligned).")
+    boolean causal;
+
+    @Option(names = "--scale", paramLabel = "X", description = "Score scale (default: 1/sqrt(D)).")
+    Float scale;
+
+    @Option(names = "--kv-lens", split = ",", paramLabel = "L1,L2,...", description = "Key padding per batch entry.")
+    int[] kvLens;
+
+    @Option(names = "--a", defaultValue = "cpu", paramLabel = "EXEC", description = "Execution a (default: ${DEFAULT-VALUE}).")
+    String a;
+
+    @Option(names = "--b", defaultValue = "impl=flash", paramLabel = "EXEC", description = "Execution b (default: ${DEFAULT-VALUE}).")
+    String b;
+
+    @Option(names = "--atol", paramLabel = "X", description = "Absolute tolerance (default: 2e-5 for float32).")
+    Double atol;
+
+    @Option(names = "--rtol", paramLabel = "X", description = "Relative tolerance (default: 1e-4).")
+    Double rtol;
+
+    @Option(names = "--report", paramLabel = "R.json", description = "Also write the comparison as JSON.")
+    Path reportFile;
+
+    @Override
+    public Integer call() throws IOException {
+        AttentionCommand.Inputs inputs = input.random != null
+                ? AttentionCommand.Inputs.random(input.random.shape, input.random.seed)
+                : AttentionCommand.Inputs.files(input.files.q, input.files.k, input.files.v);
+        AttentionProblem problem = new AttentionProblem(inputs.shape(), causal,
+                scale == null ? AttentionProblem.defaultScale(inputs.shape().headDim()) : scale, kvLens);
+        Tolerance tolerance = CompareCommand.tolerance(Tolerance.FP32_ATTENTION, atol, rtol);
+        CompareReport report = AttentionComparison.compare(problem, inputs.q(), inputs.k(), inputs.v(),
+                side(Execution.parse(a, "flash")), side(Execution.parse(b, "flash")), tolerance);
+        return CompareCommand.finish(spec.commandLine().getOut(), report, reportFile);
+    }
+
+    private static AttentionComparison.Side side(Execution execution) {
+        return execution.isCpu() ? AttentionComparison.cpu() : AttentionComparison.opencl(execution);
+    }
+}

@@ -1,0 +1,107 @@
+package gpuinfer.cli;
+
+import gpuinfer.InputException;
+import gpuinfer.check.Tolerance;
+import gpuinfer.compare.CompareReport;
+import gpuinfer.compare.Execution;
+import gpuinfer.compare.ModelComparison;
+import gpuinfer.model.Gpt2Weights;
+import gpuinfer.model.ModelLocator;
+import gpuinfer.text.Gpt2Tokenizer;
+import gpuinfer.util.AtomicFiles;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** {@code gpu-infer compare}: a model run twice (CPU reference and a device, by default), tensor by tensor. */
+@Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,
+        subcommands = {CompareAttentionCommand.class},
+        description = {"Compare two executions of a model tensor by tensor: execution a generates --max-tokens greedy",
+                "tokens after the prompt, then both run the whole sequence teacher-forced, and every layer's tensors",
+                "(LayerNorm outputs, qkv, attention output, residual stream, MLP hidden and output) and the logits",
+                "of every position are compared: max abs/rel error, mean abs, RMS, cosine, count over tolerance, first",
+                "mismatch; for logits also argmax agreement and top-5 overlap. Exit status 1 names the first tensor",
+                "where the runs diverge. 'compare attention' does the same for one attention computation.",
+                "", "Examples:",
+                "  gpu-infer compare --prompt \"hello\"",
+                "  gpu-infer compare --prompt \"hello\" --a device=0:0,binding=lwjgl --b device=0:0,binding=jocl",
+                "  gpu-infer compare attention --shape 1,8,8,512,512,64 --causal --b impl=naive --report r.json", ""})
+final class CompareCommand implements Callable<Integer> {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--model", paramLabel = "DIR", description = "Model folder (default: the bundled model).")
+    Path model;
+
+    @Option(names = "--prompt", defaultValue = "The meaning of life is", paramLabel = "TEXT", description = "Prompt (default: \"${DEFAULT-VALUE}\").")
+    String prompt;
+
+    @Option(names = "--max-tokens", defaultValue = "8", paramLabel = "N",
+            description = "Tokens execution a generates greedily before both are compared (default: ${DEFAULT-VALUE}).")
+    int maxTokens;
+
+    @Option(names = "--a", defaultValue = "cpu", paramLabel = "EXEC",
+            description = "Execution a: cpu, or device=SPEC,binding=NAME (default: ${DEFAULT-VALUE}).")
+    String a;
+
+    @Option(names = "--b", defaultValue = "device=auto", paramLabel = "EXEC",
+            description = "Execution b (default: ${DEFAULT-VALUE}: the default OpenCL device).")
+    String b;
+
+    @Option(names = "--atol", paramLabel = "X", description = "Absolute tolerance (default: 1e-3 for float32 activations and logits).")
+    Double atol;
+
+    @Option(names = "--rtol", paramLabel = "X", description = "Relative tolerance (default: 1e-3).")
+    Double rtol;
+
+    @Option(names = "--report", paramLabel = "R.json", description = "Also write the comparison as JSON.")
+    Path reportFile;
+
+    @Override
+    public Integer call() throws IOException {
+        if (maxTokens < 0) {
+            throw new InputException("--max-tokens must be 0 or more.");
+        }
+        Path dir = model != null ? model : ModelLocator.bundled();
+        Gpt2Weights weights = Gpt2Weights.loadFolder(dir);
+        int[] ids = Gpt2Tokenizer.fromModelDirectory(dir).encode(prompt);
+        if (ids.length == 0) {
+            throw new InputException("--prompt is empty; give at least one token of text.");
+        }
+        if (ids.length + maxTokens > weights.config.nPositions()) {
+            throw new InputException("The prompt (" + ids.length + " tokens) and --max-tokens " + maxTokens
+                    + " exceed the model's n_positions " + weights.config.nPositions() + ".");
+        }
+        Tolerance tolerance = tolerance(Tolerance.FP32_MODEL, atol, rtol);
+        CompareReport report;
+        try (ModelComparison.Side sideA = ModelComparison.of(Execution.parse(a, "opencl"));
+             ModelComparison.Side sideB = ModelComparison.of(Execution.parse(b, "opencl"))) {
+            report = ModelComparison.compare(weights, ids, maxTokens, sideA, sideB, tolerance);
+        }
+        return finish(spec.commandLine().getOut(), report, reportFile);
+    }
+
+    static Tolerance tolerance(Tolerance base, Double atol, Double rtol) {
+        try {
+            return new Tolerance(atol != null ? atol : base.atol(), rtol != null ? rtol : base.rtol());
+        } catch (IllegalArgumentException e) {
+            throw new InputException("--atol and --rtol must be non-negative.");
+        }
+    }
+
+    static int finish(PrintWriter out, CompareReport report, Path reportFile) throws IOException {
+        report.print(out);
+        if (reportFile != null) {
+            String text = Json.write(report.toJson());
+            AtomicFiles.write(reportFile, o -> o.write(text.getBytes(StandardCharsets.UTF_8)));
+            out.println("report: " + reportFile);
+        }
+        return report.passed() ? ExitCodes.OK : ExitCodes.MISMATCH;
+    }
+}
