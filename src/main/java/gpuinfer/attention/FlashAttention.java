@@ -130,7 +130,7 @@ public final class FlashAttention extends ClAttention {
                     .arg(5, lens).arg(6, s.heads()).arg(7, s.kvHeads()).arg(8, s.queryLen()).arg(9, s.keyLen())
                     .arg(10, buffers.kvStride()).arg(11, problem.scale()).arg(12, causal).arg(13, useLens);
             long groups = (s.queryLen() + (long) config.wg() * config.qb() - 1) / ((long) config.wg() * config.qb());
-            queue.launch(k, new long[] {groups * config.wg(), bh}, new long[] {config.wg(), 1});
+            queue.launch(k, new long[] {groups * config.wg(), bh}, new long[] {config.wg(), 1}, cost(problem));
             return;
         }
         Split split = split(problem);
@@ -143,11 +143,23 @@ public final class FlashAttention extends ClAttention {
                 .arg(10, buffers.kvStride()).arg(11, problem.scale()).arg(12, causal).arg(13, useLens)
                 .arg(14, split.splits()).arg(15, split.keysPerSplit());
         queue.launch(k, new long[] {roundUp(split.splits(), config.splitWg()), s.queryLen(), bh},
-                new long[] {config.splitWg(), 1, 1});
+                new long[] {config.splitWg(), 1, 1}, cost(problem));
         ClKernel m = kernels.merge();
         m.arg(0, partOut).arg(1, partStats).arg(2, buffers.out()).arg(3, buffers.lse()).arg(4, (int) rows)
                 .arg(5, split.splits());
-        queue.launch(m, new long[] {roundUp(rows, config.splitWg())}, new long[] {config.splitWg()});
+        queue.launch(m, new long[] {roundUp(rows, config.splitWg())}, new long[] {config.splitWg()},
+                new gpuinfer.cl.Cost(3.0 * rows * split.splits() * s.headDim(),
+                        4.0 * rows * (split.splits() * (s.headDim() + 2.0) + s.headDim() + 1)));
+    }
+
+    /**
+     * Useful work of attention: 4 FLOPs per visible (query, key) pair and dimension (Q·Kᵀ and P·V); compulsory
+     * traffic: q, k, v read once, out and lse written once.
+     */
+    static gpuinfer.cl.Cost cost(AttentionProblem problem) {
+        AttentionShape s = problem.shape();
+        return new gpuinfer.cl.Cost(4.0 * problem.visiblePairs() * s.headDim(),
+                4.0 * (2.0 * s.queryElements() + 2.0 * s.keyValueElements() + (double) s.batch() * s.heads() * s.queryLen()));
     }
 
     private ClBuffer workspaceOut(long bytes) {

@@ -5,6 +5,7 @@ import gpuinfer.cl.ClContext;
 import gpuinfer.cl.ClKernel;
 import gpuinfer.cl.ClProgram;
 import gpuinfer.cl.ClQueue;
+import gpuinfer.cl.Cost;
 import gpuinfer.cl.KernelSource;
 import gpuinfer.tensor.Tensor;
 
@@ -77,15 +78,18 @@ public final class NaiveAttention extends ClAttention {
             scores.arg(0, buffers.q()).arg(1, buffers.k()).arg(2, scoreBuf).arg(3, s.heads()).arg(4, s.kvHeads())
                     .arg(5, s.queryLen()).arg(6, s.keyLen()).arg(7, s.headDim()).arg(8, buffers.kvStride())
                     .arg(9, problem.scale());
+            double scoreBytes = 4.0 * s.scoreElements();
             queue.launch(scores, new long[] {roundUp(s.keyLen(), tile), roundUp(s.queryLen(), tile), bh},
-                    new long[] {tile, tile, 1});
+                    new long[] {tile, tile, 1}, new Cost(2.0 * s.scoreElements() * s.headDim(),
+                            4.0 * (s.queryElements() + s.keyValueElements()) + scoreBytes));
             if (tap != null) {
                 tap.accept("scores", scoreBuf, s.scoreElements());
             }
 
             softmax.arg(0, scoreBuf).arg(1, buffers.lse()).arg(2, lens).arg(3, s.heads()).arg(4, s.queryLen())
                     .arg(5, s.keyLen()).arg(6, problem.causal() ? 1 : 0).arg(7, buffers.kvLens() != null ? 1 : 0);
-            queue.launch(softmax, new long[] {(long) bh * s.queryLen() * softmaxGroup}, new long[] {softmaxGroup});
+            queue.launch(softmax, new long[] {(long) bh * s.queryLen() * softmaxGroup}, new long[] {softmaxGroup},
+                    new Cost(5.0 * s.scoreElements(), 2 * scoreBytes));
             if (tap != null) {
                 tap.accept("probabilities", scoreBuf, s.scoreElements());
             }
@@ -93,7 +97,8 @@ public final class NaiveAttention extends ClAttention {
             pv.arg(0, scoreBuf).arg(1, buffers.v()).arg(2, buffers.out()).arg(3, s.heads()).arg(4, s.kvHeads())
                     .arg(5, s.queryLen()).arg(6, s.keyLen()).arg(7, s.headDim()).arg(8, buffers.kvStride());
             queue.launch(pv, new long[] {roundUp(s.headDim(), tile), roundUp(s.queryLen(), tile), bh},
-                    new long[] {tile, tile, 1});
+                    new long[] {tile, tile, 1}, new Cost(2.0 * s.scoreElements() * s.headDim(),
+                            scoreBytes + 4.0 * (s.keyValueElements() + s.queryElements())));
             queue.finish();
         }
     }

@@ -20,7 +20,7 @@ public final class ClQueue extends ClObject {
     private ByteBuffer staging;
     private List<Launch> recording;
 
-    private record Launch(ClKernel kernel, long[] global, long[] local, ClEvent event) {
+    private record Launch(ClKernel kernel, long[] global, long[] local, ClEvent event, Cost cost) {
     }
 
     ClQueue(ClContext context, Object handle, String label) {
@@ -91,6 +91,11 @@ public final class ClQueue extends ClObject {
      * Each global size must be a multiple of its local size.
      */
     public void launch(ClKernel kernel, long[] global, long[] local) {
+        launch(kernel, global, local, Cost.UNKNOWN);
+    }
+
+    /** As {@link #launch(ClKernel, long[], long[])}, with the launch's work for profiles. */
+    public void launch(ClKernel kernel, long[] global, long[] local, Cost cost) {
         if (global.length < 1 || global.length > 3 || (local != null && local.length != global.length)) {
             throw new IllegalArgumentException("kernel " + kernel.name() + ": bad work sizes " + Arrays.toString(global)
                     + " / " + Arrays.toString(local));
@@ -113,13 +118,18 @@ public final class ClQueue extends ClObject {
         }
         if (record) {
             recording.add(new Launch(kernel, global.clone(), local == null ? null : local.clone(),
-                    new ClEvent(cl, event, kernel.name())));
+                    new ClEvent(cl, event, kernel.name()), cost));
         }
     }
 
     /** Blocks until every enqueued command has completed. */
     public void finish() {
         cl.finish(handle);
+    }
+
+    /** Whether launches are being recorded. */
+    public boolean isRecording() {
+        return recording != null;
     }
 
     /** From now on keep every launch's event, until {@link #stopRecording()}. */
@@ -143,7 +153,7 @@ public final class ClQueue extends ClObject {
             for (Launch launch : launches) {
                 ClEvent e = launch.event();
                 timings.add(new KernelTiming(launch.kernel().name(), launch.kernel().program().options(), launch.global(),
-                        launch.local(), e.queuedNs(), e.submitNs(), e.startNs(), e.endNs()));
+                        launch.local(), e.queuedNs(), e.submitNs(), e.startNs(), e.endNs(), launch.cost()));
             }
         } finally {
             for (Launch launch : launches) {

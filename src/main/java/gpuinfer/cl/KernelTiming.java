@@ -10,7 +10,7 @@ package gpuinfer.cl;
  * @param endNs     CL_PROFILING_COMMAND_END
  */
 public record KernelTiming(String kernel, String options, long[] global, long[] local,
-                           long queuedNs, long submitNs, long startNs, long endNs) {
+                           long queuedNs, long submitNs, long startNs, long endNs, Cost cost) {
     /** Execution time on the device. */
     public long durationNs() {
         return endNs - startNs;

@@ -21,6 +21,7 @@ public final class Embedding {
     public static void enqueue(TransformerKernels kernels, ClQueue queue, ClBuffer y, ClBuffer wte, ClBuffer wpe,
                                ClBuffer tokens, ClBuffer positions, int R, int C) {
         kernels.embed.arg(0, wte).arg(1, wpe).arg(2, tokens).arg(3, positions).arg(4, y).arg(5, R).arg(6, C);
-        queue.launch(kernels.embed, kernels.copyGlobal(C, R), kernels.copyLocal());
+        queue.launch(kernels.embed, kernels.copyGlobal(C, R), kernels.copyLocal(),
+                new gpuinfer.cl.Cost((double) R * C, 12.0 * R * C + 8.0 * R));
     }
 }

@@ -57,18 +57,21 @@ public final class HeadLayout {
                                          ClBuffer vCache, ClBuffer qkv, ClBuffer start, int B, int T, int H, int D, int sMax) {
         kernels.qkvToHeads.arg(0, qkv).arg(1, q).arg(2, kCache).arg(3, vCache).arg(4, start).arg(5, B).arg(6, T)
                 .arg(7, H).arg(8, D).arg(9, sMax);
-        queue.launch(kernels.qkvToHeads, kernels.copyGlobal(H * D, B * T), kernels.copyLocal());
+        queue.launch(kernels.qkvToHeads, kernels.copyGlobal(H * D, B * T), kernels.copyLocal(),
+                new gpuinfer.cl.Cost(0, 4.0 * 6 * B * T * H * D));
     }
 
     public static void enqueueMergeHeads(TransformerKernels kernels, ClQueue queue, ClBuffer y, ClBuffer x, int B, int T,
                                          int H, int D) {
         kernels.mergeHeads.arg(0, x).arg(1, y).arg(2, B).arg(3, T).arg(4, H).arg(5, D);
-        queue.launch(kernels.mergeHeads, kernels.copyGlobal(H * D, B * T), kernels.copyLocal());
+        queue.launch(kernels.mergeHeads, kernels.copyGlobal(H * D, B * T), kernels.copyLocal(),
+                new gpuinfer.cl.Cost(0, 4.0 * 2 * B * T * H * D));
     }
 
     public static void enqueueGatherRows(TransformerKernels kernels, ClQueue queue, ClBuffer y, ClBuffer x, ClBuffer rows,
                                          int count, int C) {
         kernels.gatherRows.arg(0, x).arg(1, rows).arg(2, y).arg(3, count).arg(4, C);
-        queue.launch(kernels.gatherRows, kernels.copyGlobal(C, count), kernels.copyLocal());
+        queue.launch(kernels.gatherRows, kernels.copyGlobal(C, count), kernels.copyLocal(),
+                new gpuinfer.cl.Cost(0, 4.0 * 2 * count * C));
     }
 }

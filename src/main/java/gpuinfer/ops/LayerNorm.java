@@ -39,6 +39,7 @@ public final class LayerNorm {
     public static void enqueue(TransformerKernels kernels, ClQueue queue, ClBuffer y, ClBuffer x, ClBuffer weight,
                                ClBuffer bias, int R, int C, float eps) {
         kernels.layernorm.arg(0, x).arg(1, weight).arg(2, bias).arg(3, y).arg(4, C).arg(5, eps);
-        queue.launch(kernels.layernorm, new long[] {(long) R * kernels.lnGroup}, new long[] {kernels.lnGroup});
+        queue.launch(kernels.layernorm, new long[] {(long) R * kernels.lnGroup}, new long[] {kernels.lnGroup},
+                new gpuinfer.cl.Cost(8.0 * R * C, 4.0 * (2.0 * R * C + 2 * C)));
     }
 }

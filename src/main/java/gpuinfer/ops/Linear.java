@@ -3,6 +3,7 @@ package gpuinfer.ops;
 import gpuinfer.cl.ClBuffer;
 import gpuinfer.cl.ClContext;
 import gpuinfer.cl.ClKernel;
+import gpuinfer.cl.Cost;
 import gpuinfer.cl.ClQueue;
 import gpuinfer.cl.DeviceInfo;
 import gpuinfer.cl.KernelSource;
@@ -103,7 +104,9 @@ public final class Linear {
             long rowItems = (R + config.mb() - 1) / config.mb();
             long global0 = (items + config.wg() - 1) / config.wg() * config.wg();
             long global1 = (rowItems + config.wgr() - 1) / config.wgr() * config.wgr();
-            queue.launch(kernel, new long[] {global0, global1}, new long[] {config.wg(), config.wgr()});
+            double bytes = 4.0 * ((double) R * K + (double) N * K + (double) R * N * (residual != null ? 2 : 1) + (bias != null ? N : 0));
+            queue.launch(kernel, new long[] {global0, global1}, new long[] {config.wg(), config.wgr()},
+                    new Cost(2.0 * R * N * K, bytes));
         }
 
         @Override

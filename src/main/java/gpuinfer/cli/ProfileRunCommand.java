@@ -1,0 +1,113 @@
+package gpuinfer.cli;
+
+import gpuinfer.InputException;
+import gpuinfer.cl.ClContext;
+import gpuinfer.cl.ClDevice;
+import gpuinfer.cl.ClQueue;
+import gpuinfer.cl.KernelTiming;
+import gpuinfer.generate.Generator;
+import gpuinfer.generate.SamplingOptions;
+import gpuinfer.model.Gpt2Model;
+import gpuinfer.model.Gpt2Weights;
+import gpuinfer.model.ModelLocator;
+import gpuinfer.ops.ClBackend;
+import gpuinfer.profile.DevicePeaks;
+import gpuinfer.profile.KernelProfile;
+import gpuinfer.profile.ProfileOutput;
+import gpuinfer.text.Gpt2Tokenizer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** {@code gpu-infer profile run}: a text generation, kernel by kernel. */
+@Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Profile a generation (prefill of the prompt, then --max-tokens greedy decode steps) after one",
+                "untimed warm-up generation: every kernel launch is recorded.", ""})
+final class ProfileRunCommand implements Callable<Integer> {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--model", paramLabel = "DIR", description = "Model folder (default: the bundled model).")
+    Path model;
+
+    @Option(names = "--prompt", defaultValue = "The meaning of life is", description = "Prompt (default: \"${DEFAULT-VALUE}\").")
+    String prompt;
+
+    @Option(names = "--max-tokens", defaultValue = "16", description = "Tokens generated (default: ${DEFAULT-VALUE}).")
+    int maxTokens;
+
+    @Option(names = "--repeat", defaultValue = "1", description = "Recorded generations (default: ${DEFAULT-VALUE}).")
+    int repeat;
+
+    @Option(names = "--trace", paramLabel = "T.json", description = "Write a Chrome trace-event file (Perfetto, chrome://tracing).")
+    Path trace;
+
+    @Option(names = "--csv", paramLabel = "K.csv", description = "Write the per-kernel table as CSV.")
+    Path csv;
+
+    @Option(names = "--roofline", paramLabel = "R.svg", description = "Write a roofline picture (SVG).")
+    Path roofline;
+
+    @Option(names = "--measure-peaks", description = "Measure the device's peaks again instead of using the cached figures.")
+    boolean measurePeaks;
+
+    @Mixin
+    OpenClOptions opencl;
+
+    @Override
+    public Integer call() throws IOException {
+        if (repeat < 1 || maxTokens < 1) {
+            throw new InputException("--repeat and --max-tokens must be at least 1.");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        Path dir = model != null ? model : ModelLocator.bundled();
+        Gpt2Weights weights = Gpt2Weights.loadFolder(dir);
+        Gpt2Tokenizer tokenizer = Gpt2Tokenizer.fromModelDirectory(dir);
+        int[] ids = tokenizer.encode(prompt);
+        if (ids.length == 0 || ids.length + maxTokens > weights.config.nPositions()) {
+            throw new InputException("The prompt (" + ids.length + " tokens) must be non-empty and, with --max-tokens "
+                    + maxTokens + ", fit the model's n_positions " + weights.config.nPositions() + ".");
+        }
+        ClDevice device = opencl.selectDevice();
+        List<KernelTiming> all = new ArrayList<>();
+        List<List<KernelTiming>> runs = new ArrayList<>();
+        double[] walls = new double[repeat];
+        DevicePeaks peaks;
+        try (ClContext context = opencl.openContext(device);
+             Gpt2Model gpt = new Gpt2Model(new ClBackend(context), weights, 1, ids.length + maxTokens, ids.length, 1)) {
+            peaks = DevicePeaks.of(context, measurePeaks);
+            ClQueue queue = context.queue();
+            Generator.generate(gpt, tokenizer, List.of(ids), maxTokens, SamplingOptions.greedy(), false, null);
+            for (int r = 0; r < repeat; r++) {
+                queue.startRecording();
+                long start = System.nanoTime();
+                List<KernelTiming> run;
+                try {
+                    Generator.generate(gpt, tokenizer, List.of(ids), maxTokens, SamplingOptions.greedy(), false, null);
+                    queue.finish();
+                } finally {
+                    run = queue.stopRecording();
+                }
+                walls[r] = (System.nanoTime() - start) / 1e6;
+                runs.add(run);
+                all.addAll(run);
+            }
+        }
+        List<KernelProfile.Row> rows = KernelProfile.rows("", all, peaks);
+        out.printf("profile of %s generating %d tokens after a %d-token prompt on %s %s through %s; %d recorded generation(s)%n%n",
+                dir.getFileName(), maxTokens, ids.length, device.id(), device.name(), opencl.runtime().binding(), repeat);
+        ProfileOutput.printTable(out, rows, peaks);
+        ProfileOutput.printOverhead(out, KernelProfile.overhead(runs, walls));
+        ProfileOutput.writeFiles(out, device.name(), dir.getFileName() + " generation on " + device.name(), all, rows, peaks,
+                trace, csv, roofline);
+        return ExitCodes.OK;
+    }
+}
