@@ -64,9 +64,21 @@ public final class FlashAttention extends ClAttention {
         return "flash";
     }
 
-    /** The tuning values used for a head size. */
+    /** The tuning values used for a head size: defaults, then stored tuning values, then this op's overrides. */
     public FlashConfig config(int headDim) {
-        return FlashConfig.defaults(context.device().info(), headDim).with(overrides);
+        FlashConfig config = FlashConfig.defaults(context.device().info(), headDim);
+        try {
+            config = config.with(gpuinfer.tune.TuningStore.overrides(context.device().info(), tuningKey(headDim)));
+            config.options(headDim);
+        } catch (gpuinfer.InputException stale) {
+            config = FlashConfig.defaults(context.device().info(), headDim);
+        }
+        return config.with(overrides);
+    }
+
+    /** The key tuned values are stored under: "flash/D=64". */
+    public static String tuningKey(int headDim) {
+        return "flash/D=" + headDim;
     }
 
     /** "tiled" or "split-k": which kernel a problem runs. */

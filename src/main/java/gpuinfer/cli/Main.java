@@ -11,7 +11,7 @@ import java.nio.charset.StandardCharsets;
 
 /** The {@code gpu-infer} command line. */
 @Command(name = "gpu-infer", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        subcommands = {RunCommand.class, DevicesCommand.class, AttentionCommand.class, TokenizeCommand.class, CompareCommand.class, ProfileCommand.class,
+        subcommands = {RunCommand.class, DevicesCommand.class, AttentionCommand.class, TokenizeCommand.class, CompareCommand.class, ProfileCommand.class, TuneCommand.class,
                 BenchCommand.class, CommandLine.HelpCommand.class},
         description = {"Transformer attention and GPT-style models on any OpenCL device, checked against a CPU reference.",
                 "",

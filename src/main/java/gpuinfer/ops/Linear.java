@@ -56,15 +56,51 @@ public final class Linear {
      * @param wgr work-items per group along the rows
      */
     public record Config(int vec, int mb, int nb, int wg, int wgr) {
-        String options() {
+        /** Names a tuning override may set. */
+        public static final java.util.List<String> NAMES = java.util.List.of("VEC", "MB", "NB", "WG", "WGR");
+
+        public Config {
+            if (vec != 1 && vec != 2 && vec != 4 && vec != 8 && vec != 16) {
+                throw new gpuinfer.InputException("linear VEC must be 1, 2, 4, 8 or 16, not " + vec);
+            }
+            if (mb < 1 || mb > 8 || nb < 1 || nb > 8 || wg < 1 || wgr < 1) {
+                throw new gpuinfer.InputException("linear MB and NB must be 1..8 and WG, WGR positive: MB=" + mb + " NB=" + nb
+                        + " WG=" + wg + " WGR=" + wgr);
+            }
+        }
+
+        public String options() {
             return "-DVEC=" + vec + " -DMB=" + mb + " -DNB=" + nb + " -DWG=" + wg + " -DWGR=" + wgr;
+        }
+
+        /** These values with some replaced, e.g. {"NB": "2"}. */
+        public Config with(java.util.Map<String, String> overrides) {
+            java.util.Map<String, Integer> v = new java.util.LinkedHashMap<>(java.util.Map.of("VEC", vec, "MB", mb, "NB", nb,
+                    "WG", wg, "WGR", wgr));
+            for (java.util.Map.Entry<String, String> e : overrides.entrySet()) {
+                String name = e.getKey().toUpperCase(java.util.Locale.ROOT);
+                if (!v.containsKey(name)) {
+                    throw new gpuinfer.InputException("Unknown linear kernel define '" + e.getKey() + "': use one of " + NAMES);
+                }
+                try {
+                    v.put(name, Integer.parseInt(e.getValue().trim()));
+                } catch (NumberFormatException ex) {
+                    throw new gpuinfer.InputException("linear " + e.getKey() + "=" + e.getValue() + ": not an integer");
+                }
+            }
+            return new Config(v.get("VEC"), v.get("MB"), v.get("NB"), v.get("WG"), v.get("WGR"));
+        }
+
+        /** The tuning key of a launch with this many rows. */
+        public static String tuningKey(int rows) {
+            return rows < 4 ? "linear/decode" : "linear/prefill";
         }
 
         /**
          * Defaults: on CPUs the preferred vector width (8 with AVX2, 16 with AVX-512) and register blocks that fit
          * the vector register file; a single row (decode) gets MB = 1 so that no work is repeated.
          */
-        static Config defaults(DeviceInfo device, int rows) {
+        public static Config defaults(DeviceInfo device, int rows) {
             if (device.isGpu()) {
                 return new Config(4, rows >= 2 ? 2 : 1, 2, (int) Math.min(64, device.maxWorkGroupSize()), 1);
             }
@@ -83,12 +119,28 @@ public final class Linear {
         private final ClContext context;
         private final Map<Config, ClKernel> kernels = new HashMap<>();
 
+        private final java.util.Map<String, java.util.Map<String, String>> overrides;
+
         public OnDevice(ClContext context) {
-            this.context = context;
+            this(context, java.util.Map.of());
         }
 
+        /** With tuning values replaced per tuning key ("linear/prefill", "linear/decode"), as the tuner tries them. */
+        public OnDevice(ClContext context, java.util.Map<String, java.util.Map<String, String>> overrides) {
+            this.context = context;
+            this.overrides = java.util.Map.copyOf(overrides);
+        }
+
+        /** Defaults for the device and row count, with stored tuning values and this op's overrides applied. */
         public Config config(int rows) {
-            return Config.defaults(context.device().info(), rows);
+            DeviceInfo device = context.device().info();
+            Config tuned = Config.defaults(device, rows);
+            try {
+                tuned = tuned.with(gpuinfer.tune.TuningStore.overrides(device, Config.tuningKey(rows)));
+            } catch (gpuinfer.InputException stale) {
+                // a stored value this version does not accept: keep the defaults
+            }
+            return tuned.with(overrides.getOrDefault(Config.tuningKey(rows), java.util.Map.of()));
         }
 
         /** Enqueues y = act(x·Wᵀ + bias) + residual; bias and residual may be null. */

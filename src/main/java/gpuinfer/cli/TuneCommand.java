@@ -1,0 +1,125 @@
+package gpuinfer.cli;
+
+import gpuinfer.InputException;
+import gpuinfer.attention.AttentionShape;
+import gpuinfer.cl.ClContext;
+import gpuinfer.cl.ClDevice;
+import gpuinfer.tune.FlashTarget;
+import gpuinfer.tune.LinearTarget;
+import gpuinfer.tune.Tuner;
+import gpuinfer.tune.TuningStore;
+import gpuinfer.util.Progress;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code gpu-infer tune}: search kernel parameters on this device and keep the fastest correct ones. */
+@Command(name = "tune", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Search the -D parameters of the flash attention and linear kernels on the current device. Each",
+                "candidate is validated against the CPU reference on awkward shapes before it is timed; candidates that",
+                "fail to build, fail at run time or compute wrong results are listed with the reason and never chosen.",
+                "The fastest correct parameters are stored per device and driver in the cache directory and used",
+                "automatically afterwards (GPU_INFER_NO_TUNING=1 ignores them); the defaults are kept unless beaten.",
+                "", "Example: gpu-infer tune --kernel flash --budget 30", ""})
+final class TuneCommand implements Callable<Integer> {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--kernel", defaultValue = "all", paramLabel = "NAME",
+            description = "flash, linear-prefill, linear-decode or all (default: ${DEFAULT-VALUE}).")
+    String kernel;
+
+    @Option(names = "--budget", defaultValue = "24", description = "Candidates tried per kernel besides the defaults (default: ${DEFAULT-VALUE}).")
+    int budget;
+
+    @Option(names = "--repeat", defaultValue = "5", description = "Timed runs per candidate; medians decide (default: ${DEFAULT-VALUE}).")
+    int repeat;
+
+    @Option(names = "--head-dim", defaultValue = "64", description = "Head size flash is tuned for (default: ${DEFAULT-VALUE}).")
+    int headDim;
+
+    @Option(names = "--seq", defaultValue = "1024", description = "Sequence length flash is timed on (default: ${DEFAULT-VALUE}).")
+    int seq;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Seed of the candidate sampling (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--dry-run", description = "Search and report, but store nothing.")
+    boolean dryRun;
+
+    @Mixin
+    OpenClOptions opencl;
+
+    @Override
+    public Integer call() throws IOException {
+        if (budget < 0 || repeat < 1) {
+            throw new InputException("--budget must be at least 0 and --repeat at least 1.");
+        }
+        List<Tuner.Target> targets = new ArrayList<>();
+        if (kernel.equals("flash") || kernel.equals("all")) {
+            targets.add(FlashTarget.of(new AttentionShape(1, 12, 12, seq, seq, headDim)));
+        }
+        if (kernel.equals("linear-prefill") || kernel.equals("all")) {
+            targets.add(LinearTarget.prefill());
+        }
+        if (kernel.equals("linear-decode") || kernel.equals("all")) {
+            targets.add(LinearTarget.decode());
+        }
+        if (targets.isEmpty()) {
+            throw new InputException("Unknown --kernel '" + kernel + "': use flash, linear-prefill, linear-decode or all.");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        ClDevice device = opencl.selectDevice();
+        List<Tuner.Result> results = new ArrayList<>();
+        try (ClContext context = opencl.openContext(device)) {
+            for (Tuner.Target target : targets) {
+                List<Tuner.Candidate> candidates = Tuner.sample(target.space(device.info()), budget, seed);
+                out.printf("tuning %s on %s %s, timed on %s; %d candidates besides the defaults, each validated first%n",
+                        target.key(), device.id(), device.name(), target.timedShape(), candidates.size());
+                out.flush();
+                Tuner.Result result;
+                try (Progress progress = new Progress(err, "tuning " + target.key(), candidates.size() + 1L)) {
+                    result = Tuner.tune(context, target, candidates, 1, repeat, outcome -> {
+                        progress.step(1);
+                        out.printf(Locale.ROOT, "  %-58s %s%n", outcome.candidate(), outcome.accepted()
+                                ? String.format(Locale.ROOT, "%9.3f ms", outcome.millis()) : "rejected: " + outcome.reason());
+                        out.flush();
+                    });
+                }
+                results.add(result);
+                if (!dryRun) {
+                    Map<String, Object> evidence = new LinkedHashMap<>();
+                    evidence.put("timedShape", result.timedShape());
+                    evidence.put("bestMs", result.best().millis());
+                    evidence.put("defaultMs", result.defaults().millis());
+                    evidence.put("defaults", result.defaults().candidate().params());
+                    evidence.put("candidates", result.outcomes().size());
+                    evidence.put("rejected", result.outcomes().stream().filter(o -> !o.accepted()).count());
+                    TuningStore.save(device.info(), result.key(), result.best().candidate().params(), evidence);
+                }
+                out.println();
+            }
+        }
+        out.println("summary:");
+        for (Tuner.Result r : results) {
+            long rejected = r.outcomes().stream().filter(o -> !o.accepted()).count();
+            out.printf(Locale.ROOT, "  %-16s %s: %.3f ms vs %.3f ms with the defaults = %.2fx%s (%d tried, %d rejected)%n", r.key(),
+                    r.best() == r.defaults() ? "defaults kept" : r.best().candidate().toString(), r.best().millis(),
+                    r.defaults().millis(), r.speedup(), r.best() == r.defaults() ? "" : " faster", r.outcomes().size(), rejected);
+        }
+        out.println(dryRun ? "(dry run: nothing stored)" : "stored in " + TuningStore.file(device.info()));
+        TuningStore.reload();
+        return ExitCodes.OK;
+    }
+}

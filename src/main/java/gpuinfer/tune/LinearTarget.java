@@ -1,0 +1,157 @@
+package gpuinfer.tune;
+
+import gpuinfer.bench.Stats;
+import gpuinfer.check.Comparison;
+import gpuinfer.check.Tolerance;
+import gpuinfer.check.Validate;
+import gpuinfer.cl.ClBuffer;
+import gpuinfer.cl.ClContext;
+import gpuinfer.cl.ClQueue;
+import gpuinfer.cl.DeviceInfo;
+import gpuinfer.ops.Activation;
+import gpuinfer.ops.Linear;
+import gpuinfer.tensor.RandomTensors;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Tunes {@code linear_nt} for prefill (many rows: GPT-2 124M's QKV projection, 512 x 2304 x 768) or decode (one
+ * row against 128 MiB of weights, so the timing reads memory, not cache).
+ */
+public final class LinearTarget implements Tuner.Target {
+    /** float32 dot products of up to a few hundred terms against double: see ClOpsTest. */
+    static final Tolerance FP32_LINEAR = new Tolerance(1e-5, 1e-4);
+
+    private final boolean decode;
+    private final int rows;
+    private final int outputs;
+    private final int inputs;
+
+    private LinearTarget(boolean decode, int rows, int outputs, int inputs) {
+        this.decode = decode;
+        this.rows = rows;
+        this.outputs = outputs;
+        this.inputs = inputs;
+    }
+
+    public static LinearTarget prefill() {
+        return new LinearTarget(false, 512, 2304, 768);
+    }
+
+    public static LinearTarget decode() {
+        return new LinearTarget(true, 1, 8192, 4096);
+    }
+
+    @Override
+    public String key() {
+        return Linear.Config.tuningKey(rows);
+    }
+
+    @Override
+    public String timedShape() {
+        return "R=" + rows + " N=" + outputs + " K=" + inputs;
+    }
+
+    @Override
+    public Map<String, String> defaults(DeviceInfo device) {
+        Linear.Config c = Linear.Config.defaults(device, rows);
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("VEC", "" + c.vec());
+        m.put("MB", "" + c.mb());
+        m.put("NB", "" + c.nb());
+        m.put("WG", "" + c.wg());
+        m.put("WGR", "" + c.wgr());
+        return m;
+    }
+
+    @Override
+    public List<Map<String, String>> space(DeviceInfo device) {
+        boolean gpu = device.isGpu();
+        int registers = !gpu && device.preferredFloatVectorWidth() >= 16 ? 32 : 16;
+        Map<String, List<Integer>> values = new LinkedHashMap<>();
+        values.put("VEC", gpu ? List.of(1, 2, 4) : List.of(4, 8, 16));
+        values.put("MB", decode ? List.of(1) : List.of(2, 3, 4, 6, 8));
+        values.put("NB", decode ? List.of(2, 4, 6, 8) : List.of(1, 2, 3, 4));
+        values.put("WG", gpu ? List.of(32, 64, 128) : List.of(4, 8, 16, 32));
+        values.put("WGR", decode ? List.of(1) : List.of(1, 4, 8, 16));
+        List<Map<String, String>> valid = new ArrayList<>();
+        for (Map<String, String> p : Tuner.grid(values)) {
+            int mb = Integer.parseInt(p.get("MB"));
+            int nb = Integer.parseInt(p.get("NB"));
+            long group = (long) Integer.parseInt(p.get("WG")) * Integer.parseInt(p.get("WGR"));
+            if (group <= device.maxWorkGroupSize() && (gpu || mb * nb + mb + nb <= registers)) {
+                valid.add(p);
+            }
+        }
+        return valid;
+    }
+
+    @Override
+    public Tuner.Trial open(ClContext context, Map<String, String> params, String extraOptions) {
+        if (!extraOptions.isEmpty()) {
+            throw new IllegalArgumentException("extra build options are for tests only");
+        }
+        Linear.OnDevice op = new Linear.OnDevice(context, Map.of(key(), params));
+        op.config(rows); // rejects invalid values now
+        return new Tuner.Trial() {
+            @Override
+            public Comparison validate() {
+                int[][] shapes = decode ? new int[][] {{1, 301, 77}, {1, 64, 129}} : new int[][] {{67, 130, 97}, {5, 33, 64}, {129, 65, 31}};
+                Comparison last = null;
+                for (int[] s : shapes) {
+                    last = check(context, op, s[0], s[1], s[2]);
+                    if (!last.passed()) {
+                        return last;
+                    }
+                }
+                return last;
+            }
+
+            @Override
+            public double millis(int warmup, int repeats) {
+                ClQueue queue = context.queue();
+                try (ClBuffer x = context.createBuffer(RandomTensors.gaussian(1, 0, rows * inputs).data(), "x");
+                     ClBuffer w = context.createBuffer(RandomTensors.gaussian(1, 1, outputs * inputs).data(), "w");
+                     ClBuffer y = context.createBuffer(4L * rows * outputs, "y")) {
+                    double[] times = new double[repeats];
+                    for (int i = -warmup; i < repeats; i++) {
+                        long start = System.nanoTime();
+                        op.enqueue(queue, y, x, w, null, null, rows, outputs, inputs, Activation.NONE);
+                        queue.finish();
+                        if (i >= 0) {
+                            times[i] = (System.nanoTime() - start) / 1e6;
+                        }
+                    }
+                    return Stats.median(times);
+                }
+            }
+
+            @Override
+            public void close() {
+                op.close();
+            }
+        };
+    }
+
+    private static Comparison check(ClContext context, Linear.OnDevice op, int R, int N, int K) {
+        float[] x = RandomTensors.gaussian(5, 0, R * K).data();
+        float[] w = RandomTensors.gaussian(5, 1, N * K).data();
+        float[] b = RandomTensors.gaussian(5, 2, N).data();
+        float[] r = RandomTensors.gaussian(5, 3, R * N).data();
+        float[] want = new float[R * N];
+        Linear.reference(want, x, w, b, r, R, N, K, Activation.GELU_TANH);
+        try (ClBuffer xb = context.createBuffer(x, "x");
+             ClBuffer wb = context.createBuffer(w, "w");
+             ClBuffer bb = context.createBuffer(b, "b");
+             ClBuffer rb = context.createBuffer(r, "residual");
+             ClBuffer y = context.createBuffer(4L * R * N, "y")) {
+            op.enqueue(context.queue(), y, xb, wb, bb, rb, R, N, K, Activation.GELU_TANH);
+            float[] got = new float[R * N];
+            context.queue().read(y, got);
+            return Validate.compare("linear R=" + R + " N=" + N + " K=" + K, got, want, FP32_LINEAR);
+        }
+    }
+}

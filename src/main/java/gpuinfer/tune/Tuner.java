@@ -1,0 +1,148 @@
+package gpuinfer.tune;
+
+import gpuinfer.GpuInferException;
+import gpuinfer.check.Comparison;
+import gpuinfer.cl.ClContext;
+import gpuinfer.cl.DeviceInfo;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * Searches a kernel's -D parameters on the current device. Every candidate is built and validated against the CPU
+ * reference on awkward shapes before it is timed: a candidate that fails to build, fails at run time or computes a
+ * wrong result is rejected with the reason, and is never selected however fast it is.
+ */
+public final class Tuner {
+    private Tuner() {
+    }
+
+    /** One kernel's search. */
+    public interface Target {
+        /** The key its results are stored under, e.g. "flash/D=64". */
+        String key();
+
+        /** What the timing runs on, e.g. "B=1 H=12 S=1024 D=64 causal". */
+        String timedShape();
+
+        /** The parameters the kernel uses without tuning, in full. */
+        Map<String, String> defaults(DeviceInfo device);
+
+        /** Candidate parameter sets within the device's constraints (register file, local memory). */
+        List<Map<String, String>> space(DeviceInfo device);
+
+        /** Builds a candidate; {@code extraOptions} is for tests that plant faulty kernels. */
+        Trial open(ClContext context, Map<String, String> params, String extraOptions);
+    }
+
+    /** A built candidate. */
+    public interface Trial extends AutoCloseable {
+        /** Results on the validation shapes against the CPU reference; the first failing one, or the last one. */
+        Comparison validate();
+
+        /** Median wall time of the timed shape over {@code repeats} runs after {@code warmup}. */
+        double millis(int warmup, int repeats);
+
+        @Override
+        void close();
+    }
+
+    /** A candidate: parameters, plus build options only tests add. */
+    public record Candidate(Map<String, String> params, String extraOptions) {
+        public static Candidate of(Map<String, String> params) {
+            return new Candidate(params, "");
+        }
+
+        @Override
+        public String toString() {
+            StringBuilder s = new StringBuilder();
+            params.forEach((k, v) -> s.append(s.length() == 0 ? "" : " ").append(k).append('=').append(v));
+            return s + (extraOptions.isEmpty() ? "" : " " + extraOptions);
+        }
+    }
+
+    /** What happened to one candidate. {@code millis} is NaN when it was rejected. */
+    public record Outcome(Candidate candidate, boolean accepted, String reason, double millis) {
+    }
+
+    /** The search's result: the defaults' outcome, the best accepted candidate, and every outcome. */
+    public record Result(String key, String timedShape, Outcome defaults, Outcome best, List<Outcome> outcomes) {
+        /** Time of the defaults over time of the best: 1.0 when the defaults were best. */
+        public double speedup() {
+            return defaults.millis() / best.millis();
+        }
+    }
+
+    /**
+     * Tries the defaults first, then each candidate; keeps the fastest accepted one (the defaults unless another
+     * is faster).
+     */
+    public static Result tune(ClContext context, Target target, List<Candidate> candidates, int warmup, int repeats,
+                              Consumer<Outcome> onOutcome) {
+        DeviceInfo device = context.device().info();
+        Outcome defaults = attempt(context, target, Candidate.of(target.defaults(device)), warmup, repeats);
+        onOutcome.accept(defaults);
+        if (!defaults.accepted()) {
+            throw new GpuInferException("The default parameters of " + target.key() + " were rejected on '" + device.name()
+                    + "': " + defaults.reason() + ". This is a bug in gpu-infer or the driver; the tuner cannot compare against them.");
+        }
+        List<Outcome> outcomes = new ArrayList<>(List.of(defaults));
+        for (Candidate candidate : candidates) {
+            if (candidate.params().equals(defaults.candidate().params()) && candidate.extraOptions().isEmpty()) {
+                continue;
+            }
+            Outcome outcome = attempt(context, target, candidate, warmup, repeats);
+            outcomes.add(outcome);
+            onOutcome.accept(outcome);
+        }
+        Optional<Outcome> best = outcomes.stream().filter(Outcome::accepted).min(Comparator.comparingDouble(Outcome::millis));
+        return new Result(target.key(), target.timedShape(), defaults, best.orElse(defaults), outcomes);
+    }
+
+    static Outcome attempt(ClContext context, Target target, Candidate candidate, int warmup, int repeats) {
+        try (Trial trial = target.open(context, candidate.params(), candidate.extraOptions())) {
+            Comparison check = trial.validate();
+            if (!check.passed()) {
+                return new Outcome(candidate, false, "wrong result: " + check.summary(), Double.NaN);
+            }
+            return new Outcome(candidate, true, "", trial.millis(warmup, repeats));
+        } catch (GpuInferException | IllegalArgumentException e) {
+            String message = e.getMessage() == null ? e.toString() : e.getMessage();
+            return new Outcome(candidate, false, firstLines(message), Double.NaN);
+        }
+    }
+
+    private static String firstLines(String message) {
+        String[] lines = message.strip().split("\n");
+        return lines.length <= 2 ? String.join(" ", lines) : lines[0] + " " + lines[1] + " ...";
+    }
+
+    /** Every combination of the given values, in order (the first key varies slowest). */
+    public static List<Map<String, String>> grid(Map<String, List<Integer>> values) {
+        List<Map<String, String>> all = new ArrayList<>(List.of(new LinkedHashMap<>()));
+        for (Map.Entry<String, List<Integer>> e : values.entrySet()) {
+            List<Map<String, String>> next = new ArrayList<>();
+            for (Map<String, String> partial : all) {
+                for (int v : e.getValue()) {
+                    Map<String, String> m = new LinkedHashMap<>(partial);
+                    m.put(e.getKey(), Integer.toString(v));
+                    next.add(m);
+                }
+            }
+            all = next;
+        }
+        return all;
+    }
+
+    /** At most {@code budget} candidates, spread over the space by a fixed-seed shuffle (reproducible searches). */
+    public static List<Candidate> sample(List<Map<String, String>> space, int budget, long seed) {
+        List<Map<String, String>> shuffled = new ArrayList<>(space);
+        java.util.Collections.shuffle(shuffled, new java.util.Random(seed));
+        return shuffled.subList(0, Math.min(budget, shuffled.size())).stream().map(Candidate::of).toList();
+    }
+}
