@@ -7,11 +7,22 @@ package gpuinfer.cl;
 public final class ClKernel extends ClObject {
     private final ClProgram program;
     private final String name;
+    private final java.util.Map<Integer, Long> localArgs = new java.util.HashMap<>();
+    private final long staticLocalBytes;
 
     ClKernel(ClProgram program, Object handle, String name) {
         super(program.cl, handle, Kind.KERNEL, name);
         this.program = program;
         this.name = name;
+        // Queried before any __local argument is set: the spec counts arguments already set in this figure.
+        long declared;
+        try {
+            declared = cl.kernelLocalMemSize(handle, program.context().device().handle);
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+        this.staticLocalBytes = declared;
     }
 
     public String name() {
@@ -24,6 +35,7 @@ public final class ClKernel extends ClObject {
 
     public ClKernel arg(int index, ClBuffer buffer) {
         cl.setArgBuffer(handle, index, buffer.handle);
+        localArgs.remove(index);
         return this;
     }
 
@@ -45,7 +57,17 @@ public final class ClKernel extends ClObject {
     /** A {@code __local} scratch argument of {@code bytes} bytes. */
     public ClKernel argLocal(int index, long bytes) {
         cl.setArgLocal(handle, index, bytes);
+        localArgs.put(index, bytes);
         return this;
+    }
+
+    /**
+     * Local memory a launch needs: the kernel's own declarations plus its {@code __local} arguments. Checked before
+     * every launch, because some drivers abort the process (PoCL 3.1 fails an assertion) instead of returning
+     * CL_OUT_OF_RESOURCES when it exceeds the device's local memory.
+     */
+    public long localMemoryBytes() {
+        return staticLocalBytes + localArgs.values().stream().mapToLong(Long::longValue).sum();
     }
 
     /** The largest work-group this kernel can run with on its device (CL_KERNEL_WORK_GROUP_SIZE). */

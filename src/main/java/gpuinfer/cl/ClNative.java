@@ -60,6 +60,9 @@ public interface ClNative {
     /** CL_KERNEL_WORK_GROUP_SIZE: the largest work-group this kernel can run with on this device. */
     long kernelWorkGroupSize(Object kernel, Object device);
 
+    /** CL_KERNEL_LOCAL_MEM_SIZE: the local memory the kernel itself declares (not counting __local arguments). */
+    long kernelLocalMemSize(Object kernel, Object device);
+
     void setArgBuffer(Object kernel, int index, Object buffer);
 
     void setArgInt(Object kernel, int index, int value);

@@ -106,6 +106,15 @@ public final class ClQueue extends ClObject {
                         + " is not a multiple of the work-group size " + Arrays.toString(local));
             }
         }
+        long localBytes = kernel.localMemoryBytes();
+        long deviceLocal = context.device().info().localMemBytes();
+        if (localBytes > deviceLocal) {
+            throw new ClException(-5, "Launching kernel '" + kernel.name() + "' (options: "
+                    + (kernel.program().options().isEmpty() ? "none" : kernel.program().options()) + ") with global "
+                    + Arrays.toString(global) + " would need " + gpuinfer.util.Sizes.bytes(localBytes) + " of local memory; '"
+                    + context.device().name() + "' has " + gpuinfer.util.Sizes.bytes(deviceLocal) + ": "
+                    + ClErrors.name(-5) + ". Use smaller tiles (e.g. --kernel-define KT=32) or another --device.");
+        }
         boolean record = recording != null;
         Object event;
         try {

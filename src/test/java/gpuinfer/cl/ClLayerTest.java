@@ -97,6 +97,38 @@ class ClLayerTest {
         }
     }
 
+    static final KernelSource LOCAL = KernelSource.of("local.cl", """
+            __kernel void scratch(__global float* x, __local float* tmp) {
+                tmp[get_local_id(0)] = x[get_global_id(0)];
+                barrier(CLK_LOCAL_MEM_FENCE);
+                x[get_global_id(0)] = tmp[get_local_size(0) - 1 - get_local_id(0)];
+            }
+            """);
+
+    /**
+     * PoCL 3.1 aborts the whole process on a launch whose local memory exceeds the device's: gpu-infer refuses the
+     * launch first, with CL_OUT_OF_RESOURCES, the kernel, its options and the sizes.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"lwjgl", "jocl"})
+    void aLaunchNeedingMoreLocalMemoryThanTheDeviceHasIsRefusedNotCrashed(String binding) {
+        try (ClContext context = OpenClTestSupport.context(binding);
+             ClBuffer x = context.createBuffer(new float[] {1, 2, 3, 4}, "x");
+             ClKernel k = context.program(LOCAL, "").kernel("scratch")) {
+            long tooMuch = context.device().info().localMemBytes() + 4;
+            k.arg(0, x).argLocal(1, tooMuch);
+            ClException e = assertThrows(ClException.class, () -> context.queue().launch(k, new long[] {4}, new long[] {4}));
+            assertTrue(e.getMessage().contains("'scratch'") && e.getMessage().contains("CL_OUT_OF_RESOURCES")
+                    && e.getMessage().contains("local memory"), e.getMessage());
+            // with a size that fits, the same kernel runs
+            k.argLocal(1, 16);
+            context.queue().launch(k, new long[] {4}, new long[] {4});
+            float[] back = new float[4];
+            context.queue().read(x, back);
+            assertArrayEquals(new float[] {4, 3, 2, 1}, back);
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"lwjgl", "jocl"})
     void aBufferLargerThanTheDeviceAllowsIsRefusedWithTheSizesAndTheWayOut(String binding) {

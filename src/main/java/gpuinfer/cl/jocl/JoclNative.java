@@ -29,6 +29,7 @@ public final class JoclNative implements ClNative {
     private static final int CL_PROGRAM_BINARY_SIZES = 0x1165;
     private static final int CL_PROGRAM_BINARIES = 0x1166;
     private static final int CL_KERNEL_WORK_GROUP_SIZE = 0x11B0;
+    private static final int CL_KERNEL_LOCAL_MEM_SIZE = 0x11B2;
     private static final long CL_DEVICE_TYPE_ALL = 0xFFFFFFFFL;
     private static final int CL_DEVICE_NOT_FOUND = -1;
     private static final int CL_PLATFORM_NOT_FOUND_KHR = -1001;
@@ -225,6 +226,14 @@ public final class JoclNative implements ClNative {
         long[] size = new long[1];
         ClException.check(CL.clGetKernelWorkGroupInfo((cl_kernel) kernel, (cl_device_id) device, CL_KERNEL_WORK_GROUP_SIZE,
                 Sizeof.size_t, Pointer.to(size), null), "clGetKernelWorkGroupInfo");
+        return size[0];
+    }
+
+    @Override
+    public long kernelLocalMemSize(Object kernel, Object device) {
+        long[] size = new long[1];
+        ClException.check(CL.clGetKernelWorkGroupInfo((cl_kernel) kernel, (cl_device_id) device, CL_KERNEL_LOCAL_MEM_SIZE,
+                Sizeof.cl_ulong, Pointer.to(size), null), "clGetKernelWorkGroupInfo");
         return size[0];
     }
 

@@ -27,6 +27,7 @@ public final class LwjglNative implements ClNative {
     private static final int CL_PROGRAM_BINARY_SIZES = 0x1165;
     private static final int CL_PROGRAM_BINARIES = 0x1166;
     private static final int CL_KERNEL_WORK_GROUP_SIZE = 0x11B0;
+    private static final int CL_KERNEL_LOCAL_MEM_SIZE = 0x11B2;
     private static final long CL_DEVICE_TYPE_ALL = 0xFFFFFFFFL;
     private static final int CL_DEVICE_NOT_FOUND = -1;
     private static final int CL_PLATFORM_NOT_FOUND_KHR = -1001;
@@ -264,6 +265,16 @@ public final class LwjglNative implements ClNative {
         try (MemoryStack stack = MemoryStack.stackPush()) {
             PointerBuffer size = stack.mallocPointer(1);
             ClException.check(CL10.clGetKernelWorkGroupInfo(h(kernel), h(device), CL_KERNEL_WORK_GROUP_SIZE, size, null),
+                    "clGetKernelWorkGroupInfo");
+            return size.get(0);
+        }
+    }
+
+    @Override
+    public long kernelLocalMemSize(Object kernel, Object device) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            LongBuffer size = stack.mallocLong(1);
+            ClException.check(CL10.clGetKernelWorkGroupInfo(h(kernel), h(device), CL_KERNEL_LOCAL_MEM_SIZE, size, null),
                     "clGetKernelWorkGroupInfo");
             return size.get(0);
         }
