@@ -96,6 +96,7 @@ public final class ClQueue extends ClObject {
 
     /** As {@link #launch(ClKernel, long[], long[])}, with the launch's work for profiles. */
     public void launch(ClKernel kernel, long[] global, long[] local, Cost cost) {
+        gpuinfer.util.Interruption.check();
         if (global.length < 1 || global.length > 3 || (local != null && local.length != global.length)) {
             throw new IllegalArgumentException("kernel " + kernel.name() + ": bad work sizes " + Arrays.toString(global)
                     + " / " + Arrays.toString(local));

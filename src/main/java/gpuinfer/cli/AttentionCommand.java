@@ -126,6 +126,10 @@ final class AttentionCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print a machine-readable result.")
     boolean json;
 
+    @Option(names = "--check-finite", description = "Report the first NaN or infinity of the output or the log-sum-exp "
+            + "(where a row sees keys) with its index (exit status 1).")
+    boolean checkFinite;
+
     @Mixin
     OpenClOptions opencl;
 
@@ -239,6 +243,20 @@ final class AttentionCommand implements Callable<Integer> {
             }
         }
         AttentionResult last = runs.get(runs.size() - 1);
+        if (checkFinite) {
+            gpuinfer.check.Finite.require("out", last.out().shape(), last.out().data(), "impl " + chosen);
+            float[] lse = last.lse().data().clone();
+            AttentionShape s = problem.shape();
+            for (int row = 0; row < lse.length; row++) {
+                int i = row % s.queryLen();
+                int b = row / (s.queryLen() * s.heads());
+                if (problem.visibleKeys(b, i) == 0) {
+                    lse[row] = 0; // -inf is the right answer for a row that sees no key
+                }
+            }
+            gpuinfer.check.Finite.require("lse", last.lse().shape(), lse, "impl " + chosen);
+            report.put("finite", true);
+        }
         report.put("timing", timingJson(runs));
         report.put("deviceBytes", last.deviceBytes());
         report.put("rowsWithoutKeys", problem.rowsWithoutKeys());

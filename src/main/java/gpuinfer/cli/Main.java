@@ -2,6 +2,9 @@ package gpuinfer.cli;
 
 import gpuinfer.GpuInferException;
 import gpuinfer.InputException;
+import gpuinfer.check.NonFiniteException;
+import gpuinfer.cl.LiveObjects;
+import gpuinfer.util.Interruption;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -23,7 +26,7 @@ import java.nio.charset.StandardCharsets;
                 "  gpu-infer tokenize --model models/gpt2-brown \"Hello world\"",
                 ""},
         footer = {"", "Exit status: 0 success, 1 a --check mismatch, 2 bad usage or input, 3 OpenCL/device failure, "
-                + "70 internal error."})
+                + "70 internal error, 130 interrupted."})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -32,7 +35,28 @@ public final class Main implements Runnable {
         // Generated text is UTF-8 whatever the platform's default charset (Java 17 would print '?' under LANG=C).
         PrintWriter out = new PrintWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), true);
         PrintWriter err = new PrintWriter(new OutputStreamWriter(System.err, StandardCharsets.UTF_8), true);
-        System.exit(execute(out, err, args));
+        Thread main = Thread.currentThread();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (!main.isAlive()) {
+                return;
+            }
+            // Ctrl-C or kill: let the command unwind at its next launch (its try-with-resources release every
+            // OpenCL object), then say what was left. A command stuck inside one long kernel gets 10 seconds.
+            Interruption.request();
+            try {
+                main.join(10_000);
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
+            }
+            int live = LiveObjects.count();
+            err.println(live == 0 ? "gpu-infer: interrupted; every OpenCL object was released and no partial output was left"
+                    : "gpu-infer: interrupted; " + live + " OpenCL objects were still in use (the driver frees them with the process)");
+            err.flush();
+        }, "gpu-infer interruption"));
+        int status = execute(out, err, args);
+        if (!Interruption.requested()) {
+            System.exit(status);
+        }
     }
 
     /** Runs one command line with the given streams and returns its exit status (tests call this in-process). */
@@ -42,6 +66,14 @@ public final class Main implements Runnable {
         commandLine.setErr(err);
         commandLine.setExecutionExceptionHandler((exception, cmd, parseResult) -> {
             PrintWriter e = cmd.getErr();
+            if (exception instanceof Interruption.Interrupted) {
+                return ExitCodes.INTERRUPTED;
+            }
+            if (exception instanceof NonFiniteException) {
+                e.println("error: " + exception.getMessage());
+                e.flush();
+                return ExitCodes.MISMATCH;
+            }
             if (exception instanceof InputException) {
                 e.println("error: " + exception.getMessage());
                 e.flush();

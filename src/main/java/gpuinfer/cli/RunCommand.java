@@ -90,6 +90,10 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print tokens, text and timings as JSON instead of streaming text.")
     boolean json;
 
+    @Option(names = "--check-finite", description = "Scan every layer's tensors and the logits at every step for NaN "
+            + "and infinity; report the first one with its tensor, element and step (exit status 1). Slower.")
+    boolean checkFinite;
+
     @Mixin
     OpenClOptions opencl;
 
@@ -165,6 +169,12 @@ final class RunCommand implements Callable<Integer> {
         double uploadMs;
         try (ClContext context = device == null ? null : opencl.openContext(device)) {
             Backend backend = context == null ? new CpuBackend() : new ClBackend(context);
+            java.util.function.Function<String, gpuinfer.model.Tap> taps = step -> !checkFinite ? gpuinfer.model.Tap.NONE
+                    : (name, buf, rows, cols) -> {
+                        float[] values = new float[rows * cols];
+                        backend.read(buf, 0, values, 0, values.length);
+                        gpuinfer.check.Finite.require(name, new int[] {rows, cols}, values, step);
+                    };
             long uploadStart = System.nanoTime();
             try (Gpt2Model gpt = new Gpt2Model(backend, weights, texts.size(), maxSequence, longest, logitRows)) {
                 uploadMs = (System.nanoTime() - uploadStart) / 1e6;
@@ -183,14 +193,14 @@ final class RunCommand implements Callable<Integer> {
                             (seq, token, text) -> {
                                 out.print(text);
                                 out.flush();
-                            });
+                            }, taps);
                     out.println();
                 } else {
                     // not streaming (JSON, or a batch printed at the end): show progress on stderr instead
                     try (Progress progress = new Progress(err, "generating " + maxTokens + " tokens x " + texts.size(),
                             (long) maxTokens * texts.size())) {
                         result = Generator.generate(gpt, tokenizer, promptIds, maxTokens, sampling, logitsOut != null,
-                                (seq, token, text) -> progress.step(1));
+                                (seq, token, text) -> progress.step(1), taps);
                     }
                 }
             }

@@ -62,6 +62,16 @@ public final class Generator {
      */
     public static Result generate(Gpt2Model model, Gpt2Tokenizer tokenizer, List<int[]> prompts, int maxTokens,
                                   SamplingOptions sampling, boolean keepPromptLogits, Listener listener) {
+        return generate(model, tokenizer, prompts, maxTokens, sampling, keepPromptLogits, listener, step -> Tap.NONE);
+    }
+
+    /**
+     * As above, with a tap per forward step: {@code taps} receives "prefill" or "decode step N" and returns the tap
+     * for that step (--check-finite scans every tensor this way).
+     */
+    public static Result generate(Gpt2Model model, Gpt2Tokenizer tokenizer, List<int[]> prompts, int maxTokens,
+                                  SamplingOptions sampling, boolean keepPromptLogits, Listener listener,
+                                  java.util.function.Function<String, Tap> taps) {
         int B = prompts.size();
         int V = model.config().vocabSize();
         int eos = tokenizer.endOfTextId().orElse(model.config().eosTokenId());
@@ -84,7 +94,7 @@ public final class Generator {
         }
         int[] logitRows = keepPromptLogits ? rangeOf(T) : lastRow;
         long t0 = System.nanoTime();
-        float[] logits = model.forward(tokens, start, length, T, logitRows, Tap.NONE);
+        float[] logits = model.forward(tokens, start, length, T, logitRows, taps.apply("prefill"));
         long t1 = System.nanoTime();
         float[] promptLogits = keepPromptLogits ? logits : null;
         int logitBase = keepPromptLogits ? T - 1 : 0;
@@ -106,6 +116,7 @@ public final class Generator {
         int decodeSteps = 0;
         int[] next = new int[B];
         for (int step = 0; step < maxTokens; step++) {
+            gpuinfer.util.Interruption.check();
             for (int b = 0; b < B; b++) {
                 if (done[b]) {
                     next[b] = eos >= 0 ? eos : 0;
@@ -140,7 +151,7 @@ public final class Generator {
                 start[b] = length[b];
                 length[b] = length[b] + 1;
             }
-            logits = model.forward(next.clone(), start.clone(), length.clone(), 1, rangeOf(B), Tap.NONE);
+            logits = model.forward(next.clone(), start.clone(), length.clone(), 1, rangeOf(B), taps.apply("decode step " + (step + 1)));
             logitBase = 0;
             decodeSteps++;
         }

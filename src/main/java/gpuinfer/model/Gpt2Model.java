@@ -198,6 +198,9 @@ public final class Gpt2Model implements AutoCloseable {
         backend.linear(logits, normed, outputWeight, null, null, logitRows.length, V, C, Activation.NONE);
         float[] out = new float[logitRows.length * V];
         backend.read(logits, 0, out, 0, out.length);
+        if (tap.active()) {
+            tap.accept("logits", logits, logitRows.length, V);
+        }
         return out;
     }
 

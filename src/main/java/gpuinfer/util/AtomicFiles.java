@@ -13,6 +13,21 @@ import java.nio.file.StandardCopyOption;
  * truncated one.
  */
 public final class AtomicFiles {
+    /** Temporary files being written now; a shutdown hook removes any left when the process is interrupted. */
+    private static final java.util.Set<Path> IN_PROGRESS = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            for (Path temp : IN_PROGRESS) {
+                try {
+                    Files.deleteIfExists(temp);
+                } catch (IOException ignored) {
+                    // nothing more can be done while the process ends
+                }
+            }
+        }, "gpu-infer partial-file cleanup"));
+    }
+
     private AtomicFiles() {
     }
 
@@ -26,6 +41,7 @@ public final class AtomicFiles {
         Path dir = absolute.getParent();
         Files.createDirectories(dir);
         Path temp = Files.createTempFile(dir, "." + absolute.getFileName() + ".", ".partial");
+        IN_PROGRESS.add(temp);
         try {
             try (OutputStream out = Files.newOutputStream(temp)) {
                 body.writeTo(out);
@@ -37,6 +53,7 @@ public final class AtomicFiles {
             }
         } finally {
             Files.deleteIfExists(temp);
+            IN_PROGRESS.remove(temp);
         }
     }
 }
