@@ -36,9 +36,10 @@ public final class Main implements Runnable {
         PrintWriter out = new PrintWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), true);
         PrintWriter err = new PrintWriter(new OutputStreamWriter(System.err, StandardCharsets.UTF_8), true);
         Thread main = Thread.currentThread();
+        java.util.concurrent.atomic.AtomicBoolean finished = new java.util.concurrent.atomic.AtomicBoolean();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            if (!main.isAlive()) {
-                return;
+            if (finished.get() || !main.isAlive()) {
+                return; // a normal exit
             }
             // Ctrl-C or kill: let the command unwind at its next launch (its try-with-resources release every
             // OpenCL object), then say what was left. A command stuck inside one long kernel gets 10 seconds.
@@ -55,6 +56,7 @@ public final class Main implements Runnable {
         }, "gpu-infer interruption"));
         int status = execute(out, err, args);
         if (!Interruption.requested()) {
+            finished.set(true);
             System.exit(status);
         }
     }
