@@ -71,94 +71,17 @@
 #error "NB must divide KT/VEC and CB must divide HEAD_DIM/VEC"
 #endif
 
-// ---- register blocks, unrolled by the preprocessor -------------------------------------------------------------
-// PoCL's LLVM does not reliably honour #pragma unroll, and an accumulator array indexed by a loop variable stays in
-// memory (a load-FMA-store chain per step). These macros expand a block body for every constant index instead, so
-// accumulators are scalars to the compiler and live in registers.
-#define REP1(M) M(0)
-#define REP2(M) REP1(M) M(1)
-#define REP3(M) REP2(M) M(2)
-#define REP4(M) REP3(M) M(3)
-#define REP5(M) REP4(M) M(4)
-#define REP6(M) REP5(M) M(5)
-#define REP7(M) REP6(M) M(6)
-#define REP8(M) REP7(M) M(7)
-#define REP(n, M) CAT(REP, n)(M)
-#define FOR_NB(M) REP(NB, M)
-#define FOR_CB(M) REP(CB, M)
+#include "vectors.h"
+#include "unroll.h"
+
 #if QB > 8 || NB > 8 || CB > 8
 #error "QB, NB and CB are at most 8"
 #endif
-// FOR_QB_NB(M) expands M(r, n) for every r < QB and n < NB (likewise FOR_QB_CB with CB).
-#define REPR1(M, R) M(R, 0)
-#define REPR2(M, R) REPR1(M, R) M(R, 1)
-#define REPR3(M, R) REPR2(M, R) M(R, 2)
-#define REPR4(M, R) REPR3(M, R) M(R, 3)
-#define REPR5(M, R) REPR4(M, R) M(R, 4)
-#define REPR6(M, R) REPR5(M, R) M(R, 5)
-#define REPR7(M, R) REPR6(M, R) M(R, 6)
-#define REPR8(M, R) REPR7(M, R) M(R, 7)
-#define REPR(n, M, R) CAT(REPR, n)(M, R)
-#define ROWS1(M, n) REPR(n, M, 0)
-#define ROWS2(M, n) ROWS1(M, n) REPR(n, M, 1)
-#define ROWS3(M, n) ROWS2(M, n) REPR(n, M, 2)
-#define ROWS4(M, n) ROWS3(M, n) REPR(n, M, 3)
-#define ROWS5(M, n) ROWS4(M, n) REPR(n, M, 4)
-#define ROWS6(M, n) ROWS5(M, n) REPR(n, M, 5)
-#define ROWS7(M, n) ROWS6(M, n) REPR(n, M, 6)
-#define ROWS8(M, n) ROWS7(M, n) REPR(n, M, 7)
-#define FOR_QB_NB(M) CAT(ROWS, QB)(M, NB)
-#define FOR_QB_CB(M) CAT(ROWS, QB)(M, CB)
-
-// ---- vectors of VEC floats --------------------------------------------------------------------------------------
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#if VEC == 1
-typedef float vec_t;
-typedef int ivec_t;
-#define VLOAD(i, p) ((p)[i])
-#define VSTORE(x, i, p) ((p)[i] = (x))
-#define HMAX(x) (x)
-#define HSUM(x) (x)
-#define IOTA 0
-#define FOR_LANES(M) M(0)
-#define LANE(x, L) (x)
-#else
-typedef CAT(float, VEC) vec_t;
-typedef CAT(int, VEC) ivec_t;
-#define VLOAD(i, p) CAT(vload, VEC)(i, p)
-#define VSTORE(x, i, p) CAT(vstore, VEC)(x, i, p)
-#define LANE(x, L) (x).s##L
-#if VEC == 2
-#define IOTA ((ivec_t)(0, 1))
-#define HMAX(x) fmax((x).s0, (x).s1)
-#define HSUM(x) ((x).s0 + (x).s1)
-#define FOR_LANES(M) M(0) M(1)
-#elif VEC == 4
-#define IOTA ((ivec_t)(0, 1, 2, 3))
-#define HMAX(x) fmax(fmax((x).s0, (x).s1), fmax((x).s2, (x).s3))
-#define HSUM(x) (((x).s0 + (x).s1) + ((x).s2 + (x).s3))
-#define FOR_LANES(M) M(0) M(1) M(2) M(3)
-#elif VEC == 8
-#define IOTA ((ivec_t)(0, 1, 2, 3, 4, 5, 6, 7))
-#define HMAX4_(x) fmax(fmax((x).s0, (x).s1), fmax((x).s2, (x).s3))
-#define HMAX(x) HMAX4_(fmax((x).lo, (x).hi))
-#define HSUM4_(x) (((x).s0 + (x).s1) + ((x).s2 + (x).s3))
-#define HSUM(x) HSUM4_((x).lo + (x).hi)
-#define FOR_LANES(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7)
-#elif VEC == 16
-#define IOTA ((ivec_t)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
-#define HMAX4_(x) fmax(fmax((x).s0, (x).s1), fmax((x).s2, (x).s3))
-#define HMAX8_(x) HMAX4_(fmax((x).lo, (x).hi))
-#define HMAX(x) HMAX8_(fmax((x).lo, (x).hi))
-#define HSUM4_(x) (((x).s0 + (x).s1) + ((x).s2 + (x).s3))
-#define HSUM8_(x) HSUM4_((x).lo + (x).hi)
-#define HSUM(x) HSUM8_((x).lo + (x).hi)
-#define FOR_LANES(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(a) M(b) M(c) M(d) M(e) M(f)
-#else
-#error "VEC must be 1, 2, 4, 8 or 16"
-#endif
-#endif
+#define FOR_NB(M) REP(NB, M)
+#define FOR_CB(M) REP(CB, M)
+// FOR_QB_NB(M) expands M(r, n) for every r < QB and n < NB (likewise FOR_QB_CB with CB)
+#define FOR_QB_NB(M) ROWS(QB, NB, M)
+#define FOR_QB_CB(M) ROWS(QB, CB, M)
 
 // log2(e): scores are kept in base 2 so that exp2 replaces exp; lse converts back with ln(2).
 #define LOG2E 1.4426950408889634f

@@ -43,61 +43,12 @@
 #error "MB and NB are at most 8"
 #endif
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#if VEC == 1
-typedef float vec_t;
-#define VLOAD(i, p) ((p)[i])
-#define HSUM(x) (x)
-#else
-typedef CAT(float, VEC) vec_t;
-#define VLOAD(i, p) CAT(vload, VEC)(i, p)
-#if VEC == 2
-#define HSUM(x) ((x).s0 + (x).s1)
-#elif VEC == 4
-#define HSUM(x) (((x).s0 + (x).s1) + ((x).s2 + (x).s3))
-#elif VEC == 8
-#define HSUM4_(x) (((x).s0 + (x).s1) + ((x).s2 + (x).s3))
-#define HSUM(x) HSUM4_((x).lo + (x).hi)
-#elif VEC == 16
-#define HSUM4_(x) (((x).s0 + (x).s1) + ((x).s2 + (x).s3))
-#define HSUM8_(x) HSUM4_((x).lo + (x).hi)
-#define HSUM(x) HSUM8_((x).lo + (x).hi)
-#else
-#error "VEC must be 1, 2, 4, 8 or 16"
-#endif
-#endif
+#include "vectors.h"
+#include "unroll.h"
 
-// Register blocks unrolled by the preprocessor (PoCL's LLVM did not honour #pragma unroll; loop-indexed
-// accumulator arrays stay in memory). REP_n(M) expands M(0)..M(n-1); ROWS_m(M, n) expands M(r, c) for r < m, c < n.
-#define REP1(M) M(0)
-#define REP2(M) REP1(M) M(1)
-#define REP3(M) REP2(M) M(2)
-#define REP4(M) REP3(M) M(3)
-#define REP5(M) REP4(M) M(4)
-#define REP6(M) REP5(M) M(5)
-#define REP7(M) REP6(M) M(6)
-#define REP8(M) REP7(M) M(7)
-#define REPR1(M, R) M(R, 0)
-#define REPR2(M, R) REPR1(M, R) M(R, 1)
-#define REPR3(M, R) REPR2(M, R) M(R, 2)
-#define REPR4(M, R) REPR3(M, R) M(R, 3)
-#define REPR5(M, R) REPR4(M, R) M(R, 4)
-#define REPR6(M, R) REPR5(M, R) M(R, 5)
-#define REPR7(M, R) REPR6(M, R) M(R, 6)
-#define REPR8(M, R) REPR7(M, R) M(R, 7)
-#define REPR(n, M, R) CAT(REPR, n)(M, R)
-#define ROWS1(M, n) REPR(n, M, 0)
-#define ROWS2(M, n) ROWS1(M, n) REPR(n, M, 1)
-#define ROWS3(M, n) ROWS2(M, n) REPR(n, M, 2)
-#define ROWS4(M, n) ROWS3(M, n) REPR(n, M, 3)
-#define ROWS5(M, n) ROWS4(M, n) REPR(n, M, 4)
-#define ROWS6(M, n) ROWS5(M, n) REPR(n, M, 5)
-#define ROWS7(M, n) ROWS6(M, n) REPR(n, M, 6)
-#define ROWS8(M, n) ROWS7(M, n) REPR(n, M, 7)
-#define FOR_MB(M) CAT(REP, MB)(M)
-#define FOR_NB(M) CAT(REP, NB)(M)
-#define FOR_MB_NB(M) CAT(ROWS, MB)(M, NB)
+#define FOR_MB(M) REP(MB, M)
+#define FOR_NB(M) REP(NB, M)
+#define FOR_MB_NB(M) ROWS(MB, NB, M)
 
 inline float activate(const float x, const int act)
 {

@@ -13,17 +13,7 @@
 #define WG 64
 #endif
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
-#if VEC == 1
-typedef float vec_t;
-#define VLOAD(i, p) ((p)[i])
-#define VSTORE(x, i, p) ((p)[i] = (x))
-#else
-typedef CAT(float, VEC) vec_t;
-#define VLOAD(i, p) CAT(vload, VEC)(i, p)
-#define VSTORE(x, i, p) CAT(vstore, VEC)(x, i, p)
-#endif
+#include "vectors.h"
 
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1)))
 void peak_fma(__global float* out,     // [global size * VEC]: keeps the chains alive

@@ -4,11 +4,10 @@ import gpuinfer.attention.AttentionBuffers;
 import gpuinfer.attention.AttentionProblem;
 import gpuinfer.attention.AttentionShape;
 import gpuinfer.attention.ClAttention;
-import gpuinfer.cl.ClBuffer;
+import gpuinfer.attention.DeviceInputs;
 import gpuinfer.cl.ClContext;
 import gpuinfer.cl.ClQueue;
 import gpuinfer.cl.KernelTiming;
-import gpuinfer.tensor.RandomTensors;
 
 import java.util.List;
 
@@ -65,12 +64,8 @@ public final class AttentionBenchmark {
         op.checkFits(problem);
         AttentionShape s = problem.shape();
         ClQueue queue = context.queue();
-        try (ClBuffer q = context.createBuffer(RandomTensors.gaussian(1, 0, s.queryShape()).data(), "q");
-             ClBuffer k = context.createBuffer(RandomTensors.gaussian(1, 1, s.keyValueShape()).data(), "k");
-             ClBuffer v = context.createBuffer(RandomTensors.gaussian(1, 2, s.keyValueShape()).data(), "v");
-             ClBuffer out = context.createBuffer(4 * s.queryElements(), "out");
-             ClBuffer lse = context.createBuffer(4L * s.batch() * s.heads() * s.queryLen(), "lse")) {
-            AttentionBuffers buffers = new AttentionBuffers(q, k, v, out, lse, null, s.keyLen());
+        try (DeviceInputs inputs = new DeviceInputs(context, s, 1)) {
+            AttentionBuffers buffers = inputs.buffers();
             for (int i = 0; i < warmup; i++) {
                 op.enqueue(queue, problem, buffers);
                 queue.finish();

@@ -11,7 +11,9 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The text of one OpenCL source file from {@code kernels/} (packaged in the jar as {@code kernels/NAME.cl}), with its
- * SHA-256, which keys the program caches.
+ * SHA-256, which keys the program caches. {@code #include "name.h"} lines are replaced by that header from
+ * {@code kernels/} (each header once), so a program is always one self-contained source and its hash covers the
+ * headers too.
  */
 public record KernelSource(String name, String text, String sha256) {
     private static final Map<String, KernelSource> LOADED = new ConcurrentHashMap<>();
@@ -27,13 +29,32 @@ public record KernelSource(String name, String text, String sha256) {
     }
 
     private static KernelSource read(String fileName) {
+        return of(fileName, inline(text(fileName), new java.util.HashSet<>()));
+    }
+
+    private static final java.util.regex.Pattern INCLUDE = java.util.regex.Pattern.compile("(?m)^\\s*#include\\s+\"([^\"]+)\"\\s*$");
+
+    /** The text with each {@code #include "x.h"} replaced by kernels/x.h (once per header; later includes vanish). */
+    private static String inline(String text, java.util.Set<String> included) {
+        java.util.regex.Matcher m = INCLUDE.matcher(text);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            String header = m.group(1);
+            String replacement = included.add(header) ? inline(text(header), included) : "";
+            m.appendReplacement(out, java.util.regex.Matcher.quoteReplacement("// ---- " + header + " ----\n" + replacement));
+        }
+        m.appendTail(out);
+        return out.toString();
+    }
+
+    private static String text(String fileName) {
         String resource = "/kernels/" + fileName;
         try (InputStream in = KernelSource.class.getResourceAsStream(resource)) {
             if (in == null) {
                 throw new IllegalStateException("kernel source " + resource + " is not on the class path: the jar is "
                         + "incomplete; rebuild it with 'mvn package'");
             }
-            return of(fileName, new String(in.readAllBytes(), StandardCharsets.UTF_8));
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new IllegalStateException("cannot read kernel source " + resource + ": " + e.getMessage(), e);
         }

@@ -6,7 +6,7 @@ import gpuinfer.attention.AttentionImpls;
 import gpuinfer.attention.AttentionProblem;
 import gpuinfer.attention.AttentionShape;
 import gpuinfer.attention.ClAttention;
-import gpuinfer.cl.ClBuffer;
+import gpuinfer.attention.DeviceInputs;
 import gpuinfer.cl.ClContext;
 import gpuinfer.cl.ClDevice;
 import gpuinfer.cl.ClQueue;
@@ -14,7 +14,6 @@ import gpuinfer.cl.KernelTiming;
 import gpuinfer.profile.DevicePeaks;
 import gpuinfer.profile.KernelProfile;
 import gpuinfer.profile.ProfileOutput;
-import gpuinfer.tensor.RandomTensors;
 import gpuinfer.util.Progress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -61,17 +60,8 @@ final class ProfileAttentionCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "1", description = "Untimed runs per shape first (default: ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--trace", paramLabel = "T.json", description = "Write a Chrome trace-event file (Perfetto, chrome://tracing).")
-    Path trace;
-
-    @Option(names = "--csv", paramLabel = "K.csv", description = "Write the per-kernel table as CSV.")
-    Path csv;
-
-    @Option(names = "--roofline", paramLabel = "R.svg", description = "Write a roofline picture (SVG).")
-    Path roofline;
-
-    @Option(names = "--measure-peaks", description = "Measure the device's peaks again instead of using the cached figures.")
-    boolean measurePeaks;
+    @Mixin
+    ProfileOutputOptions output;
 
     @Mixin
     OpenClOptions opencl;
@@ -95,7 +85,7 @@ final class ProfileAttentionCommand implements Callable<Integer> {
         DevicePeaks peaks;
         try (ClContext context = opencl.openContext(device);
              ClAttention op = AttentionImpls.create(impl, context, defines)) {
-            peaks = DevicePeaks.of(context, measurePeaks);
+            peaks = DevicePeaks.of(context, output.measurePeaks);
             try (Progress progress = new Progress(err, "profiling " + shapes.size() + " shape(s)", shapes.size())) {
                 for (AttentionShape s : shapes) {
                     AttentionProblem problem = AttentionProblem.of(s, causal);
@@ -111,7 +101,8 @@ final class ProfileAttentionCommand implements Callable<Integer> {
                 device.id(), device.name(), opencl.runtime().binding(), repeat, warmup);
         ProfileOutput.printTable(out, rows, peaks);
         ProfileOutput.printOverhead(out, KernelProfile.overhead(runs, walls.stream().mapToDouble(Double::doubleValue).toArray()));
-        ProfileOutput.writeFiles(out, device.name(), impl + " attention on " + device.name(), all, rows, peaks, trace, csv, roofline);
+        ProfileOutput.writeFiles(out, device.name(), impl + " attention on " + device.name(), all, rows, peaks, output.trace,
+                output.csv, output.roofline);
         return ExitCodes.OK;
     }
 
@@ -120,12 +111,8 @@ final class ProfileAttentionCommand implements Callable<Integer> {
         op.checkFits(problem);
         AttentionShape s = problem.shape();
         ClQueue queue = context.queue();
-        try (ClBuffer q = context.createBuffer(RandomTensors.gaussian(1, 0, s.queryShape()).data(), "q");
-             ClBuffer k = context.createBuffer(RandomTensors.gaussian(1, 1, s.keyValueShape()).data(), "k");
-             ClBuffer v = context.createBuffer(RandomTensors.gaussian(1, 2, s.keyValueShape()).data(), "v");
-             ClBuffer o = context.createBuffer(4 * s.queryElements(), "out");
-             ClBuffer lse = context.createBuffer(4L * s.batch() * s.heads() * s.queryLen(), "lse")) {
-            AttentionBuffers buffers = new AttentionBuffers(q, k, v, o, lse, null, s.keyLen());
+        try (DeviceInputs inputs = new DeviceInputs(context, s, 1)) {
+            AttentionBuffers buffers = inputs.buffers();
             for (int i = 0; i < warmup; i++) {
                 op.enqueue(queue, problem, buffers);
                 queue.finish();

@@ -47,17 +47,8 @@ final class ProfileRunCommand implements Callable<Integer> {
     @Option(names = "--repeat", defaultValue = "1", description = "Recorded generations (default: ${DEFAULT-VALUE}).")
     int repeat;
 
-    @Option(names = "--trace", paramLabel = "T.json", description = "Write a Chrome trace-event file (Perfetto, chrome://tracing).")
-    Path trace;
-
-    @Option(names = "--csv", paramLabel = "K.csv", description = "Write the per-kernel table as CSV.")
-    Path csv;
-
-    @Option(names = "--roofline", paramLabel = "R.svg", description = "Write a roofline picture (SVG).")
-    Path roofline;
-
-    @Option(names = "--measure-peaks", description = "Measure the device's peaks again instead of using the cached figures.")
-    boolean measurePeaks;
+    @Mixin
+    ProfileOutputOptions output;
 
     @Mixin
     OpenClOptions opencl;
@@ -83,7 +74,7 @@ final class ProfileRunCommand implements Callable<Integer> {
         DevicePeaks peaks;
         try (ClContext context = opencl.openContext(device);
              Gpt2Model gpt = new Gpt2Model(new ClBackend(context), weights, 1, ids.length + maxTokens, ids.length, 1)) {
-            peaks = DevicePeaks.of(context, measurePeaks);
+            peaks = DevicePeaks.of(context, output.measurePeaks);
             ClQueue queue = context.queue();
             Generator.generate(gpt, tokenizer, List.of(ids), maxTokens, SamplingOptions.greedy(), false, null);
             for (int r = 0; r < repeat; r++) {
@@ -107,7 +98,7 @@ final class ProfileRunCommand implements Callable<Integer> {
         ProfileOutput.printTable(out, rows, peaks);
         ProfileOutput.printOverhead(out, KernelProfile.overhead(runs, walls));
         ProfileOutput.writeFiles(out, device.name(), dir.getFileName() + " generation on " + device.name(), all, rows, peaks,
-                trace, csv, roofline);
+                output.trace, output.csv, output.roofline);
         return ExitCodes.OK;
     }
 }

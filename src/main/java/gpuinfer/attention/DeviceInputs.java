@@ -1,0 +1,55 @@
+package gpuinfer.attention;
+
+import gpuinfer.cl.ClBuffer;
+import gpuinfer.cl.ClContext;
+import gpuinfer.tensor.RandomTensors;
+
+/**
+ * Random N(0,1) q, k, v for a problem, uploaded once, with output and log-sum-exp buffers: for benchmarks and
+ * profiles that enqueue the same computation many times. Close to release the five buffers.
+ */
+public final class DeviceInputs implements AutoCloseable {
+    private final ClBuffer q;
+    private final ClBuffer k;
+    private final ClBuffer v;
+    private final ClBuffer out;
+    private final ClBuffer lse;
+    private final AttentionBuffers buffers;
+
+    public DeviceInputs(ClContext context, AttentionShape s, long seed) {
+        ClBuffer[] made = new ClBuffer[5];
+        try {
+            made[0] = context.createBuffer(RandomTensors.gaussian(seed, 0, s.queryShape()).data(), "q");
+            made[1] = context.createBuffer(RandomTensors.gaussian(seed, 1, s.keyValueShape()).data(), "k");
+            made[2] = context.createBuffer(RandomTensors.gaussian(seed, 2, s.keyValueShape()).data(), "v");
+            made[3] = context.createBuffer(4 * s.queryElements(), "out");
+            made[4] = context.createBuffer(4L * s.batch() * s.heads() * s.queryLen(), "lse");
+        } catch (RuntimeException e) {
+            for (ClBuffer b : made) {
+                if (b != null) {
+                    b.close();
+                }
+            }
+            throw e;
+        }
+        q = made[0];
+        k = made[1];
+        v = made[2];
+        out = made[3];
+        lse = made[4];
+        buffers = new AttentionBuffers(q, k, v, out, lse, null, s.keyLen());
+    }
+
+    public AttentionBuffers buffers() {
+        return buffers;
+    }
+
+    @Override
+    public void close() {
+        q.close();
+        k.close();
+        v.close();
+        out.close();
+        lse.close();
+    }
+}
