@@ -16,9 +16,9 @@ S = 4096 holds two 12 x 4096 x 4096 float32 matrices at once (scores and probabi
 does not fit the available memory is skipped, and a failed allocation is reported as a row with an "error", not a
 crash.
 
-Run from the repository root (about 1 minute on 2 cores):
+Run from the repository root (about 30 seconds on 2 cores):
 
-    /usr/bin/python3 tools/bench_anchor_attention.py [--repeats 5] [--json target/anchor-attention.json]
+    /usr/bin/python3 tools/bench_anchor_attention.py [--repeats 10] [--json target/anchor-attention.json]
     /usr/bin/python3 tools/bench_anchor_attention.py --quick        # smoke test, tiny shapes, seconds
 
 (Debian: apt-get install python3-torch libopenblas0-pthread; without OpenBLAS, PyTorch runs on the reference BLAS,
@@ -57,7 +57,7 @@ def flops(b, h, sq, sk, d, causal):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=5, help="timed runs per shape (default 5)")
+    parser.add_argument("--repeats", type=int, default=10, help="timed runs per shape (default 10)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed runs per shape first (default 1)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (default: the core count)")
     parser.add_argument("--quick", action="store_true", help="tiny shapes, 2 repeats: a smoke test")
@@ -83,6 +83,8 @@ def main():
     print("blas       %s" % blas)
     print("openblas   %s" % blas_decision)
     print("env        %s" % bc.environment_line())
+    load = bc.other_load()
+    print("load       %s" % bc.load_line(load))
     print("sdpa       %s" % ("torch.nn.functional.scaled_dot_product_attention: extra rows" if sdpa else
                              "not in this PyTorch"))
     if args.quick and not self_check(torch):
@@ -112,7 +114,7 @@ def main():
 
     result = {"anchor": "pytorch %s matmul+mask+softmax+matmul" % torch.__version__, "threads": threads,
               "blas": blas, "cpu": bc.cpu_model(), "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
-              "warmup": args.warmup, "repeats": args.repeats, "rows": rows}
+              "other_load": load, "warmup": args.warmup, "repeats": args.repeats, "rows": rows}
     if args.json:
         bc.write_json(args.json, result)
         print("\nwrote %s" % args.json)

@@ -216,3 +216,34 @@ def environment_line():
     """The environment variables that change thread-pool and BLAS behaviour, as one line."""
     names = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "GOMP_SPINCOUNT")
     return " ".join("%s=%s" % (n, os.environ[n]) for n in names if n in os.environ) or "(none set)"
+
+
+def _cpu_times():
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return sum(fields[:8]), idle
+
+
+def other_load(seconds=0.5):
+    """Fraction of the machine's cores busy while this process sleeps for a moment (0.0 = an idle machine), or None.
+
+    Benchmarks on 2 cores are meaningless while something else runs: callers print a warning above 0.1.
+    """
+    try:
+        total0, idle0 = _cpu_times()
+        time.sleep(seconds)
+        total1, idle1 = _cpu_times()
+    except (OSError, ValueError, IndexError):
+        return None
+    total = total1 - total0
+    return round(1.0 - (idle1 - idle0) / total, 3) if total > 0 else None
+
+
+def load_line(load):
+    if load is None:
+        return "unknown"
+    text = "%.0f%% of the cores busy before starting" % (100 * load)
+    if load > 0.1:
+        text += "  WARNING: another process is using the CPU; figures will be low and noisy"
+    return text

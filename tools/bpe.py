@@ -29,9 +29,16 @@ twice.
 
 Run from the repository root:
 
-    /usr/bin/python3 tools/bpe.py train /tmp/gpt2-work/corpus/train.txt models/gpt2-brown --vocab-size 4096
+    /usr/bin/python3 tools/bpe.py train /tmp/gpt2-work/corpus/train.txt /tmp/gpt2-work/tok4096 --vocab-size 4096
     /usr/bin/python3 tools/bpe.py encode models/gpt2-brown "The meaning of life is"
-    /usr/bin/python3 tools/bpe.py decode models/gpt2-brown 464 3616 286
+    /usr/bin/python3 tools/bpe.py decode models/gpt2-brown 453 2416 275
+    /usr/bin/python3 tools/bpe.py cases models/gpt2-brown src/test/resources/golden/tokenizer/bundled/cases.json
+
+`cases` writes a JSON list: encode cases {"kind": "encode", "text", "ids"} (tricky strings, plus ~400 characters of
+/tmp/gpt2-work/corpus/valid.txt when it exists; for these decode(ids) == text holds too) and decode cases
+{"kind": "decode", "ids", "text"}, mostly byte tokens that are invalid UTF-8, with the text exactly as Python's
+bytes.decode('utf-8', errors='replace') gives it (encode(text) does not give those ids back). The file is ASCII JSON
+(non-ASCII characters as \\u escapes, astral ones as surrogate pairs).
 
 (Debian: apt-get install python3-regex.)
 """
@@ -210,6 +217,108 @@ def train(text, vocab_size, log=None):
     return merges
 
 
+def corpus_excerpt(path, length=400):
+    """About `length` characters of running text from the middle of a corpus file, cut at word boundaries."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    start = text.index(" ", len(text) // 2) + 1
+    end = text.index(" ", start + length)
+    return text[start:end]
+
+
+ENCODE_CASES = [
+    "Hello world",
+    "The meaning of life is",
+    "It was a dark and stormy night; the rain fell in torrents.",
+    "I'm sure it's what they're doing: we've seen it, you'll see it, he'd say so.",
+    "IT'S THE BOY'S DOG. I'M HERE, WE'LL GO, THEY'D KNOW, YOU'VE SEEN, WE'RE OFF, DON'T",
+    "'s 't 're 've 'm 'll 'd 'S 'x ''s",
+    "rock 'n' roll and 'single quotes'",
+    "two  spaces, three   spaces, four    spaces",
+    "   leading spaces",
+    "trailing spaces   ",
+    " ",
+    "    ",
+    "tab\there",
+    "\t\tleading tabs",
+    "trailing tab\t",
+    " \t mixed \t\n whitespace \n\t ",
+    "line one\nline two",
+    "paragraph one\n\nparagraph two",
+    "trailing newline\n",
+    "\n",
+    "\n\n\n",
+    "a \n b",
+    "windows\r\nline endings\r\n",
+    "vertical\x0btab and form\x0cfeed",
+    "no-break\u00a0space, thin\u2009space, ideographic\u3000space, NEL\u0085, line\u2028separator",
+    "zero\u200bwidth, BOM\ufeff, info\x1fseparator, NUL\x00byte",
+    "123 4567 89012345",
+    "3.14159, 1,000,000 and 2024-11-28",
+    "x1y22z333 ab12cd",
+    "\u0661\u0662\u0663 and \u2163 and \u00bd",
+    "!!!???... -- --- (a)[b]{c} <tag/> @#$%^&*_+=|\\~`",
+    "\"quoted,\" she said. 'Really?'",
+    "a...b, c;d: e!f?g",
+    "caf\u00e9 na\u00efve r\u00e9sum\u00e9 \u00c6r\u00f8sk\u00f8bing \u00dcn\u00efc\u00f6d\u00e9",
+    "cafe\u0301 (combining acute accent)",
+    "\u041f\u0440\u0438\u0432\u0435\u0442 \u043c\u0438\u0440, \u0393\u03b5\u03b9\u03ac \u03c3\u03bf\u03c5",
+    "\u65e5\u672c\u8a9e\u306e\u30c6\u30ad\u30b9\u30c8",
+    "\u4e2d\u6587\u5b57\u7b26 \ud55c\uad6d\uc5b4",
+    "\U0001F600",
+    "smile \U0001F600 thumbs \U0001F44D\U0001F3FD heart \u2764\ufe0f",
+    "family \U0001F468\u200d\U0001F469\u200d\U0001F467\u200d\U0001F466 done",
+    "flags \U0001F1E9\U0001F1EA\U0001F1FA\U0001F1F8",
+    "math \U0001D400\U0001D401 and gothic \U00010330",
+    "<|endoftext|>",
+    "before<|endoftext|>after",
+    "space <|endoftext|> around",
+    "<|endoftext|><|endoftext|>",
+    "end of document.<|endoftext|>\n\nNew document",
+    "<|endoftext|",
+    "<|endoftext|>'s",
+    "",
+]
+
+
+def golden_cases(tokenizer, corpus_path=None):
+    cases = [{"kind": "encode", "text": text, "ids": tokenizer.encode(text)} for text in ENCODE_CASES]
+    if corpus_path:
+        excerpt = corpus_excerpt(corpus_path)
+        cases.append({"kind": "encode", "text": excerpt, "ids": tokenizer.encode(excerpt)})
+    for case in cases:
+        assert tokenizer.decode(case["ids"]) == case["text"], case["text"]
+    byte_id = {b: tokenizer.encoder[c] for b, c in BYTE_ENCODER.items()}
+
+    def ids_of(data):
+        return [byte_id[b] for b in data]
+
+    decode_bytes = [
+        b"\x80",                      # a lone continuation byte
+        b"a\x80b",
+        b"\xe2a",                     # a lead byte followed by ASCII
+        b"\xf0\x9f\x98",              # the first three bytes of U+1F600, cut off
+        b"\xf0\x9f\x98 ok",
+        b"\xc0\x80",                  # overlong NUL
+        b"\xed\xa0\x80",              # an encoded surrogate
+        b"\xf4\x90\x80\x80",          # above U+10FFFF
+        b"\xf5\xfe\xff",
+        b"\xe2\x82",                  # 2 of 3 bytes of U+20AC
+        b"\xe2\x82\xe2\x82\xac",      # cut-off sequence then a whole one
+        b"\xf0\x9f\x98\x80",          # U+1F600 from four byte tokens: valid
+        b"caf\xc3\xa9",               # valid, bytes split across tokens
+    ]
+    decodes = [{"kind": "decode", "ids": ids_of(data), "text": data.decode("utf-8", errors="replace")}
+               for data in decode_bytes]
+    decodes.append({"kind": "decode", "ids": [tokenizer.eot_id], "text": EOT})
+    hello = tokenizer.encode("Hello")
+    decodes.append({"kind": "decode", "ids": hello + [tokenizer.eot_id] + hello, "text": "Hello" + EOT + "Hello"})
+    decodes.append({"kind": "decode", "ids": [], "text": ""})
+    for case in decodes:
+        assert tokenizer.decode(case["ids"]) == case["text"]
+    return cases + decodes
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -223,6 +332,11 @@ def main():
     p_dec = sub.add_parser("decode", help="print the text of ids")
     p_dec.add_argument("model_dir")
     p_dec.add_argument("ids", nargs="+", type=int)
+    p_cases = sub.add_parser("cases", help="write golden encode/decode cases as JSON")
+    p_cases.add_argument("model_dir")
+    p_cases.add_argument("out_file")
+    p_cases.add_argument("--corpus", default="/tmp/gpt2-work/corpus/valid.txt",
+                         help="corpus file for the running-text case (skipped when missing)")
     args = parser.parse_args()
     if args.command == "train":
         with open(args.corpus, encoding="utf-8") as f:
@@ -232,8 +346,15 @@ def main():
         print("%d merges, vocab size %d, written to %s" % (len(merges), len(vocab), args.out_dir))
     elif args.command == "encode":
         print(json.dumps(Tokenizer.load(args.model_dir).encode(args.text)))
-    else:
+    elif args.command == "decode":
         print(Tokenizer.load(args.model_dir).decode(args.ids))
+    else:
+        corpus = args.corpus if os.path.exists(args.corpus) else None
+        cases = golden_cases(Tokenizer.load(args.model_dir), corpus)
+        os.makedirs(os.path.dirname(os.path.abspath(args.out_file)), exist_ok=True)
+        with open(args.out_file, "w", encoding="utf-8") as f:
+            f.write("[\n" + ",\n".join(json.dumps(c, ensure_ascii=True) for c in cases) + "\n]\n")
+        print("%d cases written to %s" % (len(cases), args.out_file))
     return 0
 
 
