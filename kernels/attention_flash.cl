@@ -149,13 +149,18 @@ void flash_attention_tiled(__global const float* q,       // [B, H, Sq, D]
 
     for (int t0 = 0; t0 < group_keys; t0 += KT) {
         // pass 1: stage the tile; keys past Sk are zero (their scores are masked, their values weigh 0)
+        // VEC floats of a key row at a time: V is copied as is, K scattered into its transposed tile.
         barrier(CLK_LOCAL_MEM_FENCE);
-        for (int e = w; e < KT * HEAD_DIM; e += WG) {
-            const int j = e / HEAD_DIM;
-            const int d = e % HEAD_DIM;
+        for (int e = w; e < KT * DV; e += WG) {
+            const int j = e / DV;
+            const int c = e % DV;
             const bool in = t0 + j < Sk;
-            k_tile[d * KT + j] = in ? k_head[(size_t)(t0 + j) * HEAD_DIM + d] : 0.0f;
-            v_tile[e] = in ? v_head[(size_t)(t0 + j) * HEAD_DIM + d] : 0.0f;
+            const vec_t kk = in ? VLOAD(c, k_head + (size_t)(t0 + j) * HEAD_DIM) : (vec_t)(0.0f);
+            const vec_t vv = in ? VLOAD(c, v_head + (size_t)(t0 + j) * HEAD_DIM) : (vec_t)(0.0f);
+            VSTORE(vv, c, v_tile + j * HEAD_DIM);
+#define SCATTER_K(L) k_tile[(c * VEC + 0x##L) * KT + j] = LANE(kk, L);
+            FOR_LANES(SCATTER_K)
+#undef SCATTER_K
         }
         barrier(CLK_LOCAL_MEM_FENCE);
 
