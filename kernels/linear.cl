@@ -50,11 +50,14 @@
 #define FOR_NB(M) REP(NB, M)
 #define FOR_MB_NB(M) ROWS(MB, NB, M)
 
-inline float activate(const float x, const int act)
+// The activation of a vector of pre-activation values (bias included). Vectorised so that one exp serves VEC
+// outputs: evaluated one output at a time, GELU took 40% of the MLP projection's time on PoCL.
+inline vec_t activate(const vec_t x, const int act)
 {
     if (act == 1) {
-        const float c = 0.7978845608028654f;   // sqrt(2 / pi)
-        return 0.5f * x * (1.0f + tanh(c * (x + 0.044715f * x * x * x)));
+        // 0.5 x (1 + tanh z) = x sigmoid(2z), z = sqrt(2 / pi) (x + 0.044715 x^3): one exp instead of a tanh
+        const vec_t z = 0.7978845608028654f * (x + 0.044715f * x * x * x);
+        return x / (1.0f + exp(-2.0f * z));
     }
     if (act == 2) {
         return 0.5f * x * (1.0f + erf(x * 0.7071067811865476f));
@@ -115,17 +118,31 @@ void linear_nt(__global const float* x,         // [R, K]
 #undef TAIL
     }
 
+    // epilogue: bias, then the activation VEC outputs at a time, then the residual
+    float out[MB * NB];
+#define BIAS(M_, N_) out[M_ * NB + N_] = sum[M_][N_] + (has_bias ? bias[min(n0 + N_, N - 1)] : 0.0f);
+    FOR_MB_NB(BIAS)
+#undef BIAS
+    if (act != 0) {
+        int i = 0;
+        for (; i + VEC <= MB * NB; i += VEC) {
+            VSTORE(activate(VLOAD(0, out + i), act), 0, out + i);
+        }
+        for (; i < MB * NB; i++) {
+            out[i] = activate((vec_t)(out[i]), act)
+#if VEC > 1
+                .s0
+#endif
+                ;
+        }
+    }
 #define STORE(M_, N_)                                                                   \
     {                                                                                   \
         const int r = r0 + M_;                                                          \
         const int n = n0 + N_;                                                          \
         if (r < R && n < N) {                                                           \
-            float v = sum[M_][N_] + (has_bias ? bias[n] : 0.0f);                        \
-            v = activate(v, act);                                                       \
-            if (has_residual) {                                                         \
-                v += residual[(size_t)r * N + n];                                       \
-            }                                                                           \
-            y[(size_t)r * N + n] = v;                                                   \
+            const size_t at = (size_t)r * N + n;                                        \
+            y[at] = out[M_ * NB + N_] + (has_residual ? residual[at] : 0.0f);           \
         }                                                                               \
     }
     FOR_MB_NB(STORE)
