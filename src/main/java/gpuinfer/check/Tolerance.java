@@ -15,10 +15,11 @@ public record Tolerance(double atol, double rtol) {
 
     /**
      * A float32 model forward against the double-accumulating CPU reference (or another float32 device), per
-     * activation and for logits: errors of a few ulps per op compound over the layers; measured maxima on the
-     * bundled model and GPT-2 124M shapes are below 1e-4 relative, this allows ten times that.
+     * activation and for logits: errors of a few ulps per op compound over the layers. Measured maxima with
+     * `gpu-infer compare`: 3.8e-6 absolute on the bundled model, 2.9e-6 on GPT-2 124M shapes (random weights);
+     * this allows about thirty times that, and rtol covers the large activations of real checkpoints.
      */
-    public static final Tolerance FP32_MODEL = new Tolerance(1e-3, 1e-3);
+    public static final Tolerance FP32_MODEL = new Tolerance(1e-4, 1e-4);
 
     /** float32 data written by NumPy and read back: bit-exact up to the float64-to-float32 rounding of the reference. */
     public static final Tolerance FP32_GOLDEN = new Tolerance(1e-6, 1e-5);

@@ -97,7 +97,7 @@ final class BenchAttentionCommand implements Callable<Integer> {
             if (machineFigures != null) {
                 out.printf("machine: SGEMM %.0f GFLOP/s (%s), copy bandwidth %.1f GB/s%n",
                         machineFigures.path("sgemm_gflops").asDouble(), machineFigures.path("blas").asText("?"),
-                        machineFigures.path("copy_gbps").asDouble());
+                        BenchRunCommand.copyBandwidth(machineFigures));
             }
             out.println();
             out.printf("%-16s %10s %9s %10s %8s %11s %10s %9s %9s%n", "shape", "flash ms", "GFLOP/s", "naive ms",
@@ -152,7 +152,7 @@ final class BenchAttentionCommand implements Callable<Integer> {
             out.println("flash options: " + flashOptions);
             if (machineFigures != null) {
                 double sgemm = machineFigures.path("sgemm_gflops").asDouble();
-                double copy = machineFigures.path("copy_gbps").asDouble();
+                double copy = BenchRunCommand.copyBandwidth(machineFigures);
                 for (Map<String, Object> row : rows) {
                     if (row.get("kv_gbps") != null) {
                         out.printf("%s: K+V read at %.1f GB/s = %.0f%% of the measured copy bandwidth%n", row.get("name"),

@@ -54,10 +54,10 @@ final class CompareCommand implements Callable<Integer> {
             description = "Execution b (default: ${DEFAULT-VALUE}: the default OpenCL device).")
     String b;
 
-    @Option(names = "--atol", paramLabel = "X", description = "Absolute tolerance (default: 1e-3 for float32 activations and logits).")
+    @Option(names = "--atol", paramLabel = "X", description = "Absolute tolerance (default: 1e-4 for float32 activations and logits).")
     Double atol;
 
-    @Option(names = "--rtol", paramLabel = "X", description = "Relative tolerance (default: 1e-3).")
+    @Option(names = "--rtol", paramLabel = "X", description = "Relative tolerance (default: 1e-4).")
     Double rtol;
 
     @Option(names = "--report", paramLabel = "R.json", description = "Also write the comparison as JSON.")

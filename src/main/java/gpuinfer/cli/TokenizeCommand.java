@@ -30,16 +30,16 @@ import java.util.concurrent.Callable;
                 "Text that begins with '-' goes after '--'. Standard input (-) is read as UTF-8 whatever the locale, "
                 + "and taken exactly, final newline included.",
                 "", "Examples:",
-                "  gpu-infer tokenize --model models/gpt2 \"Hello world\"",
-                "  gpu-infer tokenize --model models/gpt2 --verbose \"naïve 😀\"",
-                "  gpu-infer tokenize --model models/gpt2 --decode 15496 995",
-                "  cat story.txt | gpu-infer tokenize --model models/gpt2 --json -", ""})
+                "  gpu-infer tokenize \"Hello world\"                     (the bundled model's tokenizer)",
+                "  gpu-infer tokenize --model ~/models/gpt2 --verbose \"naïve 😀\"",
+                "  gpu-infer tokenize --model ~/models/gpt2 --decode 15496 995",
+                "  cat story.txt | gpu-infer tokenize --model ~/models/gpt2 --json -", ""})
 final class TokenizeCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "Model directory with vocab.json and merges.txt.")
+    @Option(names = "--model", paramLabel = "DIR",
+            description = "Model directory with vocab.json and merges.txt (default: the bundled model).")
     Path model;
 
     @Option(names = "--decode", description = "The arguments are token ids (separated by spaces or commas); print "
@@ -66,6 +66,9 @@ final class TokenizeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
+        if (model == null) {
+            model = gpuinfer.model.ModelLocator.bundled();
+        }
         Gpt2Tokenizer tokenizer = Gpt2Tokenizer.fromModelDirectory(model);
         int[] ids;
         String text;

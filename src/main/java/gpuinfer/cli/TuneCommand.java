@@ -28,8 +28,9 @@ import java.util.concurrent.Callable;
         description = {"Search the -D parameters of the flash attention and linear kernels on the current device. Each",
                 "candidate is validated against the CPU reference on awkward shapes before it is timed; candidates that",
                 "fail to build, fail at run time or compute wrong results are listed with the reason and never chosen.",
-                "The fastest correct parameters are stored per device and driver in the cache directory and used",
-                "automatically afterwards (GPU_INFER_NO_TUNING=1 ignores them); the defaults are kept unless beaten.",
+                "The defaults and the three fastest candidates are timed again in interleaved rounds; a candidate must",
+                "beat the defaults' median by more than 2%. The result is stored per device and driver in the cache",
+                "directory and used automatically afterwards (GPU_INFER_NO_TUNING=1 ignores it).",
                 "", "Example: gpu-infer tune --kernel flash --budget 30", ""})
 final class TuneCommand implements Callable<Integer> {
     @Spec
@@ -111,12 +112,13 @@ final class TuneCommand implements Callable<Integer> {
                 out.println();
             }
         }
-        out.println("summary:");
+        out.println("summary (medians after " + 3 + " confirmation rounds of the defaults and the three fastest):");
         for (Tuner.Result r : results) {
             long rejected = r.outcomes().stream().filter(o -> !o.accepted()).count();
             out.printf(Locale.ROOT, "  %-16s %s: %.3f ms vs %.3f ms with the defaults = %.2fx%s (%d tried, %d rejected)%n", r.key(),
-                    r.best() == r.defaults() ? "defaults kept" : r.best().candidate().toString(), r.best().millis(),
-                    r.defaults().millis(), r.speedup(), r.best() == r.defaults() ? "" : " faster", r.outcomes().size(), rejected);
+                    r.best().candidate().equals(r.defaults().candidate()) ? "defaults kept" : r.best().candidate().toString(), r.best().millis(),
+                    r.defaults().millis(), r.speedup(), r.best().candidate().equals(r.defaults().candidate()) ? "" : " faster",
+                    r.outcomes().size(), rejected);
         }
         out.println(dryRun ? "(dry run: nothing stored)" : "stored in " + TuningStore.file(device.info()));
         TuningStore.reload();

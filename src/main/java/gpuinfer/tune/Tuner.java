@@ -78,9 +78,16 @@ public final class Tuner {
         }
     }
 
+    /** Finalists (the defaults and the fastest few) re-timed this many rounds, interleaved, before choosing. */
+    static final int CONFIRMATION_ROUNDS = 3;
+    /** A candidate must beat the defaults by more than this fraction of their time to replace them. */
+    static final double MARGIN = 0.02;
+
     /**
-     * Tries the defaults first, then each candidate; keeps the fastest accepted one (the defaults unless another
-     * is faster).
+     * Tries the defaults first, then each candidate. The defaults and the three fastest accepted candidates are
+     * then timed again in {@link #CONFIRMATION_ROUNDS} interleaved rounds (machines are noisy: one measurement
+     * can crown a candidate that was merely lucky); each keeps the median of its measurements, and a candidate
+     * replaces the defaults only if it is faster by more than {@link #MARGIN}.
      */
     public static Result tune(ClContext context, Target target, List<Candidate> candidates, int warmup, int repeats,
                               Consumer<Outcome> onOutcome) {
@@ -100,8 +107,31 @@ public final class Tuner {
             outcomes.add(outcome);
             onOutcome.accept(outcome);
         }
-        Optional<Outcome> best = outcomes.stream().filter(Outcome::accepted).min(Comparator.comparingDouble(Outcome::millis));
-        return new Result(target.key(), target.timedShape(), defaults, best.orElse(defaults), outcomes);
+        List<Outcome> finalists = new ArrayList<>(List.of(defaults));
+        outcomes.stream().filter(o -> o.accepted() && o != defaults).sorted(Comparator.comparingDouble(Outcome::millis))
+                .limit(3).forEach(finalists::add);
+        Map<Outcome, List<Double>> times = new LinkedHashMap<>();
+        for (Outcome f : finalists) {
+            times.put(f, new ArrayList<>(List.of(f.millis())));
+        }
+        for (int round = 0; round < CONFIRMATION_ROUNDS && finalists.size() > 1; round++) {
+            for (Outcome f : finalists) {
+                try (Trial trial = target.open(context, f.candidate().params(), f.candidate().extraOptions())) {
+                    times.get(f).add(trial.millis(warmup, repeats));
+                }
+            }
+        }
+        List<Outcome> confirmed = new ArrayList<>();
+        for (Outcome f : finalists) {
+            double[] t = times.get(f).stream().mapToDouble(Double::doubleValue).toArray();
+            confirmed.add(new Outcome(f.candidate(), true, "", gpuinfer.bench.Stats.median(t)));
+        }
+        Outcome confirmedDefaults = confirmed.get(0);
+        Optional<Outcome> fastest = confirmed.stream().min(Comparator.comparingDouble(Outcome::millis));
+        Outcome best = fastest.filter(o -> o.millis() < confirmedDefaults.millis() * (1 - MARGIN)).orElse(confirmedDefaults);
+        List<Outcome> all = new ArrayList<>(outcomes);
+        all.replaceAll(o -> confirmed.stream().filter(c -> c.candidate().equals(o.candidate())).findFirst().orElse(o));
+        return new Result(target.key(), target.timedShape(), confirmedDefaults, best, all);
     }
 
     static Outcome attempt(ClContext context, Target target, Candidate candidate, int warmup, int repeats) {

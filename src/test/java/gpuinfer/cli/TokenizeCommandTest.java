@@ -108,9 +108,10 @@ class TokenizeCommandTest {
         assertEquals(ExitCodes.USAGE, twoTexts.status(), twoTexts::toString);
         assertTrue(twoTexts.err().contains("one argument, and got 2"), twoTexts::toString);
 
-        CliRunner noModel = CliRunner.run("tokenize", "x");
-        assertEquals(ExitCodes.USAGE, noModel.status(), noModel::toString);
-        assertTrue(noModel.err().contains("--model"), noModel::toString);
+        // without --model, the bundled model's tokenizer: "The meaning of life is" as tools/bpe.py encodes it
+        CliRunner bundled = CliRunner.run("tokenize", "The meaning of life is");
+        assertEquals(ExitCodes.OK, bundled.status(), bundled::toString);
+        assertEquals("453 2416 275 915 322", bundled.out().strip());
     }
 
     @Test
