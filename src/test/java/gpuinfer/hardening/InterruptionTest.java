@@ -50,7 +50,9 @@ class InterruptionTest {
     void sigkillAtAnyMomentNeverLeavesAnOutputThatLooksComplete() throws Exception {
         OpenClTestSupport.device("lwjgl");
         for (int attempt = 0; attempt < 3; attempt++) {
-            Path out = dir.resolve("k" + attempt + ".npy");
+            // one folder per attempt: an earlier attempt's finished file must not count against this one
+            Path attemptDir = Files.createDirectories(dir.resolve("attempt" + attempt));
+            Path out = attemptDir.resolve("k.npy");
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             // a short job whose 200 MB output write can be hit by the kill
             Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
@@ -63,7 +65,7 @@ class InterruptionTest {
                 // the rename happened: the file is whole
                 assertArrayEquals(new int[] {1, 16, 50000, 64}, Npy.read(out).shape());
             }
-            try (Stream<Path> files = Files.list(dir)) {
+            try (Stream<Path> files = Files.list(attemptDir)) {
                 for (Path f : files.toList()) {
                     assertTrue(f.equals(out) || !f.getFileName().toString().endsWith(".npy"),
                             "only the complete file or a .partial one: " + f);
