@@ -21,6 +21,9 @@ java="$dist/jre/bin/java"
 [ -x "$java" ] || java="$(command -v java || true)"
 [ -n "$java" ] || { log "no Java: run tools/prepare_gpu_check.sh and carry dist/gpu-check"; exit 2; }
 "$java" -version >>"$out/summary.txt" 2>&1
+# the JVM's signal-chaining library, as bin/gpu-infer preloads it (see gpuinfer.cl.SignalChaining)
+jsig="$(dirname "$(dirname "$(readlink -f "$java")")")/lib/libjsig.so"
+[ -f "$jsig" ] && export LD_PRELOAD="$jsig${LD_PRELOAD:+:$LD_PRELOAD}"
 
 # the OpenCL ICD loader: the system's, else the carried Debian package unpacked here
 if ! ldconfig -p 2>/dev/null | grep -q 'libOpenCL\.so'; then

@@ -83,6 +83,7 @@ public final class ClRuntime {
 
     /** A context on one device, with a profiling-enabled default queue; programs are cached in {@code cache}. */
     public ClContext createContext(ClDevice device, ProgramCache cache) {
+        SignalChaining.warnOnce();
         return new ClContext(cl, device, cache);
     }
 

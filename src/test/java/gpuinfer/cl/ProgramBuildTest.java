@@ -102,8 +102,11 @@ class ProgramBuildTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"lwjgl"})
-    void twoProcessesWritingTheCacheAtOnceLeaveAnIntactFile(String binding) throws Exception {
-        List<Process> writers = List.of(ProgramCacheWriter.start(cacheDir, binding), ProgramCacheWriter.start(cacheDir, binding));
+    void twoProcessesWritingTheCacheAtOnceLeaveAnIntactFile(String binding, @TempDir Path work) throws Exception {
+        Path binaryFile = work.resolve("binary.bin");
+        Files.write(binaryFile, ProgramCacheWriter.buildBinary(ClRuntime.get(binding), OpenClTestSupport.device(binding)));
+        List<Process> writers = List.of(ProgramCacheWriter.start(cacheDir, binding, binaryFile),
+                ProgramCacheWriter.start(cacheDir, binding, binaryFile));
         for (Process writer : writers) {
             String output = new String(writer.getInputStream().readAllBytes());
             assertEquals(0, writer.waitFor(), "writer process failed:\n" + output);
