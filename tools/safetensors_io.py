@@ -67,23 +67,8 @@ def encode(values, dtype):
 
 def write_safetensors(path, tensors, dtype="F32", metadata=None):
     """tensors: dict name -> array (any float type, converted to dtype), written in the dict's order."""
-    header = {}
-    chunks = []
-    offset = 0
-    for name, value in tensors.items():
-        data = encode(value, dtype)
-        header[name] = {"dtype": dtype, "shape": [int(d) for d in np.shape(value)],
-                        "data_offsets": [offset, offset + len(data)]}
-        chunks.append(data)
-        offset += len(data)
-    header["__metadata__"] = dict(metadata or {"format": "pt"})
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for data in chunks:
-            f.write(data)
+    specs = [(name, np.shape(value)) for name, value in tensors.items()]
+    write_safetensors_streaming(path, specs, dtype, lambda name, shape: tensors[name], metadata)
 
 
 def write_safetensors_streaming(path, specs, dtype, make, metadata=None):
