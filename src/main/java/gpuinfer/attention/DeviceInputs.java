@@ -3,6 +3,7 @@ package gpuinfer.attention;
 import gpuinfer.cl.ClBuffer;
 import gpuinfer.cl.ClContext;
 import gpuinfer.tensor.RandomTensors;
+import gpuinfer.util.Closing;
 
 /**
  * Random N(0,1) q, k, v for a problem, uploaded once, with output and log-sum-exp buffers: for benchmarks and
@@ -25,12 +26,7 @@ public final class DeviceInputs implements AutoCloseable {
             made[3] = context.createBuffer(4 * s.queryElements(), "out");
             made[4] = context.createBuffer(4L * s.batch() * s.heads() * s.queryLen(), "lse");
         } catch (RuntimeException e) {
-            for (ClBuffer b : made) {
-                if (b != null) {
-                    b.close();
-                }
-            }
-            throw e;
+            throw Closing.afterFailure(e, made);
         }
         q = made[0];
         k = made[1];

@@ -7,6 +7,7 @@ import gpuinfer.cl.ClProgram;
 import gpuinfer.cl.ClQueue;
 import gpuinfer.cl.DeviceInfo;
 import gpuinfer.cl.KernelSource;
+import gpuinfer.util.Closing;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -205,11 +206,7 @@ public final class FlashAttention extends ClAttention {
                 split = program.kernel("flash_decode_split");
                 return new Kernels(config, tiled, split, program.kernel("flash_decode_merge"));
             } catch (RuntimeException e) {
-                tiled.close();
-                if (split != null) {
-                    split.close();
-                }
-                throw e;
+                throw Closing.afterFailure(e, tiled, split);
             }
         });
     }

@@ -8,6 +8,7 @@ import gpuinfer.cl.ClQueue;
 import gpuinfer.cl.Cost;
 import gpuinfer.cl.KernelSource;
 import gpuinfer.tensor.Tensor;
+import gpuinfer.util.Closing;
 
 /**
  * {@code --impl naive}: scores, softmax and P·V as three kernels ({@code kernels/attention_naive.cl}), with the
@@ -34,9 +35,7 @@ public final class NaiveAttention extends ClAttention {
             m = program.kernel("attention_softmax");
             this.pv = program.kernel("attention_pv");
         } catch (RuntimeException e) {
-            if (s != null) s.close();
-            if (m != null) m.close();
-            throw e;
+            throw Closing.afterFailure(e, s, m);
         }
         this.scores = s;
         this.softmax = m;

@@ -6,6 +6,7 @@ import gpuinfer.attention.FlashAttention;
 import gpuinfer.cl.ClBuffer;
 import gpuinfer.cl.ClContext;
 import gpuinfer.cl.ClQueue;
+import gpuinfer.util.Closing;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -46,13 +47,7 @@ public final class ClBackend implements Backend {
             madeKernels = new TransformerKernels(context);
             this.attention = new FlashAttention(context);
         } catch (RuntimeException e) {
-            if (madeLinear != null) {
-                madeLinear.close();
-            }
-            if (madeKernels != null) {
-                madeKernels.close();
-            }
-            throw e;
+            throw Closing.afterFailure(e, madeLinear, madeKernels);
         }
         this.linear = madeLinear;
         this.kernels = madeKernels;

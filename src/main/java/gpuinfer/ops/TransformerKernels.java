@@ -4,6 +4,7 @@ import gpuinfer.cl.ClContext;
 import gpuinfer.cl.ClKernel;
 import gpuinfer.cl.ClProgram;
 import gpuinfer.cl.KernelSource;
+import gpuinfer.util.Closing;
 
 /** The kernels of {@code kernels/transformer.cl} on one context, with their work-group sizes; close to release. */
 public final class TransformerKernels implements AutoCloseable {
@@ -27,12 +28,7 @@ public final class TransformerKernels implements AutoCloseable {
                 made[i] = program.kernel(names[i]);
             }
         } catch (RuntimeException e) {
-            for (ClKernel k : made) {
-                if (k != null) {
-                    k.close();
-                }
-            }
-            throw e;
+            throw Closing.afterFailure(e, made);
         }
         layernorm = made[0];
         embed = made[1];
