@@ -5,6 +5,7 @@
 //   peak_copy   y = x, VEC floats per work-item: read plus write bandwidth, the memory ceiling
 //
 // Tuning values (-D): VEC, the vector width; WG, work-items per group.
+// CPU reference: DevicePeaks.fmaReference (the copy must be exact); checked by PeakKernelsTest.
 
 #ifndef VEC
 #define VEC 8

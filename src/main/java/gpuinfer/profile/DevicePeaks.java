@@ -73,6 +73,29 @@ public record DevicePeaks(double gflops, double copyGbps, String options) {
         return CacheDirectory.root().resolve("peaks").resolve(key + ".json");
     }
 
+    /**
+     * CPU reference of {@code peak_fma}: for each work-item, the 8 chains x ← a·x + b started at the kernel's
+     * float32 values (gid·1e-9 + k), iterated in double, and summed; every one of the VEC lanes holds that sum.
+     *
+     * @return [items * vec]
+     */
+    static float[] fmaReference(int items, int vec, float a, float b, int iterations) {
+        float[] out = new float[items * vec];
+        for (int gid = 0; gid < items; gid++) {
+            float start = (float) gid * 1e-9f;
+            double sum = 0;
+            for (int chain = 0; chain < 8; chain++) {
+                double x = start + (float) chain;
+                for (int i = 0; i < iterations; i++) {
+                    x = x * a + b;
+                }
+                sum += x;
+            }
+            java.util.Arrays.fill(out, gid * vec, (gid + 1) * vec, (float) sum);
+        }
+        return out;
+    }
+
     /** Runs the two microbenchmarks (about a second) and returns their medians. */
     public static DevicePeaks measure(ClContext context) {
         DeviceInfo info = context.device().info();
