@@ -1,6 +1,9 @@
 package gpuinfer.tensor;
 
-/** IEEE 754 binary16 ("half") and bfloat16 to float32, exactly (every half value is a float value). */
+/**
+ * IEEE 754 binary16 ("half") and bfloat16: to float32 exactly (every half value is a float value), and from float32
+ * rounded to nearest, ties to even, as F16C's {@code vcvtps2ph} and ggml's {@code GGML_FP32_TO_FP16} round.
+ */
 public final class Half {
     private Half() {
     }
@@ -29,5 +32,42 @@ public final class Half {
     /** bfloat16 bits (the top half of a float32) to float32. */
     public static float bfloat16ToFloat(short bits) {
         return Float.intBitsToFloat((bits & 0xffff) << 16);
+    }
+
+    /**
+     * float32 to binary16 bits, rounded to nearest with ties to even; values from 65520 up become infinity, values
+     * below 2^-24 / 2 become (signed) zero, NaN stays a quiet NaN that keeps the top of its payload.
+     */
+    public static short fromFloat(float value) {
+        int bits = Float.floatToRawIntBits(value);
+        int sign = (bits >>> 16) & 0x8000;
+        int abs = bits & 0x7fffffff;
+        if (abs >= 0x7f800000) {
+            // infinity, or NaN (made quiet so that a payload that lives only in the low bits is not lost)
+            return (short) (sign | 0x7c00 | (abs > 0x7f800000 ? 0x200 | ((abs >>> 13) & 0x3ff) : 0));
+        }
+        if (abs >= 0x477ff000) {
+            // 65520 and above round past the largest half, 65504
+            return (short) (sign | 0x7c00);
+        }
+        if (abs >= 0x38800000) {
+            // a normal half: rebias the exponent (127 -> 15), then round the 23-bit mantissa to 10 bits; a carry out
+            // of the mantissa correctly increments the exponent
+            int rebiased = abs - (112 << 23);
+            int rounded = rebiased + 0xfff + ((rebiased >>> 13) & 1);
+            return (short) (sign | (rounded >>> 13));
+        }
+        // a subnormal half (or zero): a multiple of 2^-24; scaling by 2^24 is exact, rint rounds ties to even
+        int units = (int) Math.rint(Float.intBitsToFloat(abs) * 0x1p24);
+        return (short) (sign | units);
+    }
+
+    /** float32 to bfloat16 bits, rounded to nearest with ties to even (as PyTorch and ggml convert); NaN stays NaN. */
+    public static short toBfloat16(float value) {
+        int bits = Float.floatToRawIntBits(value);
+        if ((bits & 0x7fffffff) > 0x7f800000) {
+            return (short) ((bits >>> 16) | 0x40);
+        }
+        return (short) ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16);
     }
 }
