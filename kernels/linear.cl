@@ -1,30 +1,40 @@
 // linear.cl: y = act(x . W^T + bias) + residual, the linear layer of a transformer.
 //
-//   x        [R, K]   rows of activations (R = batch * tokens)
+//   x        [R, K]   rows of activations (R = batch * tokens), float
 //   W        [N, K]   weights, one row per output ([out, in], as nn.Linear and GGUF store them; GPT-2's Conv1D
-//                     weights are transposed once at load)
-//   bias     [N]      or unused (has_bias = 0)
+//                     weights are transposed once at load), in their stored format WTYPE (weights.h): float, half,
+//                     bfloat16, or ggml's Q8_0 / Q4_0 blocks, widened to float in registers
+//   bias     [N]      float, or unused (has_bias = 0)
 //   residual [R, N]   or unused (has_residual = 0); may be the output buffer itself (in-place residual add)
 //   y        [R, N]
 //   act      0 none, 1 GELU (tanh approximation, GPT-2's "gelu_new"), 2 GELU (erf)
+// Accumulation is float whatever W's format.
 //
 // Variant (one kernel, shaped by -D values; run through `gpu-infer run`, `gpu-infer bench run`):
 //   linear_nt   each work-item computes an MB x NB block of y from MB rows of x and NB rows of W, VEC
 //               consecutive k at a time: MB*NB vector accumulators reduced horizontally at the end. Both operands
 //               stream contiguously along k, so the same kernel serves prefill (MB = 4: each W vector load feeds MB
 //               FMAs) and decode (MB = 1: a matrix-vector product that reads every weight once, at memory speed).
-//   Measured (2-core AVX-512 machine, PoCL 3.1): prefill 512 x 2304 x 768 in 13.8-15.6 ms (116-131 GFLOP/s,
-//   -DVEC=16 -DMB=4 -DNB=4 -DWG=8 -DWGR=16); decode 1 x 8192 x 4096 in 3.6 ms (38 GB/s of weights, -DVEC=16
+//               Block formats (Q8_0, Q4_0) walk K one 32-value block at a time: each of the NB rows' scales is
+//               read once per block, its 32 values are widened VEC at a time (d*q, or d*q - 8d as one fma).
+//   Measured (2-core AVX-512 machine, PoCL 3.1, float weights): prefill 512 x 2304 x 768 in 13.8-15.6 ms (116-131
+//   GFLOP/s, -DVEC=16 -DMB=4 -DNB=4 -DWG=8 -DWGR=16); decode 1 x 8192 x 4096 in 3.6 ms (38 GB/s of weights, -DVEC=16
 //   -DMB=1 -DNB=8 -DWG=16); a GPT-2 124M forward: prefill 114 GFLOP/s, decode 19.8 GB/s (`tools/bench_gpt2.sh`).
+//   Per weight format on GPT-2 124M shapes: see README's weight-format table (`tools/bench_weights.sh`).
 //
 // Tuning values (-D, with defaults so the file compiles on its own):
-//   VEC   floats per vector along k (1, 2, 4, 8, 16); a k remainder is handled with scalars
+//   WTYPE the weights' stored format (weights.h: 0 f32, 1 f16, 2 bf16, 3 q8_0, 4 q4_0)
+//   VEC   floats per vector along k (1, 2, 4, 8, 16); a k remainder is handled with scalars (float formats only:
+//         the block formats have K % 32 == 0)
 //   MB    rows of x per work-item (1..8)
 //   NB    rows of W (outputs) per work-item (1..8)
 //   WG    work-items per group along the outputs (dimension 0)
 //   WGR   work-items per group along the rows (dimension 1): a group covers WG*NB outputs of WGR*MB rows, so each
 //         weight row it loads serves WGR*MB rows from cache instead of being streamed again from memory
 
+#ifndef WTYPE
+#define WTYPE 0
+#endif
 #ifndef VEC
 #define VEC 8
 #endif
@@ -47,6 +57,34 @@
 
 #include "vectors.h"
 #include "unroll.h"
+#include "weights.h"
+
+#if WTYPE == WT_F32
+#define WLOAD(i, row) VLOAD(i, (const __global float*)(row))
+#elif WTYPE == WT_F16
+#define WLOAD(i, row) VLOAD_HALF(i, (const __global half*)(row))
+#elif WTYPE == WT_BF16
+#define WLOAD(i, row) AS_VEC(CONVERT_UVEC(VLOAD(i, (const __global ushort*)(row))) << 16)
+#elif WTYPE == WT_Q8_0 || WTYPE == WT_Q4_0
+#define WT_BLOCK_BYTES (WTYPE == WT_Q8_0 ? 34 : 18)
+// VEC-wide chunks per 32-value block; FOR_CHUNKS unrolls them (its own macro: REP cannot nest inside REP)
+#if VEC == 16
+#define CHUNKS 2
+#define FOR_CHUNKS(M) M(0) M(1)
+#elif VEC == 8
+#define CHUNKS 4
+#define FOR_CHUNKS(M) M(0) M(1) M(2) M(3)
+#elif VEC == 4
+#define CHUNKS 8
+#define FOR_CHUNKS(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7)
+#elif VEC == 2
+#define CHUNKS 16
+#else
+#define CHUNKS 32
+#endif
+#else
+#error "WTYPE must be 0 (f32), 1 (f16), 2 (bf16), 3 (q8_0) or 4 (q4_0)"
+#endif
 
 #define FOR_MB(M) REP(MB, M)
 #define FOR_NB(M) REP(NB, M)
@@ -69,7 +107,7 @@ inline vec_t activate(const vec_t x, const int act)
 
 __kernel __attribute__((reqd_work_group_size(WG, WGR, 1)))
 void linear_nt(__global const float* x,         // [R, K]
-               __global const float* w,         // [N, K]
+               __global const uchar* w,         // [N, K] in format WTYPE: N rows of WT_ROW_BYTES(WTYPE, K) bytes
                __global const float* bias,      // [N], read when has_bias
                __global const float* residual,  // [R, N], read when has_residual
                __global float* y,               // [R, N]
@@ -83,11 +121,12 @@ void linear_nt(__global const float* x,         // [R, K]
     }
     // Rows and outputs past the end are clamped for loading (their results are not stored).
     const __global float* xr[MB];
-    const __global float* wn[NB];
+    const __global uchar* wn[NB];
+    const size_t row_bytes = WT_ROW_BYTES(WTYPE, K);
 #define ROW_PTR(M_) xr[M_] = x + (size_t)min(r0 + M_, R - 1) * K;
     FOR_MB(ROW_PTR)
 #undef ROW_PTR
-#define W_PTR(N_) wn[N_] = w + (size_t)min(n0 + N_, N - 1) * K;
+#define W_PTR(N_) wn[N_] = w + (size_t)min(n0 + N_, N - 1) * row_bytes;
     FOR_NB(W_PTR)
 #undef W_PTR
 
@@ -95,19 +134,19 @@ void linear_nt(__global const float* x,         // [R, K]
 #define ZERO(M_, N_) acc[M_][N_] = (vec_t)(0.0f);
     FOR_MB_NB(ZERO)
 #undef ZERO
+#define LOAD_A(M_) a[M_] = VLOAD(i, xr[M_]);
+#define FMA(M_, N_) acc[M_][N_] = fma(a[M_], b[N_], acc[M_][N_]);
+
+#if WTYPE <= WT_BF16
     const int kv = K / VEC;
     for (int i = 0; i < kv; i++) {
         vec_t a[MB];
         vec_t b[NB];
-#define LOAD_A(M_) a[M_] = VLOAD(i, xr[M_]);
         FOR_MB(LOAD_A)
-#undef LOAD_A
-#define LOAD_B(N_) b[N_] = VLOAD(i, wn[N_]);
+#define LOAD_B(N_) b[N_] = WLOAD(i, wn[N_]);
         FOR_NB(LOAD_B)
 #undef LOAD_B
-#define FMA(M_, N_) acc[M_][N_] = fma(a[M_], b[N_], acc[M_][N_]);
         FOR_MB_NB(FMA)
-#undef FMA
     }
 
     float sum[MB][NB];
@@ -115,10 +154,57 @@ void linear_nt(__global const float* x,         // [R, K]
     FOR_MB_NB(REDUCE)
 #undef REDUCE
     for (int k = kv * VEC; k < K; k++) {   // the k remainder when VEC does not divide K
-#define TAIL(M_, N_) sum[M_][N_] = fma(xr[M_][k], wn[N_][k], sum[M_][N_]);
+#define TAIL(M_, N_) sum[M_][N_] = fma(xr[M_][k], WT_AT(WTYPE, wn[N_], k), sum[M_][N_]);
         FOR_MB_NB(TAIL)
 #undef TAIL
     }
+#else
+    // block formats: one 32-value block of every row at a time; its scale is read once, its values CHUNKS x VEC
+    for (int blk = 0; blk < K / 32; blk++) {
+        const __global uchar* qb[NB];
+        vec_t d[NB];
+#define BLOCK(N_) qb[N_] = wn[N_] + (size_t)blk * WT_BLOCK_BYTES + 2;                                          \
+                  d[N_] = (vec_t)(vload_half(0, (const __global half*)(qb[N_] - 2)));
+        FOR_NB(BLOCK)
+#undef BLOCK
+#if WTYPE == WT_Q8_0
+#define LOAD_Q(N_) b[N_] = CONVERT_VEC(VLOAD(jc, (const __global char*)qb[N_])) * d[N_];
+#else
+        // value j of a block: the low nibble of byte j (j < 16) or the high nibble of byte j - 16
+#define LOAD_Q(N_)                                                                                            \
+        {                                                                                                     \
+            const ucvec_t packed = VLOAD(0, qb[N_] + (jc * VEC) % 16);                                        \
+            const ucvec_t q = jc * VEC >= 16 ? (ucvec_t)(packed >> (uchar)4) : (ucvec_t)(packed & (uchar)15); \
+            b[N_] = fma(CONVERT_VEC(q), d[N_], -8.0f * d[N_]);                                                \
+        }
+#endif
+#define CHUNK_BODY                                                                                            \
+        {                                                                                                     \
+            const int i = blk * CHUNKS + jc;                                                                  \
+            vec_t a[MB];                                                                                      \
+            vec_t b[NB];                                                                                      \
+            FOR_MB(LOAD_A)                                                                                    \
+            FOR_NB(LOAD_Q)                                                                                    \
+            FOR_MB_NB(FMA)                                                                                    \
+        }
+#if CHUNKS <= 8
+#define CHUNK(J) { const int jc = J; CHUNK_BODY }
+        FOR_CHUNKS(CHUNK)
+#undef CHUNK
+#else
+        for (int jc = 0; jc < CHUNKS; jc++) CHUNK_BODY
+#endif
+#undef CHUNK_BODY
+#undef LOAD_Q
+    }
+
+    float sum[MB][NB];
+#define REDUCE(M_, N_) sum[M_][N_] = HSUM(acc[M_][N_]);
+    FOR_MB_NB(REDUCE)
+#undef REDUCE
+#endif
+#undef LOAD_A
+#undef FMA
 
     // epilogue: bias, then the activation VEC outputs at a time, then the residual
     float out[MB * NB];

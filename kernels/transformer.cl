@@ -2,7 +2,7 @@
 //
 //   layernorm       y[r] = (x[r] - mean) / sqrt(var + eps) * weight + bias, one work-group per row; two passes
 //                   (mean, then the variance of the deviations) for accuracy
-//   embed           y[r] = wte[token[r]] + wpe[position[r]]
+//   embed           y[r] = wte[token[r]] + wpe[position[r]], each table in its stored format (weights.h)
 //   qkv_to_heads    qkv [B*T, 3C] -> q [B, H, T, D], and k, v appended to the caches [B, H, S_max, D] at row
 //                   start[b] + t of each batch entry
 //   merge_heads     [B, H, T, D] -> [B*T, C]
@@ -10,7 +10,8 @@
 //
 // These move data or do little arithmetic per byte; they are a small share of a forward pass (see
 // `gpu-infer profile`). Tuning values (-D): LN_WG, work-items per layernorm row (a power of two); COPY_WG,
-// work-items per group of the copy kernels.
+// work-items per group of the copy kernels. Formats (-D): WTE_TYPE and WPE_TYPE, the stored formats of the token
+// and position tables (weights.h; 0 = float).
 
 #ifndef LN_WG
 #define LN_WG 64
@@ -18,6 +19,14 @@
 #ifndef COPY_WG
 #define COPY_WG 64
 #endif
+#ifndef WTE_TYPE
+#define WTE_TYPE 0
+#endif
+#ifndef WPE_TYPE
+#define WPE_TYPE 0
+#endif
+
+#include "weights.h"
 
 __kernel __attribute__((reqd_work_group_size(LN_WG, 1, 1)))
 void layernorm(__global const float* x,      // [R, C]
@@ -71,8 +80,8 @@ void layernorm(__global const float* x,      // [R, C]
 }
 
 __kernel __attribute__((reqd_work_group_size(COPY_WG, 1, 1)))
-void embed(__global const float* wte,        // [V, C]
-           __global const float* wpe,        // [P, C]
+void embed(__global const uchar* wte,        // [V, C] in format WTE_TYPE
+           __global const uchar* wpe,        // [P, C] in format WPE_TYPE
            __global const int* tokens,       // [R]
            __global const int* positions,    // [R]
            __global float* y,                // [R, C]
@@ -83,7 +92,9 @@ void embed(__global const float* wte,        // [V, C]
     if (c >= C || r >= R) {
         return;
     }
-    y[(size_t)r * C + c] = wte[(size_t)tokens[r] * C + c] + wpe[(size_t)positions[r] * C + c];
+    const __global uchar* token_row = wte + (size_t)tokens[r] * WT_ROW_BYTES(WTE_TYPE, C);
+    const __global uchar* position_row = wpe + (size_t)positions[r] * WT_ROW_BYTES(WPE_TYPE, C);
+    y[(size_t)r * C + c] = WT_AT(WTE_TYPE, token_row, c) + WT_AT(WPE_TYPE, position_row, c);
 }
 
 __kernel __attribute__((reqd_work_group_size(COPY_WG, 1, 1)))

@@ -4,6 +4,10 @@
 //   HSUM, HMAX         horizontal sum and maximum of a vec_t
 //   IOTA               (0, 1, ..., VEC-1) as an ivec_t
 //   FOR_LANES(M)       M(0) ... M(f): one expansion per lane, LANE(x, L) reads lane L of x
+//   cvec_t, ucvec_t,   charVEC, ucharVEC, ushortVEC, uintVEC (the stored formats of weights.h)
+//   usvec_t, uvec_t
+//   CONVERT_VEC(x)     convert_floatVEC; CONVERT_UVEC(x) convert_uintVEC; AS_VEC(x) as_floatVEC
+//   VLOAD_HALF(i, p)   vload_halfVEC: VEC halves widened to floats
 // gpu-infer inlines #include "vectors.h" when it loads a kernel; to compile a kernel by hand, pass -I kernels.
 #ifndef GPU_INFER_VECTORS_H
 #define GPU_INFER_VECTORS_H
@@ -14,6 +18,14 @@
 #if VEC == 1
 typedef float vec_t;
 typedef int ivec_t;
+typedef char cvec_t;
+typedef uchar ucvec_t;
+typedef ushort usvec_t;
+typedef uint uvec_t;
+#define CONVERT_VEC(x) convert_float(x)
+#define CONVERT_UVEC(x) convert_uint(x)
+#define AS_VEC(x) as_float(x)
+#define VLOAD_HALF(i, p) vload_half(i, p)
 #define VLOAD(i, p) ((p)[i])
 #define VSTORE(x, i, p) ((p)[i] = (x))
 #define HMAX(x) (x)
@@ -24,6 +36,14 @@ typedef int ivec_t;
 #else
 typedef CAT(float, VEC) vec_t;
 typedef CAT(int, VEC) ivec_t;
+typedef CAT(char, VEC) cvec_t;
+typedef CAT(uchar, VEC) ucvec_t;
+typedef CAT(ushort, VEC) usvec_t;
+typedef CAT(uint, VEC) uvec_t;
+#define CONVERT_VEC(x) CAT(convert_float, VEC)(x)
+#define CONVERT_UVEC(x) CAT(convert_uint, VEC)(x)
+#define AS_VEC(x) CAT(as_float, VEC)(x)
+#define VLOAD_HALF(i, p) CAT(vload_half, VEC)(i, p)
 #define VLOAD(i, p) CAT(vload, VEC)(i, p)
 #define VSTORE(x, i, p) CAT(vstore, VEC)(x, i, p)
 #define LANE(x, L) (x).s##L

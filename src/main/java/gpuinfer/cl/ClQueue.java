@@ -50,6 +50,28 @@ public final class ClQueue extends ClObject {
         }
     }
 
+    /**
+     * Uploads the bytes of {@code src} from its position to its limit to byte {@code dstOffset} of {@code dst};
+     * blocks. A direct buffer (a memory-mapped file's, for one) is handed to OpenCL as it is, in chunks; a heap
+     * buffer goes through the staging buffer.
+     */
+    public void write(ClBuffer dst, long dstOffset, ByteBuffer src) {
+        long count = src.remaining();
+        checkRange(dst, dstOffset, count, 1);
+        for (long done = 0; done < count; ) {
+            int n = (int) Math.min(count - done, STAGING_BYTES);
+            ByteBuffer chunk;
+            if (src.isDirect()) {
+                chunk = src.slice(src.position() + (int) done, n);
+            } else {
+                chunk = staging(n);
+                chunk.put(0, src, src.position() + (int) done, n);
+            }
+            cl.writeBuffer(handle, dst.handle, dstOffset + done, chunk);
+            done += n;
+        }
+    }
+
     /** Uploads {@code src} (int32) to the start of {@code dst}; blocks. */
     public void write(ClBuffer dst, int[] src) {
         checkRange(dst, 0, src.length, 4);

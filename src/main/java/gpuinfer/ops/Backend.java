@@ -1,6 +1,7 @@
 package gpuinfer.ops;
 
 import gpuinfer.attention.AttentionProblem;
+import gpuinfer.weights.WeightTensor;
 
 /**
  * Where a model's forward pass runs: the Java CPU reference ({@link CpuBackend}) or an OpenCL device
@@ -15,19 +16,28 @@ public interface Backend extends AutoCloseable {
     /** A buffer of {@code size} floats, contents undefined. */
     Buf alloc(String name, long size);
 
-    /** A buffer holding {@code data} (weights are uploaded once with this). */
+    /** A float32 buffer holding {@code data}. */
     Buf upload(String name, float[] data);
+
+    /**
+     * A weight in its stored format (F32, F16, BF16, Q8_0 or Q4_0), uploaded once without being expanded to float32;
+     * its bytes are streamed from the tensor (a memory-mapped file, or a conversion computed row by row).
+     */
+    Buf upload(String name, WeightTensor weight);
 
     /** Copies {@code count} floats from float index {@code offset} of {@code src} into {@code dst[from]}, waiting for pending work. */
     void read(Buf src, long offset, float[] dst, int from, int count);
 
-    /** y [R, C] = wte[tokens] + wpe[positions]. */
+    /** y [R, C] = wte[tokens] + wpe[positions]; wte and wpe may be in any stored format. */
     void embed(Buf y, Buf wte, Buf wpe, int[] tokens, int[] positions, int C);
 
     /** y [R, C] = LayerNorm(x) with weight and bias [C]. */
     void layerNorm(Buf y, Buf x, Buf weight, Buf bias, int R, int C, float eps);
 
-    /** y [R, N] = act(x [R, K] · w [N, K]ᵀ + bias [N]) + residual [R, N]; bias and residual may be null, residual may be y. */
+    /**
+     * y [R, N] = act(x [R, K] · w [N, K]ᵀ + bias [N]) + residual [R, N]; bias and residual may be null, residual may
+     * be y; w may be in any stored format (the product accumulates in float32 or better).
+     */
     void linear(Buf y, Buf x, Buf w, Buf bias, Buf residual, int R, int N, int K, Activation act);
 
     /** qkv [B*T, 3C] to q [B, H, T, D] and to rows start[b] + t of the caches [B, H, sMax, D]. */

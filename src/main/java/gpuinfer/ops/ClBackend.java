@@ -7,6 +7,11 @@ import gpuinfer.cl.ClBuffer;
 import gpuinfer.cl.ClContext;
 import gpuinfer.cl.ClQueue;
 import gpuinfer.util.Closing;
+import gpuinfer.weights.WeightTensor;
+import gpuinfer.weights.WeightType;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -17,13 +22,15 @@ import java.util.List;
  * lengths; {@link #close()} releases them all (not the context).
  */
 public final class ClBackend implements Backend {
-    /** A device buffer. */
-    record DeviceBuf(String name, ClBuffer buffer) implements Buf {
-        @Override
-        public long size() {
-            return buffer.bytes() / 4;
+    /** A device buffer of {@code size} values stored in {@code type}. */
+    record DeviceBuf(String name, ClBuffer buffer, WeightType type, long size) implements Buf {
+        DeviceBuf(String name, ClBuffer buffer) {
+            this(name, buffer, WeightType.F32, buffer.bytes() / 4);
         }
     }
+
+    /** Bytes per upload of a weight that is computed row by row (converted or transposed at load). */
+    private static final int UPLOAD_CHUNK_BYTES = 16 << 20;
 
     private final ClContext context;
     private final ClQueue queue;
@@ -66,6 +73,10 @@ public final class ClBackend implements Backend {
         return buf == null ? null : ((DeviceBuf) buf).buffer();
     }
 
+    private static WeightType t(Buf buf) {
+        return buf.type();
+    }
+
     @Override
     public Buf alloc(String name, long size) {
         ClBuffer buffer = context.createBuffer(4 * Math.max(1, size), name);
@@ -81,14 +92,37 @@ public final class ClBackend implements Backend {
     }
 
     @Override
+    public Buf upload(String name, WeightTensor weight) {
+        ClBuffer buffer = context.createBuffer(Math.max(1, weight.storedBytes()), name);
+        owned.add(buffer);
+        java.util.Optional<ByteBuffer> stored = weight.buffer();
+        if (stored.isPresent()) {
+            queue.write(buffer, 0, stored.get());
+        } else {
+            int rowsPerChunk = (int) Math.max(1, Math.min(weight.rows(), UPLOAD_CHUNK_BYTES / Math.max(1, weight.rowBytes())));
+            ByteBuffer chunk = ByteBuffer.allocateDirect(Math.toIntExact(rowsPerChunk * weight.rowBytes()))
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            for (long row = 0; row < weight.rows(); row += rowsPerChunk) {
+                int n = (int) Math.min(rowsPerChunk, weight.rows() - row);
+                chunk.clear();
+                weight.storedRows(row, n, chunk);
+                chunk.flip();
+                queue.write(buffer, row * weight.rowBytes(), chunk);
+                gpuinfer.util.Interruption.check();
+            }
+        }
+        return new DeviceBuf(name, buffer, weight.type(), weight.elementCount());
+    }
+
+    @Override
     public void read(Buf src, long offset, float[] dst, int from, int count) {
         queue.read(b(src), offset, dst, from, count);
     }
 
     @Override
     public void embed(Buf y, Buf wte, Buf wpe, int[] tokenIds, int[] tokenPositions, int C) {
-        Embedding.enqueue(kernels, queue, b(y), b(wte), b(wpe), tokens.with(tokenIds), positions.with(tokenPositions),
-                tokenIds.length, C);
+        Embedding.enqueue(kernels, queue, b(y), b(wte), t(wte), b(wpe), t(wpe), tokens.with(tokenIds),
+                positions.with(tokenPositions), tokenIds.length, C);
     }
 
     @Override
@@ -98,7 +132,7 @@ public final class ClBackend implements Backend {
 
     @Override
     public void linear(Buf y, Buf x, Buf w, Buf bias, Buf residual, int R, int N, int K, Activation act) {
-        linear.enqueue(queue, b(y), b(x), b(w), b(bias), b(residual), R, N, K, act);
+        linear.enqueue(queue, b(y), b(x), b(w), t(w), b(bias), b(residual), R, N, K, act);
     }
 
     @Override

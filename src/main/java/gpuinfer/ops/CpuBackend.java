@@ -2,6 +2,8 @@ package gpuinfer.ops;
 
 import gpuinfer.attention.AttentionProblem;
 import gpuinfer.attention.CpuAttention;
+import gpuinfer.weights.WeightTensor;
+import gpuinfer.weights.WeightType;
 
 /** The Java CPU reference of every op: plain loops, double accumulation. */
 public final class CpuBackend implements Backend {
@@ -13,13 +15,35 @@ public final class CpuBackend implements Backend {
         }
     }
 
+    /** A weight in its stored format: a mapped file's bytes, or the bytes of a conversion. */
+    record HostWeight(String name, WeightTensor tensor) implements Buf {
+        @Override
+        public long size() {
+            return tensor.elementCount();
+        }
+
+        @Override
+        public WeightType type() {
+            return tensor.type();
+        }
+    }
+
     @Override
     public String name() {
         return "cpu";
     }
 
     private static float[] d(Buf b) {
+        if (b instanceof HostWeight w) {
+            // small float vectors (biases, norms) uploaded as tensors; matrices go through rows(...)
+            return w.tensor().toFloats();
+        }
         return b == null ? null : ((HostBuf) b).data();
+    }
+
+    /** Rows of a weight matrix [rows, cols], whether uploaded as floats or as a stored tensor. */
+    private static WeightRows rows(Buf b, int cols) {
+        return b instanceof HostWeight w ? WeightRows.of(w.tensor()) : WeightRows.of(((HostBuf) b).data(), cols);
     }
 
     @Override
@@ -36,13 +60,18 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public Buf upload(String name, WeightTensor weight) {
+        return new HostWeight(name, weight.materialized());
+    }
+
+    @Override
     public void read(Buf src, long offset, float[] dst, int from, int count) {
         System.arraycopy(d(src), (int) offset, dst, from, count);
     }
 
     @Override
     public void embed(Buf y, Buf wte, Buf wpe, int[] tokens, int[] positions, int C) {
-        Embedding.reference(d(y), d(wte), d(wpe), tokens, positions, C);
+        Embedding.reference(d(y), rows(wte, C), rows(wpe, C), tokens, positions, C);
     }
 
     @Override
@@ -52,7 +81,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void linear(Buf y, Buf x, Buf w, Buf bias, Buf residual, int R, int N, int K, Activation act) {
-        Linear.reference(d(y), d(x), d(w), d(bias), d(residual), R, N, K, act);
+        Linear.reference(d(y), d(x), rows(w, K), d(bias), d(residual), R, N, K, act);
     }
 
     @Override

@@ -1,27 +1,51 @@
 package gpuinfer.ops;
 
 import gpuinfer.cl.ClBuffer;
+import gpuinfer.cl.ClKernel;
 import gpuinfer.cl.ClQueue;
+import gpuinfer.weights.WeightType;
 
-/** Token plus position embedding: {@code y[r] = wte[tokens[r]] + wpe[positions[r]]}; wte [V, C], wpe [P, C], y [R, C]. */
+/**
+ * Token plus position embedding: {@code y[r] = wte[tokens[r]] + wpe[positions[r]]}; wte [V, C], wpe [P, C], y [R, C].
+ * The tables may be stored in any weight format; a row is dequantised exactly, then the two are added in float32.
+ */
 public final class Embedding {
     private Embedding() {
     }
 
     /** The CPU reference (ids are checked by the caller). */
     public static void reference(float[] y, float[] wte, float[] wpe, int[] tokens, int[] positions, int C) {
+        reference(y, WeightRows.of(wte, C), WeightRows.of(wpe, C), tokens, positions, C);
+    }
+
+    /** The CPU reference for tables in any stored format. */
+    public static void reference(float[] y, WeightRows wte, WeightRows wpe, int[] tokens, int[] positions, int C) {
+        float[] token = new float[C];
+        float[] position = new float[C];
         for (int r = 0; r < tokens.length; r++) {
+            wte.row(tokens[r], token);
+            wpe.row(positions[r], position);
             for (int c = 0; c < C; c++) {
-                y[r * C + c] = (float) ((double) wte[tokens[r] * C + c] + wpe[positions[r] * C + c]);
+                y[r * C + c] = (float) ((double) token[c] + position[c]);
             }
         }
     }
 
-    /** Enqueues {@code embed}; tokens and positions are int32 device buffers of R entries. */
+    /** Enqueues {@code embed} with float32 tables; tokens and positions are int32 device buffers of R entries. */
     public static void enqueue(TransformerKernels kernels, ClQueue queue, ClBuffer y, ClBuffer wte, ClBuffer wpe,
                                ClBuffer tokens, ClBuffer positions, int R, int C) {
-        kernels.embed.arg(0, wte).arg(1, wpe).arg(2, tokens).arg(3, positions).arg(4, y).arg(5, R).arg(6, C);
-        queue.launch(kernels.embed, kernels.copyGlobal(C, R), kernels.copyLocal(),
-                new gpuinfer.cl.Cost((double) R * C, 12.0 * R * C + 8.0 * R));
+        enqueue(kernels, queue, y, wte, WeightType.F32, wpe, WeightType.F32, tokens, positions, R, C);
+    }
+
+    /** Enqueues {@code embed} with tables stored in {@code wteType} and {@code wpeType}. */
+    public static void enqueue(TransformerKernels kernels, ClQueue queue, ClBuffer y, ClBuffer wte, WeightType wteType,
+                               ClBuffer wpe, WeightType wpeType, ClBuffer tokens, ClBuffer positions, int R, int C) {
+        wteType.checkRow("token embedding", C);
+        wpeType.checkRow("position embedding", C);
+        ClKernel embed = kernels.embed(wteType, wpeType);
+        embed.arg(0, wte).arg(1, wpe).arg(2, tokens).arg(3, positions).arg(4, y).arg(5, R).arg(6, C);
+        queue.launch(embed, kernels.copyGlobal(C, R), kernels.copyLocal(),
+                new gpuinfer.cl.Cost((double) R * C, 4.0 * R * C + (double) R * (wteType.rowBytes(C) + wpeType.rowBytes(C))
+                        + 8.0 * R));
     }
 }

@@ -7,6 +7,7 @@ import gpuinfer.cl.Cost;
 import gpuinfer.cl.ClQueue;
 import gpuinfer.cl.DeviceInfo;
 import gpuinfer.cl.KernelSource;
+import gpuinfer.weights.WeightType;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -26,25 +27,40 @@ public final class Linear {
      */
     public static void reference(float[] y, float[] x, float[] w, float[] bias, float[] residual, int R, int N, int K,
                                  Activation act) {
-        IntStream.range(0, R).parallel().forEach(r -> {
-            for (int n = 0; n < N; n++) {
-                double sum = 0;
-                int xo = r * K;
-                int wo = n * K;
-                for (int k = 0; k < K; k++) {
-                    sum += (double) x[xo + k] * w[wo + k];
+        reference(y, x, WeightRows.of(w, K), bias, residual, R, N, K, act);
+    }
+
+    /**
+     * The CPU reference for weights in any stored format: each weight row is dequantised (exactly: every stored
+     * value is a float32 value), then multiplied in double precision with every row of x.
+     */
+    public static void reference(float[] y, float[] x, WeightRows w, float[] bias, float[] residual, int R, int N,
+                                 int K, Activation act) {
+        IntStream.range(0, (N + REFERENCE_BLOCK - 1) / REFERENCE_BLOCK).parallel().forEach(block -> {
+            float[] row = new float[K];
+            for (int n = block * REFERENCE_BLOCK; n < Math.min(N, (block + 1) * REFERENCE_BLOCK); n++) {
+                w.row(n, row);
+                for (int r = 0; r < R; r++) {
+                    double sum = 0;
+                    int xo = r * K;
+                    for (int k = 0; k < K; k++) {
+                        sum += (double) x[xo + k] * row[k];
+                    }
+                    if (bias != null) {
+                        sum += bias[n];
+                    }
+                    double v = act.apply(sum);
+                    if (residual != null) {
+                        v += residual[r * N + n];
+                    }
+                    y[r * N + n] = (float) v;
                 }
-                if (bias != null) {
-                    sum += bias[n];
-                }
-                double v = act.apply(sum);
-                if (residual != null) {
-                    v += residual[r * N + n];
-                }
-                y[r * N + n] = (float) v;
             }
         });
     }
+
+    /** Outputs per parallel task of the reference. */
+    private static final int REFERENCE_BLOCK = 16;
 
     /**
      * The tuning values of {@code kernels/linear.cl}.
@@ -91,9 +107,14 @@ public final class Linear {
             return new Config(v.get("VEC"), v.get("MB"), v.get("NB"), v.get("WG"), v.get("WGR"));
         }
 
-        /** The tuning key of a launch with this many rows. */
+        /** The tuning key of a launch with this many rows of float32 weights. */
         public static String tuningKey(int rows) {
             return rows < 4 ? "linear/decode" : "linear/prefill";
+        }
+
+        /** The tuning key of a launch with this many rows of weights in {@code type}: "linear/decode/q8_0". */
+        public static String tuningKey(int rows, WeightType type) {
+            return type == WeightType.F32 ? tuningKey(rows) : tuningKey(rows) + "/" + type.label;
         }
 
         /**
@@ -114,10 +135,13 @@ public final class Linear {
         }
     }
 
-    /** The OpenCL path; kernels are built per configuration on first use and released by {@link #close()}. */
+    /** The OpenCL path; kernels are built per configuration and weight format on first use, released by {@link #close()}. */
     public static final class OnDevice implements AutoCloseable {
+        private record Variant(Config config, WeightType type) {
+        }
+
         private final ClContext context;
-        private final Map<Config, ClKernel> kernels = new HashMap<>();
+        private final Map<Variant, ClKernel> kernels = new HashMap<>();
 
         private final java.util.Map<String, java.util.Map<String, String>> overrides;
 
@@ -131,32 +155,62 @@ public final class Linear {
             this.overrides = java.util.Map.copyOf(overrides);
         }
 
-        /** Defaults for the device and row count, with stored tuning values and this op's overrides applied. */
+        /** Defaults for the device and row count, with stored tuning values and this op's overrides applied (float32 weights). */
         public Config config(int rows) {
+            return config(rows, WeightType.F32);
+        }
+
+        /** As {@link #config(int)} for weights stored in {@code type}. */
+        public Config config(int rows, WeightType type) {
             DeviceInfo device = context.device().info();
+            String key = Config.tuningKey(rows, type);
             Config tuned = Config.defaults(device, rows);
             try {
-                tuned = tuned.with(gpuinfer.tune.TuningStore.overrides(device, Config.tuningKey(rows)));
+                tuned = tuned.with(gpuinfer.tune.TuningStore.overrides(device, key));
             } catch (gpuinfer.InputException stale) {
                 // a stored value this version does not accept: keep the defaults
             }
-            return tuned.with(overrides.getOrDefault(Config.tuningKey(rows), java.util.Map.of()));
+            return tuned.with(overrides.getOrDefault(key, java.util.Map.of()));
         }
 
-        /** Enqueues y = act(x·Wᵀ + bias) + residual; bias and residual may be null. */
+        /** The build options of the kernel for this row count and weight format. */
+        public String options(int rows, WeightType type) {
+            return "-DWTYPE=" + type.kernelCode + " " + config(rows, type).options();
+        }
+
+        /** Enqueues y = act(x·Wᵀ + bias) + residual with float32 weights; bias and residual may be null. */
         public void enqueue(ClQueue queue, ClBuffer y, ClBuffer x, ClBuffer w, ClBuffer bias, ClBuffer residual,
                             int R, int N, int K, Activation act) {
-            Config config = config(R);
-            ClKernel kernel = kernels.computeIfAbsent(config,
-                    c -> context.program(KernelSource.load("linear.cl"), c.options()).kernel("linear_nt"));
-            kernel.arg(0, x).arg(1, w).arg(2, bias != null ? bias : w).arg(3, residual != null ? residual : y).arg(4, y)
+            enqueue(queue, y, x, w, WeightType.F32, bias, residual, R, N, K, act);
+        }
+
+        /**
+         * Enqueues y = act(x·Wᵀ + bias) + residual with W [N, K] stored in {@code type} (N rows of
+         * {@code type.rowBytes(K)} bytes); bias and residual may be null.
+         */
+        public void enqueue(ClQueue queue, ClBuffer y, ClBuffer x, ClBuffer w, WeightType type, ClBuffer bias,
+                            ClBuffer residual, int R, int N, int K, Activation act) {
+            if (!type.runsNatively()) {
+                throw new IllegalArgumentException(type + " weights are converted at load; no kernel reads them");
+            }
+            type.checkRow("linear weight", K);
+            if (w.bytes() < N * type.rowBytes(K)) {
+                throw new IllegalArgumentException("weight buffer '" + w.label() + "' has " + w.bytes() + " bytes; " + N
+                        + " rows of " + K + " " + type + " values need " + N * type.rowBytes(K));
+            }
+            Config config = config(R, type);
+            ClKernel kernel = kernels.computeIfAbsent(new Variant(config, type),
+                    v -> context.program(KernelSource.load("linear.cl"), "-DWTYPE=" + type.kernelCode + " " + v.config().options())
+                            .kernel("linear_nt"));
+            kernel.arg(0, x).arg(1, w).arg(2, bias != null ? bias : x).arg(3, residual != null ? residual : y).arg(4, y)
                     .arg(5, R).arg(6, N).arg(7, K).arg(8, bias != null ? 1 : 0).arg(9, residual != null ? 1 : 0)
                     .arg(10, act.code);
             long items = (N + config.nb() - 1) / config.nb();
             long rowItems = (R + config.mb() - 1) / config.mb();
             long global0 = (items + config.wg() - 1) / config.wg() * config.wg();
             long global1 = (rowItems + config.wgr() - 1) / config.wgr() * config.wgr();
-            double bytes = 4.0 * ((double) R * K + (double) N * K + (double) R * N * (residual != null ? 2 : 1) + (bias != null ? N : 0));
+            double bytes = 4.0 * ((double) R * K + (double) R * N * (residual != null ? 2 : 1) + (bias != null ? N : 0))
+                    + (double) N * type.rowBytes(K);
             queue.launch(kernel, new long[] {global0, global1}, new long[] {config.wg(), config.wgr()},
                     new Cost(2.0 * R * N * K, bytes));
         }

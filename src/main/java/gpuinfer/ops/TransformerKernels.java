@@ -5,11 +5,18 @@ import gpuinfer.cl.ClKernel;
 import gpuinfer.cl.ClProgram;
 import gpuinfer.cl.KernelSource;
 import gpuinfer.util.Closing;
+import gpuinfer.weights.WeightType;
 
-/** The kernels of {@code kernels/transformer.cl} on one context, with their work-group sizes; close to release. */
+/**
+ * The kernels of {@code kernels/transformer.cl} on one context, with their work-group sizes; close to release. The
+ * embedding kernel has one variant per pair of table formats, built on first use.
+ */
 public final class TransformerKernels implements AutoCloseable {
     final int lnGroup;
     final int copyGroup;
+    private final ClContext context;
+    private final String options;
+    private final java.util.Map<String, ClKernel> embedVariants = new java.util.HashMap<>();
     final ClKernel layernorm;
     final ClKernel embed;
     final ClKernel qkvToHeads;
@@ -20,7 +27,9 @@ public final class TransformerKernels implements AutoCloseable {
         long maxGroup = context.device().info().maxWorkGroupSize();
         lnGroup = (int) Math.min(context.device().info().isGpu() ? 256 : 16, Integer.highestOneBit((int) Math.min(maxGroup, 1 << 20)));
         copyGroup = (int) Math.min(64, maxGroup);
-        ClProgram program = context.program(KernelSource.load("transformer.cl"), "-DLN_WG=" + lnGroup + " -DCOPY_WG=" + copyGroup);
+        this.context = context;
+        this.options = "-DLN_WG=" + lnGroup + " -DCOPY_WG=" + copyGroup;
+        ClProgram program = context.program(KernelSource.load("transformer.cl"), options);
         ClKernel[] made = new ClKernel[5];
         String[] names = {"layernorm", "embed", "qkv_to_heads", "merge_heads", "gather_rows"};
         try {
@@ -37,6 +46,16 @@ public final class TransformerKernels implements AutoCloseable {
         gatherRows = made[4];
     }
 
+    /** The embedding kernel for a token table stored in {@code wte} and a position table stored in {@code wpe}. */
+    ClKernel embed(WeightType wte, WeightType wpe) {
+        if (wte == WeightType.F32 && wpe == WeightType.F32) {
+            return embed;
+        }
+        String defines = " -DWTE_TYPE=" + wte.kernelCode + " -DWPE_TYPE=" + wpe.kernelCode;
+        return embedVariants.computeIfAbsent(defines,
+                d -> context.program(KernelSource.load("transformer.cl"), options + d).kernel("embed"));
+    }
+
     /** A 2-D launch over (columns, rows) with groups of {@code copyGroup} along the columns. */
     long[] copyGlobal(int columns, int rows) {
         return new long[] {(columns + copyGroup - 1L) / copyGroup * copyGroup, rows};
@@ -48,6 +67,8 @@ public final class TransformerKernels implements AutoCloseable {
 
     @Override
     public void close() {
+        embedVariants.values().forEach(ClKernel::close);
+        embedVariants.clear();
         layernorm.close();
         embed.close();
         qkvToHeads.close();
