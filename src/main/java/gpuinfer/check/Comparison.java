@@ -16,10 +16,12 @@ import java.util.Locale;
  * @param firstMismatches up to ten (index, got, want) triples, in index order
  * @param rmsError      root mean square of got - want
  * @param cosine        cosine similarity of got and want (1 for identical directions; 1 when both are zero)
+ * @param nmse          normalised mean squared error Σ(got − want)² / Σ want² (0 when both are zero): the measure of
+ *                      a quantised tensor's error that llama.cpp's test-backend-ops uses
  */
 public record Comparison(String name, long count, Tolerance tolerance, double maxAbsError, double maxRelError,
                          double meanAbsError, long mismatches, long worstIndex, List<Mismatch> firstMismatches,
-                         double rmsError, double cosine) {
+                         double rmsError, double cosine, double nmse) {
 
     public record Mismatch(long index, float got, float want) {
         @Override

@@ -24,6 +24,23 @@ public record Tolerance(double atol, double rtol) {
     /** float32 data written by NumPy and read back: bit-exact up to the float64-to-float32 rounding of the reference. */
     public static final Tolerance FP32_GOLDEN = new Tolerance(1e-6, 1e-5);
 
+    /**
+     * The normalised mean squared error (Σ(a − b)² / Σ a²) a model's tensors may show when its weight matrices run in
+     * {@code format} instead of float32: each format's own rounding, compounded over the layers, with a margin of
+     * about ten over what `gpu-infer compare --b weights=FORMAT` measured on the bundled model and on GPT-2 124M
+     * shapes (README, "Weight formats").
+     */
+    public static double nmseLimit(gpuinfer.weights.WeightType format) {
+        return switch (format) {
+            case F32 -> 1e-9;
+            case F16 -> 1e-5;
+            case BF16 -> 1e-3;
+            case Q8_0 -> 1e-3;
+            case Q4_0 -> 5e-2;
+            default -> 5e-2;
+        };
+    }
+
     public Tolerance {
         if (!(atol >= 0) || !(rtol >= 0)) {
             throw new IllegalArgumentException("tolerances must be non-negative: atol " + atol + ", rtol " + rtol);

@@ -68,7 +68,8 @@ public final class Validate {
             }
         }
         double cosine = normGot == 0 && normWant == 0 ? 1 : dot / Math.sqrt(normGot * normWant);
+        double nmse = normWant > 0 ? sumSquares / normWant : (sumSquares == 0 ? 0 : Double.POSITIVE_INFINITY);
         return new Comparison(name, got.length, tolerance, maxAbs, maxRel, got.length == 0 ? 0 : sumAbs / got.length,
-                mismatches, worstIndex, first, got.length == 0 ? 0 : Math.sqrt(sumSquares / got.length), cosine);
+                mismatches, worstIndex, first, got.length == 0 ? 0 : Math.sqrt(sumSquares / got.length), cosine, nmse);
     }
 }

@@ -10,6 +10,7 @@ import gpuinfer.cl.ClDevice;
 import gpuinfer.model.Gpt2Config;
 import gpuinfer.model.Gpt2Model;
 import gpuinfer.model.Gpt2Weights;
+import gpuinfer.model.LoadedModel;
 import gpuinfer.model.ModelLocator;
 import gpuinfer.ops.ClBackend;
 import gpuinfer.util.AtomicFiles;
@@ -41,8 +42,8 @@ final class BenchRunCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "DIR", description = "Model folder (default: the bundled model).")
-    Path model;
+    @Mixin
+    ModelOptions modelOptions;
 
     @Option(names = "--prompt-tokens", defaultValue = "512", description = "Prompt length (default: ${DEFAULT-VALUE}).")
     int promptTokens;
@@ -75,15 +76,13 @@ final class BenchRunCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Path dir = model != null ? model : ModelLocator.bundled();
-        Gpt2Config config = Gpt2Config.read(dir.resolve("config.json"));
+        LoadedModel loaded = modelOptions.open(err);
+        Gpt2Config config = loaded.config();
+        Gpt2Weights weights = loaded.weights();
+        Path dir = loaded.path();
         if (promptTokens + decodeTokens > config.nPositions()) {
             throw new InputException("--prompt-tokens " + promptTokens + " plus --decode-tokens " + decodeTokens
                     + " exceed the model's n_positions " + config.nPositions() + ".");
-        }
-        Gpt2Weights weights;
-        try (Progress progress = new Progress(err, "loading " + dir.getFileName(), Files.size(dir.resolve("model.safetensors")))) {
-            weights = Gpt2Weights.loadFolder(dir, progress::step);
         }
         ClDevice device = opencl.selectDevice();
         List<ModelBenchmark.Round> rounds = new ArrayList<>();
@@ -112,14 +111,14 @@ final class BenchRunCommand implements Callable<Integer> {
         double prefillTps = promptTokens / (prefillMs / 1e3);
         double prefillGflops = ModelBenchmark.prefillFlops(config, promptTokens) / (prefillMs * 1e6);
         double decodeTps = 1e3 / decodeMs;
-        double weightBytes = ModelBenchmark.decodeWeightBytes(config);
+        double weightBytes = weights.decodeBytesPerToken();
         double decodeGbps = weightBytes / (decodeMs * 1e6);
 
         JsonNode anchorJson = anchor == null ? null : read(anchor);
         JsonNode machineJson = machine == null ? null : read(machine);
-        out.printf("model %s: %d layers, C=%d, %d heads, vocab %d, %.1f M parameters (%.0f MB float32)%n", dir,
-                config.nLayer(), config.nEmbd(), config.nHead(), config.vocabSize(), weights.parameterCount() / 1e6,
-                weightBytes / 1e6);
+        out.printf("model %s: %d layers, C=%d, %d heads, vocab %d, %.1f M parameters; weights %s, %.1f MB read per decoded token%n",
+                dir, config.nLayer(), config.nEmbd(), config.nHead(), config.vocabSize(), weights.parameterCount() / 1e6,
+                weights.formats(), weightBytes / 1e6);
         out.printf("device %s %s through %s; median of %d rounds after one warm-up%n%n", device.id(), device.name(),
                 opencl.runtime().binding(), repeat);
         out.printf("%-28s %14s %14s %12s%n", "", "prefill tok/s", "decode tok/s", "decode ms");

@@ -27,17 +27,21 @@ import java.util.concurrent.Callable;
                 "(LayerNorm outputs, qkv, attention output, residual stream, MLP hidden and output) and the logits",
                 "of every position are compared: max abs/rel error, mean abs, RMS, cosine, count over tolerance, first",
                 "mismatch; for logits also argmax agreement and top-5 overlap. Exit status 1 names the first tensor",
-                "where the runs diverge. 'compare attention' does the same for one attention computation.",
+                "where the runs diverge. An execution may run the weights in another format (weights=q8_0): then each",
+                "tensor's NMSE is judged against that format's limit, and argmax agreement and top-5 overlap show",
+                "what the quantisation does to the next-token choice. 'compare attention' does the same for one",
+                "attention computation.",
                 "", "Examples:",
                 "  gpu-infer compare --prompt \"hello\"",
                 "  gpu-infer compare --prompt \"hello\" --a device=0:0,binding=lwjgl --b device=0:0,binding=jocl",
+                "  gpu-infer compare --prompt \"hello\" --a device=auto --b weights=q8_0",
                 "  gpu-infer compare attention --shape 1,8,8,512,512,64 --causal --b impl=naive --report r.json", ""})
 final class CompareCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "DIR", description = "Model folder (default: the bundled model).")
-    Path model;
+    @picocli.CommandLine.Mixin
+    ModelOptions modelOptions;
 
     @Option(names = "--prompt", defaultValue = "The meaning of life is", paramLabel = "TEXT", description = "Prompt (default: \"${DEFAULT-VALUE}\").")
     String prompt;
@@ -47,7 +51,7 @@ final class CompareCommand implements Callable<Integer> {
     int maxTokens;
 
     @Option(names = "--a", defaultValue = "cpu", paramLabel = "EXEC",
-            description = "Execution a: cpu, or device=SPEC,binding=NAME (default: ${DEFAULT-VALUE}).")
+            description = "Execution a: cpu, or device=SPEC,binding=NAME,weights=FORMAT (default: ${DEFAULT-VALUE}).")
     String a;
 
     @Option(names = "--b", defaultValue = "device=auto", paramLabel = "EXEC",
@@ -68,9 +72,9 @@ final class CompareCommand implements Callable<Integer> {
         if (maxTokens < 0) {
             throw new InputException("--max-tokens must be 0 or more.");
         }
-        Path dir = model != null ? model : ModelLocator.bundled();
-        Gpt2Weights weights = Gpt2Weights.loadFolder(dir);
-        int[] ids = Gpt2Tokenizer.fromModelDirectory(dir).encode(prompt);
+        gpuinfer.model.LoadedModel loaded = modelOptions.open(spec.commandLine().getErr());
+        Gpt2Weights weights = loaded.weights();
+        int[] ids = loaded.tokenizer().encode(prompt);
         if (ids.length == 0) {
             throw new InputException("--prompt is empty; give at least one token of text.");
         }

@@ -35,8 +35,8 @@ final class ProfileRunCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "DIR", description = "Model folder (default: the bundled model).")
-    Path model;
+    @Mixin
+    ModelOptions modelOptions;
 
     @Option(names = "--prompt", defaultValue = "The meaning of life is", description = "Prompt (default: \"${DEFAULT-VALUE}\").")
     String prompt;
@@ -59,9 +59,10 @@ final class ProfileRunCommand implements Callable<Integer> {
             throw new InputException("--repeat and --max-tokens must be at least 1.");
         }
         PrintWriter out = spec.commandLine().getOut();
-        Path dir = model != null ? model : ModelLocator.bundled();
-        Gpt2Weights weights = Gpt2Weights.loadFolder(dir);
-        Gpt2Tokenizer tokenizer = Gpt2Tokenizer.fromModelDirectory(dir);
+        gpuinfer.model.LoadedModel loaded = modelOptions.open(spec.commandLine().getErr());
+        Path dir = loaded.path();
+        Gpt2Weights weights = loaded.weights();
+        Gpt2Tokenizer tokenizer = loaded.tokenizer();
         int[] ids = tokenizer.encode(prompt);
         if (ids.length == 0 || ids.length + maxTokens > weights.config.nPositions()) {
             throw new InputException("The prompt (" + ids.length + " tokens) must be non-empty and, with --max-tokens "

@@ -9,6 +9,7 @@ import gpuinfer.generate.SamplingOptions;
 import gpuinfer.model.Gpt2Config;
 import gpuinfer.model.Gpt2Model;
 import gpuinfer.model.Gpt2Weights;
+import gpuinfer.model.LoadedModel;
 import gpuinfer.model.ModelLocator;
 import gpuinfer.ops.Backend;
 import gpuinfer.ops.ClBackend;
@@ -36,19 +37,23 @@ import java.util.concurrent.Callable;
 
 /** {@code gpu-infer run}: text generation with a GPT-2-family model. */
 @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Generate text with a GPT-2-family model (Hugging Face layout: config.json, model.safetensors,",
-                "vocab.json, merges.txt). Without --model, the small bundled model (models/" + ModelLocator.BUNDLED + ").",
+        description = {"Generate text with a GPT-2-family model: a Hugging Face folder (config.json, model.safetensors,",
+                "vocab.json, merges.txt) or a GGUF file. Without --model, the small bundled model (models/" + ModelLocator.BUNDLED + ").",
+                "Weights run in their stored format (F32, F16, BF16, Q8_0, Q4_0; K-quants are converted to Q8_0);",
+                "--weights converts them at load.",
                 "Tokens stream to stdout as they are produced; timings go to stderr (or into --json).",
                 "", "Examples:",
                 "  gpu-infer run --prompt \"The meaning of life is\" --max-tokens 40",
                 "  gpu-infer run --model ~/gpt2 --prompt \"Hello\" --temperature 0 --json",
+                "  gpu-infer run --model gpt2.Q8_0.gguf --prompt \"Hello\"",
+                "  gpu-infer run --model ~/gpt2 --weights q4_0 --prompt \"Hello\"",
                 "  gpu-infer run --prompt \"One\" --prompt \"Two words\" --max-tokens 20 --seed 7", ""})
 final class RunCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "DIR", description = "Model folder (default: the bundled model).")
-    Path model;
+    @Mixin
+    ModelOptions modelOptions;
 
     @Option(names = "--prompt", paramLabel = "TEXT", description = "A prompt; repeat for a batch (default: \"${DEFAULT-VALUE}\").",
             defaultValue = "The meaning of life is")
@@ -116,17 +121,10 @@ final class RunCommand implements Callable<Integer> {
         if (logitsOut != null && texts.size() != 1) {
             throw new InputException("--logits-out writes the logits of one prompt; give exactly one --prompt.");
         }
-        Path dir = model != null ? model : ModelLocator.bundled();
-        if (!Files.isDirectory(dir)) {
-            throw new InputException("--model " + dir + " is not a folder; pass a Hugging Face GPT-2 model folder "
-                    + "(config.json, model.safetensors, vocab.json, merges.txt).");
-        }
-        Gpt2Config config = Gpt2Config.read(dir.resolve("config.json"));
-        Gpt2Tokenizer tokenizer = Gpt2Tokenizer.fromModelDirectory(dir);
-        if (tokenizer.vocabSize() > config.vocabSize()) {
-            throw new InputException(dir + ": the tokenizer has " + tokenizer.vocabSize() + " tokens but config.json's "
-                    + "vocab_size is " + config.vocabSize() + "; the files do not belong together.");
-        }
+        LoadedModel loaded = modelOptions.open(err);
+        Gpt2Config config = loaded.config();
+        Gpt2Tokenizer tokenizer = loaded.tokenizer();
+        Gpt2Weights weights = loaded.weights();
         List<int[]> promptIds = new ArrayList<>();
         List<Integer> truncated = new ArrayList<>();
         for (String text : texts) {
@@ -135,14 +133,10 @@ final class RunCommand implements Callable<Integer> {
         int longest = promptIds.stream().mapToInt(p -> p.length).max().orElseThrow();
 
         Map<String, Object> report = new LinkedHashMap<>();
-        report.put("model", dir.toString());
-        long loadStart = System.nanoTime();
-        Gpt2Weights weights;
-        long weightBytes = Files.size(dir.resolve("model.safetensors"));
-        try (Progress progress = new Progress(err, "loading " + dir.getFileName(), weightBytes)) {
-            weights = Gpt2Weights.loadFolder(dir, progress::step);
-        }
-        double loadMs = (System.nanoTime() - loadStart) / 1e6;
+        report.put("model", loaded.path().toString());
+        report.put("modelSource", loaded.source());
+        report.put("weights", weights.formats());
+        double loadMs = loaded.openMillis();
 
         String chosen = impl;
         ClDevice device = null;
@@ -176,7 +170,12 @@ final class RunCommand implements Callable<Integer> {
                         gpuinfer.check.Finite.require(name, new int[] {rows, cols}, values, step);
                     };
             long uploadStart = System.nanoTime();
-            try (Gpt2Model gpt = new Gpt2Model(backend, weights, texts.size(), maxSequence, longest, logitRows)) {
+            Gpt2Model made;
+            try (Progress progress = new Progress(err, "uploading " + loaded.name() + " (" + weights.formats() + ")",
+                    weights.deviceBytes(), 1.0)) {
+                made = new Gpt2Model(backend, weights, texts.size(), maxSequence, longest, logitRows, progress::step);
+            }
+            try (Gpt2Model gpt = made) {
                 uploadMs = (System.nanoTime() - uploadStart) / 1e6;
                 deviceBytes = backend.deviceBytes();
                 if (context != null) {
@@ -245,9 +244,9 @@ final class RunCommand implements Callable<Integer> {
                     out.println(texts.get(i) + result.completions().get(i).text());
                 }
             }
-            err.printf(Locale.ROOT, "%s on %s: load %.0f ms, prompt %d tokens in %.0f ms (%.0f tokens/s), first token after %.0f ms, "
+            err.printf(Locale.ROOT, "%s (%s) on %s: load %.0f ms, prompt %d tokens in %.0f ms (%.0f tokens/s), first token after %.0f ms, "
                             + "%d more in %.0f ms (%.1f tokens/s per sequence)%n",
-                    dir.getFileName(), report.getOrDefault("device", "the Java CPU reference"), loadMs + uploadMs,
+                    loaded.name(), weights.formats(), report.getOrDefault("device", "the Java CPU reference"), loadMs + uploadMs,
                     t.promptTokens(), t.prefillMillis(), t.prefillTokensPerSecond(), t.firstTokenMillis(), t.decodeSteps(),
                     t.decodeMillis(), t.decodeTokensPerSecond());
             err.flush();

@@ -51,14 +51,17 @@ public final class CompareReport {
         out.println("a: " + a.describe());
         out.println("b: " + b.describe());
         out.println();
-        out.printf("%-22s %-18s %10s %10s %10s %10s %10s %9s %8s  %s%n", "tensor", "shape", "max abs", "max rel",
-                "mean abs", "rms", "cosine", "over tol", "first", "tolerance");
+        out.printf("%-22s %-18s %10s %10s %10s %10s %10s %10s %9s %8s  %s%n", "tensor", "shape", "max abs", "max rel",
+                "mean abs", "rms", "cosine", "nmse", "over tol", "first", "tolerance");
         for (TensorReport t : tensors) {
             Comparison c = t.comparison();
-            out.printf(Locale.ROOT, "%-22s %-18s %10.3e %10.3e %10.3e %10.3e %10.7f %9d %8s  %s%s%n", t.name(),
+            String judged = t.nmseLimit() != null ? String.format(Locale.ROOT, "nmse <= %.1e", t.nmseLimit())
+                    : c.tolerance().toString();
+            out.printf(Locale.ROOT, "%-22s %-18s %10.3e %10.3e %10.3e %10.3e %10.7f %10.3e %9d %8s  %s%s%n", t.name(),
                     Tensor.describe(t.shape()).replace(" ", ""), c.maxAbsError(), c.maxRelError(), c.meanAbsError(),
-                    c.rmsError(), c.cosine(), c.mismatches(), c.firstMismatchIndex() < 0 ? "-" : Long.toString(c.firstMismatchIndex()),
-                    c.tolerance(), t.passed() ? "" : "   FAIL");
+                    c.rmsError(), c.cosine(), c.nmse(), c.mismatches(),
+                    c.firstMismatchIndex() < 0 ? "-" : Long.toString(c.firstMismatchIndex()), judged,
+                    t.passed() ? "" : "   FAIL");
             if (t.logits() != null) {
                 out.printf(Locale.ROOT, "%-22s argmax agrees on %d of %d rows (%.1f%%), top-%d overlap %.1f%%%n", "",
                         Math.round(t.logits().argmaxAgreement() * t.logits().rows()), t.logits().rows(),
@@ -72,10 +75,16 @@ public final class CompareReport {
         Optional<TensorReport> first = firstDivergence();
         if (first.isPresent()) {
             TensorReport t = first.get();
-            out.println("FAIL: the runs diverge first at '" + t.name() + "'" + (t.comparison().firstMismatches().isEmpty() ? ""
-                    : ", element " + t.comparison().firstMismatches().get(0)));
+            if (t.nmseLimit() != null) {
+                out.printf(Locale.ROOT, "FAIL: the runs diverge first at '%s': NMSE %.3e exceeds %.1e%n", t.name(),
+                        t.comparison().nmse(), t.nmseLimit());
+            } else {
+                out.println("FAIL: the runs diverge first at '" + t.name() + "'" + (t.comparison().firstMismatches().isEmpty() ? ""
+                        : ", element " + t.comparison().firstMismatches().get(0)));
+            }
         } else {
-            out.println("PASS: all " + tensors.size() + " tensors within tolerance");
+            boolean byNmse = tensors.stream().anyMatch(t -> t.nmseLimit() != null);
+            out.println("PASS: all " + tensors.size() + " tensors within " + (byNmse ? "their NMSE limits" : "tolerance"));
         }
     }
 
@@ -100,6 +109,8 @@ public final class CompareReport {
             m.put("meanAbsError", c.meanAbsError());
             m.put("rmsError", c.rmsError());
             m.put("cosine", c.cosine());
+            m.put("nmse", c.nmse());
+            m.put("nmseLimit", t.nmseLimit());
             m.put("overTolerance", c.mismatches());
             m.put("firstMismatchIndex", c.firstMismatchIndex());
             m.put("firstMismatches", c.firstMismatches().stream().map(Object::toString).toList());

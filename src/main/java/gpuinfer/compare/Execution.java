@@ -2,6 +2,7 @@ package gpuinfer.compare;
 
 import gpuinfer.InputException;
 import gpuinfer.cl.ClRuntime;
+import gpuinfer.weights.WeightType;
 
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -9,13 +10,20 @@ import java.util.Map;
 
 /**
  * One side of a comparison: the Java CPU reference ({@code cpu}), or an OpenCL execution written as
- * {@code device=SPEC,impl=NAME,binding=NAME} (any subset; e.g. {@code device=gpu,impl=flash}).
+ * {@code device=SPEC,impl=NAME,binding=NAME,weights=FORMAT} (any subset; e.g. {@code device=gpu,impl=flash} or
+ * {@code weights=q8_0}).
  *
  * @param impl    "cpu", or an OpenCL implementation ("flash", "naive" for attention; "opencl" for a model)
  * @param device  a --device value (auto, P:D, gpu, cpu, accelerator or part of a name)
  * @param binding lwjgl or jocl
+ * @param weights the format a model's weight matrices are converted to (f32, f16, bf16, q8_0, q4_0), or null to
+ *                run them as stored
  */
-public record Execution(String impl, String device, String binding) {
+public record Execution(String impl, String device, String binding, WeightType weights) {
+    public Execution(String impl, String device, String binding) {
+        this(impl, device, binding, null);
+    }
+
     public static Execution cpu() {
         return new Execution("cpu", "", "");
     }
@@ -34,16 +42,19 @@ public record Execution(String impl, String device, String binding) {
         if (text.equalsIgnoreCase("cpu")) {
             return cpu();
         }
+        if (text.toLowerCase(Locale.ROOT).startsWith("cpu,")) {
+            text = "impl=cpu," + text.substring(4);
+        }
         Map<String, String> values = new LinkedHashMap<>();
         for (String part : text.split(",")) {
             String[] kv = part.split("=", 2);
             if (kv.length != 2 || kv[1].isBlank()) {
-                throw new InputException("'" + spec + "' is not an execution: use cpu, or device=SPEC,impl=NAME,binding=NAME "
-                        + "(any of them, e.g. device=gpu,impl=flash).");
+                throw new InputException("'" + spec + "' is not an execution: use cpu, or device=SPEC,impl=NAME,binding=NAME,"
+                        + "weights=FORMAT (any of them, e.g. device=gpu,impl=flash or weights=q8_0).");
             }
             String key = kv[0].trim().toLowerCase(Locale.ROOT);
-            if (!key.equals("device") && !key.equals("impl") && !key.equals("binding")) {
-                throw new InputException("'" + spec + "': unknown key '" + kv[0] + "' (use device, impl, binding).");
+            if (!key.equals("device") && !key.equals("impl") && !key.equals("binding") && !key.equals("weights")) {
+                throw new InputException("'" + spec + "': unknown key '" + kv[0] + "' (use device, impl, binding, weights).");
             }
             values.put(key, kv[1].trim());
         }
@@ -52,15 +63,22 @@ public record Execution(String impl, String device, String binding) {
             throw new InputException("'" + spec + "': unknown binding '" + binding + "' (use lwjgl or jocl).");
         }
         String impl = values.getOrDefault("impl", defaultImpl);
+        WeightType weights = values.containsKey("weights") ? WeightType.parseTarget("'" + spec + "': weights", values.get("weights")) : null;
         if (impl.equals("cpu")) {
-            return cpu();
+            return new Execution("cpu", "", "", weights);
         }
-        return new Execution(impl, values.getOrDefault("device", "auto"), binding);
+        return new Execution(impl, values.getOrDefault("device", "auto"), binding, weights);
     }
 
-    /** "cpu reference" or "flash on gpu (lwjgl)". */
+    /** The same execution on another device description (e.g. the name of the device "auto" chose). */
+    public Execution onDevice(String description) {
+        return new Execution(impl, description, binding, weights);
+    }
+
+    /** "cpu reference", "flash on gpu (lwjgl)", "opencl on auto (lwjgl), weights Q8_0". */
     public String describe() {
-        return isCpu() ? "cpu reference" : impl + " on " + device + " (" + binding + ")";
+        return (isCpu() ? "cpu reference" : impl + " on " + device + " (" + binding + ")")
+                + (weights == null ? "" : ", weights converted to " + weights);
     }
 
     @Override

@@ -5,9 +5,15 @@ import gpuinfer.check.Comparison;
 /**
  * One tensor compared between two executions.
  *
- * @param logits for logits: agreement of the argmax per row and overlap of the top-k sets; else null
+ * @param logits    for logits: agreement of the argmax per row and overlap of the top-k sets; else null
+ * @param nmseLimit when the executions run different weight formats, the NMSE the tensor may have (the element
+ *                  tolerance and the argmax agreement are then reported, not judged); null otherwise
  */
-public record TensorReport(String name, int[] shape, Comparison comparison, LogitStats logits) {
+public record TensorReport(String name, int[] shape, Comparison comparison, LogitStats logits, Double nmseLimit) {
+    public TensorReport(String name, int[] shape, Comparison comparison, LogitStats logits) {
+        this(name, shape, comparison, logits, null);
+    }
+
     /**
      * @param argmaxAgreement fraction of rows whose argmax is the same on both sides
      * @param topK            k of the overlap
@@ -17,6 +23,9 @@ public record TensorReport(String name, int[] shape, Comparison comparison, Logi
     }
 
     public boolean passed() {
+        if (nmseLimit != null) {
+            return comparison.nmse() <= nmseLimit;
+        }
         return comparison.passed() && (logits == null || logits.argmaxAgreement() == 1.0);
     }
 

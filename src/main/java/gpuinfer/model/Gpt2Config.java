@@ -89,6 +89,54 @@ public record Gpt2Config(int nLayer, int nHead, int nEmbd, int nPositions, int v
         return new Gpt2Config(nLayer, nHead, nEmbd, nPositions, vocab, (float) eps, activation, eos, nInner, scaleAttention);
     }
 
+    /**
+     * The hyperparameters of a GGUF file of llama.cpp's {@code gpt2} architecture: {@code gpt2.block_count},
+     * {@code .attention.head_count}, {@code .embedding_length}, {@code .context_length},
+     * {@code .feed_forward_length}, {@code .attention.layer_norm_epsilon}; the vocabulary is the token embedding's
+     * row count. llama.cpp's gpt2 always uses the tanh GELU and scales scores by 1/√D.
+     */
+    public static Gpt2Config fromGguf(gpuinfer.gguf.GgufFile file) {
+        String arch = file.string("general.architecture");
+        if (arch == null) {
+            throw new ModelFormatException(file.file(), "has no general.architecture; it is not a model file");
+        }
+        if (!arch.equals("gpt2")) {
+            throw new ModelFormatException(file.file(), "is a '" + arch + "' model; gpu-infer runs GPT-2-family models "
+                    + "(general.architecture gpt2) from GGUF files");
+        }
+        int nLayer = file.positiveInt("gpt2.block_count");
+        int nHead = file.positiveInt("gpt2.attention.head_count");
+        int nEmbd = file.positiveInt("gpt2.embedding_length");
+        int nPositions = file.positiveInt("gpt2.context_length");
+        int nInner = file.positiveInt("gpt2.feed_forward_length");
+        if (file.value("gpt2.attention.head_count_kv") != null
+                && file.integer("gpt2.attention.head_count_kv", nHead) != nHead) {
+            throw new ModelFormatException(file.file(), "gpt2.attention.head_count_kv differs from head_count; GPT-2 has "
+                    + "no grouped-query attention");
+        }
+        double eps = file.number("gpt2.attention.layer_norm_epsilon", 1e-5);
+        if (!(eps > 0 && eps < 1)) {
+            throw new ModelFormatException(file.file(), "gpt2.attention.layer_norm_epsilon " + eps + " must be in (0, 1)");
+        }
+        if (nEmbd % nHead != 0) {
+            throw new ModelFormatException(file.file(), "gpt2.embedding_length " + nEmbd + " is not a multiple of "
+                    + "gpt2.attention.head_count " + nHead);
+        }
+        gpuinfer.gguf.GgufFile.TensorInfo wte = file.tensors().get("token_embd.weight");
+        if (wte == null || wte.dims().length != 2) {
+            throw new ModelFormatException(file.file(), "has no 2-D tensor 'token_embd.weight' (the token embedding)");
+        }
+        long vocab = wte.dims()[1];
+        if (vocab > Integer.MAX_VALUE) {
+            throw new ModelFormatException(file.file(), "token_embd.weight has " + vocab + " rows");
+        }
+        long eos = file.integer("tokenizer.ggml.eos_token_id", -1);
+        if (eos >= vocab) {
+            throw new ModelFormatException(file.file(), "tokenizer.ggml.eos_token_id " + eos + " is outside the vocabulary of " + vocab);
+        }
+        return new Gpt2Config(nLayer, nHead, nEmbd, nPositions, (int) vocab, (float) eps, "gelu_new", (int) eos, nInner, true);
+    }
+
     private static int positive(Path file, JsonNode root, String field, String alternative) {
         JsonNode node = root.get(field);
         if (node == null && alternative != null) {

@@ -64,6 +64,12 @@ public final class Gpt2Model implements AutoCloseable {
      * @param maxLogitRows rows whose logits one step may return (maxBatch, or every prompt position for --logits-out)
      */
     public Gpt2Model(Backend backend, Gpt2Weights weights, int maxBatch, int maxSequence, int maxStep, int maxLogitRows) {
+        this(backend, weights, maxBatch, maxSequence, maxStep, maxLogitRows, bytes -> { });
+    }
+
+    /** As above, reporting the bytes of each matrix as it is uploaded (for a progress line). */
+    public Gpt2Model(Backend backend, Gpt2Weights weights, int maxBatch, int maxSequence, int maxStep, int maxLogitRows,
+                     java.util.function.LongConsumer uploaded) {
         this.config = weights.config;
         this.backend = backend;
         this.maxBatch = maxBatch;
@@ -75,12 +81,16 @@ public final class Gpt2Model implements AutoCloseable {
         }
         int C = config.nEmbd();
         int V = config.vocabSize();
-        wte = backend.upload("wte [V, C]", weights.tokenEmbedding);
-        wpe = backend.upload("wpe [P, C]", weights.positionEmbedding);
+        java.util.function.BiFunction<String, gpuinfer.weights.WeightTensor, Buf> matrix = (name, tensor) -> {
+            Buf buf = backend.upload(name + " " + tensor.type(), tensor);
+            uploaded.accept(tensor.storedBytes());
+            return buf;
+        };
+        wte = matrix.apply("wte [V, C]", weights.tokenEmbedding);
+        wpe = matrix.apply("wpe [P, C]", weights.positionEmbedding);
         lnfWeight = backend.upload("ln_f.weight [C]", weights.lnFinalWeight);
         lnfBias = backend.upload("ln_f.bias [C]", weights.lnFinalBias);
-        outputWeight = weights.outputWeight == weights.tokenEmbedding ? wte
-                : backend.upload("lm_head.weight [V, C]", weights.outputWeight);
+        outputWeight = weights.isTied() ? wte : matrix.apply("lm_head.weight [V, C]", weights.outputWeight);
         layers = new LayerBufs[config.nLayer()];
         keyCache = new Buf[config.nLayer()];
         valueCache = new Buf[config.nLayer()];
@@ -90,15 +100,15 @@ public final class Gpt2Model implements AutoCloseable {
             String p = "h." + i + ".";
             layers[i] = new LayerBufs(backend.upload(p + "ln_1.weight [C]", l.ln1Weight),
                     backend.upload(p + "ln_1.bias [C]", l.ln1Bias),
-                    backend.upload(p + "attn.qkv.weight [3C, C]", l.qkvWeight),
+                    matrix.apply(p + "attn.qkv.weight [3C, C]", l.qkvWeight),
                     backend.upload(p + "attn.qkv.bias [3C]", l.qkvBias),
-                    backend.upload(p + "attn.proj.weight [C, C]", l.attnProjWeight),
+                    matrix.apply(p + "attn.proj.weight [C, C]", l.attnProjWeight),
                     backend.upload(p + "attn.proj.bias [C]", l.attnProjBias),
                     backend.upload(p + "ln_2.weight [C]", l.ln2Weight),
                     backend.upload(p + "ln_2.bias [C]", l.ln2Bias),
-                    backend.upload(p + "mlp.fc.weight [I, C]", l.fcWeight),
+                    matrix.apply(p + "mlp.fc.weight [I, C]", l.fcWeight),
                     backend.upload(p + "mlp.fc.bias [I]", l.fcBias),
-                    backend.upload(p + "mlp.proj.weight [C, I]", l.fcProjWeight),
+                    matrix.apply(p + "mlp.proj.weight [C, I]", l.fcProjWeight),
                     backend.upload(p + "mlp.proj.bias [C]", l.fcProjBias));
             keyCache[i] = backend.alloc(p + "k cache [B, H, S, D]", cacheSize);
             valueCache[i] = backend.alloc(p + "v cache [B, H, S, D]", cacheSize);

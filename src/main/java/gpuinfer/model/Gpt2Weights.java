@@ -1,42 +1,82 @@
 package gpuinfer.model;
 
+import gpuinfer.gguf.GgufFile;
+import gpuinfer.util.Sizes;
+import gpuinfer.weights.WeightTensor;
+import gpuinfer.weights.WeightType;
+
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.UnaryOperator;
 
 /**
- * The weights of a GPT-2-family model as float32 arrays, in the layout the kernels use: every linear layer is
- * {@code [out, in]} row-major (Hugging Face stores GPT-2's Conv1D weights as {@code [in, out]}; they are transposed
- * once here). Shapes use C = n_embd, V = vocab_size, P = n_positions.
+ * The weights of a GPT-2-family model in the layout the kernels use: every matrix is a {@link WeightTensor} in its
+ * stored format (memory-mapped from the model file, or converted row by row as it is uploaded), {@code [out, in]}
+ * row-major (Hugging Face stores GPT-2's Conv1D weights as {@code [in, out]}; they are read transposed); the
+ * vectors (LayerNorm weights, biases) are float32. Shapes use C = n_embd, I = n_inner, V = vocab_size,
+ * P = n_positions.
  */
 public final class Gpt2Weights {
     /** One transformer block. */
     public static final class Layer {
-        public float[] ln1Weight;      // [C]
-        public float[] ln1Bias;        // [C]
-        public float[] qkvWeight;      // [3C, C]: rows 0..C-1 give q, then k, then v; heads contiguous in each
-        public float[] qkvBias;        // [3C]
-        public float[] attnProjWeight; // [C, C]
-        public float[] attnProjBias;   // [C]
-        public float[] ln2Weight;      // [C]
-        public float[] ln2Bias;        // [C]
-        public float[] fcWeight;       // [I, C], I = n_inner (4C by default)
-        public float[] fcBias;         // [I]
-        public float[] fcProjWeight;   // [C, I]
-        public float[] fcProjBias;     // [C]
+        public float[] ln1Weight;             // [C]
+        public float[] ln1Bias;               // [C]
+        public WeightTensor qkvWeight;        // [3C, C]: rows 0..C-1 give q, then k, then v; heads contiguous in each
+        public float[] qkvBias;               // [3C]
+        public WeightTensor attnProjWeight;   // [C, C]
+        public float[] attnProjBias;          // [C]
+        public float[] ln2Weight;             // [C]
+        public float[] ln2Bias;               // [C]
+        public WeightTensor fcWeight;         // [I, C]
+        public float[] fcBias;                // [I]
+        public WeightTensor fcProjWeight;     // [C, I]
+        public float[] fcProjBias;            // [C]
+
+        Layer map(UnaryOperator<WeightTensor> f) {
+            Layer l = new Layer();
+            l.ln1Weight = ln1Weight;
+            l.ln1Bias = ln1Bias;
+            l.qkvWeight = f.apply(qkvWeight);
+            l.qkvBias = qkvBias;
+            l.attnProjWeight = f.apply(attnProjWeight);
+            l.attnProjBias = attnProjBias;
+            l.ln2Weight = ln2Weight;
+            l.ln2Bias = ln2Bias;
+            l.fcWeight = f.apply(fcWeight);
+            l.fcBias = fcBias;
+            l.fcProjWeight = f.apply(fcProjWeight);
+            l.fcProjBias = fcProjBias;
+            return l;
+        }
+
+        List<WeightTensor> matrices() {
+            return List.of(qkvWeight, attnProjWeight, fcWeight, fcProjWeight);
+        }
+
+        long vectorValues() {
+            return (long) ln1Weight.length + ln1Bias.length + qkvBias.length + attnProjBias.length + ln2Weight.length
+                    + ln2Bias.length + fcBias.length + fcProjBias.length;
+        }
     }
 
     public final Gpt2Config config;
-    public final float[] tokenEmbedding;    // [V, C]; also the output projection (tied)
-    public final float[] positionEmbedding; // [P, C]
+    public final WeightTensor tokenEmbedding;    // [V, C]; also the output projection when tied
+    public final WeightTensor positionEmbedding; // [P, C]
     public final Layer[] layers;
-    public final float[] lnFinalWeight;     // [C]
-    public final float[] lnFinalBias;       // [C]
-    public final float[] outputWeight;      // [V, C]: lm_head.weight if the file has one, else tokenEmbedding
+    public final float[] lnFinalWeight;          // [C]
+    public final float[] lnFinalBias;            // [C]
+    public final WeightTensor outputWeight;      // [V, C]: lm_head / output.weight if the file has one, else tokenEmbedding
+    private final List<String> notes;
 
-    private Gpt2Weights(Gpt2Config config, float[] tokenEmbedding, float[] positionEmbedding, Layer[] layers,
-                        float[] lnFinalWeight, float[] lnFinalBias, float[] outputWeight) {
+    private Gpt2Weights(Gpt2Config config, WeightTensor tokenEmbedding, WeightTensor positionEmbedding, Layer[] layers,
+                        float[] lnFinalWeight, float[] lnFinalBias, WeightTensor outputWeight, List<String> notes) {
         this.config = config;
         this.tokenEmbedding = tokenEmbedding;
         this.positionEmbedding = positionEmbedding;
@@ -44,6 +84,7 @@ public final class Gpt2Weights {
         this.lnFinalWeight = lnFinalWeight;
         this.lnFinalBias = lnFinalBias;
         this.outputWeight = outputWeight;
+        this.notes = List.copyOf(notes);
     }
 
     /** Number of parameters (the tied output projection counted once). */
@@ -52,73 +93,188 @@ public final class Gpt2Weights {
         long C = c.nEmbd();
         long I = c.nInner();
         long perLayer = 2 * C + 3 * C * C + 3 * C + C * C + C + 2 * C + I * C + I + I * C + C;
-        long tied = outputWeight == tokenEmbedding ? 0 : (long) c.vocabSize() * C;
+        long tied = isTied() ? 0 : (long) c.vocabSize() * C;
         return (long) c.vocabSize() * C + (long) c.nPositions() * C + c.nLayer() * perLayer + 2 * C + tied;
     }
 
-    /**
-     * Reads and checks every tensor: names with or without the {@code transformer.} prefix; shapes against
-     * config.json; dtype F32, F16 or BF16. A missing tensor or a wrong shape names the tensor and what was expected.
-     */
-    public static Gpt2Weights load(Gpt2Config config, SafeTensors file) {
-        return load(config, file, bytes -> { });
+    /** Whether the output projection is the token embedding. */
+    public boolean isTied() {
+        return outputWeight == tokenEmbedding;
     }
 
-    /** As {@link #load(Gpt2Config, SafeTensors)}, reporting the bytes of each tensor read (for a progress line). */
-    public static Gpt2Weights load(Gpt2Config config, SafeTensors file, java.util.function.LongConsumer progress) {
-        Reader r = new Reader(config, file, progress);
+    /** Every matrix once (a tied output projection is the token embedding). */
+    public List<WeightTensor> matrices() {
+        List<WeightTensor> all = new ArrayList<>();
+        all.add(tokenEmbedding);
+        all.add(positionEmbedding);
+        for (Layer l : layers) {
+            all.addAll(l.matrices());
+        }
+        if (!isTied()) {
+            all.add(outputWeight);
+        }
+        return all;
+    }
+
+    /** Bytes the weights take on a device: every matrix in its format, the vectors as float32. */
+    public long deviceBytes() {
+        long bytes = 4L * (lnFinalWeight.length + lnFinalBias.length);
+        for (Layer l : layers) {
+            bytes += 4 * l.vectorValues();
+        }
+        for (WeightTensor t : matrices()) {
+            bytes += t.storedBytes();
+        }
+        return bytes;
+    }
+
+    /**
+     * Bytes of weights one decode step reads: every block matrix, the output projection and the vectors once, and
+     * one row of each embedding table.
+     */
+    public long decodeBytesPerToken() {
+        long bytes = 4L * (lnFinalWeight.length + lnFinalBias.length) + outputWeight.storedBytes()
+                + tokenEmbedding.rowBytes() + positionEmbedding.rowBytes();
+        for (Layer l : layers) {
+            bytes += 4 * l.vectorValues();
+            for (WeightTensor t : l.matrices()) {
+                bytes += t.storedBytes();
+            }
+        }
+        return bytes;
+    }
+
+    /** The formats of the matrices with their counts, e.g. "Q8_0 ×49, F32 ×1" (in the order first met). */
+    public String formats() {
+        Map<WeightType, Integer> counts = new LinkedHashMap<>();
+        for (WeightTensor t : matrices()) {
+            counts.merge(t.type(), 1, Integer::sum);
+        }
+        StringBuilder s = new StringBuilder();
+        counts.forEach((type, n) -> s.append(s.length() == 0 ? "" : ", ").append(type).append(" ×").append(n));
+        return s.toString();
+    }
+
+    /** What loading did beyond mapping the file (conversions and what they cost), one line each. */
+    public List<String> notes() {
+        return notes;
+    }
+
+    /**
+     * These weights with every matrix converted to {@code target} as it is uploaded (ggml's reference quantisers
+     * for Q8_0 and Q4_0). The position table keeps its format for the block formats (llama.cpp never quantises it
+     * either); a matrix whose rows are not whole blocks of {@code target} keeps its format, with a note.
+     */
+    public Gpt2Weights convertedTo(WeightType target) {
+        long before = deviceBytes();
+        List<String> kept = new ArrayList<>();
+        Map<WeightTensor, WeightTensor> done = new IdentityHashMap<>();
+        UnaryOperator<WeightTensor> convert = t -> done.computeIfAbsent(t, x -> {
+            if (!target.fitsRow(x.cols())) {
+                kept.add(x.name());
+                return x;
+            }
+            return x.to(target);
+        });
+        WeightTensor wte = convert.apply(tokenEmbedding);
+        WeightTensor wpe = target.isBlockQuantized() ? positionEmbedding : convert.apply(positionEmbedding);
+        Layer[] converted = Arrays.stream(layers).map(l -> l.map(convert)).toArray(Layer[]::new);
+        WeightTensor out = isTied() ? wte : convert.apply(outputWeight);
+        List<String> all = new ArrayList<>(notes);
+        Gpt2Weights result = new Gpt2Weights(config, wte, wpe, converted, lnFinalWeight, lnFinalBias, out, all);
+        all.add("weights converted to " + target + " as they are uploaded: " + Sizes.bytes(result.deviceBytes())
+                + " on the device instead of " + Sizes.bytes(before) + " (" + formats() + " before)");
+        if (!kept.isEmpty()) {
+            all.add(kept.size() + " tensor(s) kept their format because their rows are not whole " + target + " blocks of "
+                    + target.blockSize + ": " + String.join(", ", kept));
+        }
+        return new Gpt2Weights(config, wte, wpe, converted, lnFinalWeight, lnFinalBias, out, all);
+    }
+
+    /** These weights with every K-quant matrix converted to Q8_0 at upload (no kernel reads K-quants), with a note. */
+    private Gpt2Weights runnable() {
+        Set<WeightType> found = new java.util.TreeSet<>();
+        long before = 0;
+        long after = 0;
+        int count = 0;
+        for (WeightTensor t : matrices()) {
+            if (!t.type().runsNatively()) {
+                found.add(t.type());
+                before += t.storedBytes();
+                after += WeightType.Q8_0.rowBytes(t.cols()) * t.rows();
+                count++;
+            }
+        }
+        if (found.isEmpty()) {
+            return this;
+        }
+        Map<WeightTensor, WeightTensor> done = new IdentityHashMap<>();
+        UnaryOperator<WeightTensor> convert = t -> t.type().runsNatively() ? t : done.computeIfAbsent(t, x -> x.to(WeightType.Q8_0));
+        List<String> all = new ArrayList<>(notes);
+        all.add(count + " tensor(s) stored as " + found + " are converted to Q8_0 while they are uploaded (gpu-infer runs "
+                + "F32, F16, BF16, Q8_0 and Q4_0): " + Sizes.bytes(after) + " on the device instead of "
+                + Sizes.bytes(before) + " in the file (+" + Sizes.bytes(after - before) + ")");
+        WeightTensor wte = convert.apply(tokenEmbedding);
+        return new Gpt2Weights(config, wte, convert.apply(positionEmbedding),
+                Arrays.stream(layers).map(l -> l.map(convert)).toArray(Layer[]::new), lnFinalWeight, lnFinalBias,
+                isTied() ? wte : convert.apply(outputWeight), all);
+    }
+
+    // ------------------------------------------------------------------------------------------------ Hugging Face
+
+    /** Reads config.json and memory-maps model.safetensors of a Hugging Face model folder. */
+    public static Gpt2Weights loadFolder(Path dir) {
+        Gpt2Config config = Gpt2Config.read(dir.resolve("config.json"));
+        Path weights = dir.resolve("model.safetensors");
+        if (!Files.exists(weights)) {
+            String hint = Files.exists(dir.resolve("pytorch_model.bin"))
+                    ? " (the folder has pytorch_model.bin: convert it to safetensors, e.g. with safetensors.torch.save_file)"
+                    : "";
+            throw new ModelFormatException(weights, "no such file: gpu-infer reads weights from model.safetensors" + hint);
+        }
+        try (SafeTensors file = SafeTensors.open(weights)) {
+            return load(config, file);
+        }
+    }
+
+    /**
+     * Maps and checks every tensor of a safetensors file: names with or without the {@code transformer.} prefix;
+     * shapes against config.json; dtype F32, F16 or BF16. A missing tensor or a wrong shape names the tensor and
+     * what was expected. The Conv1D matrices are read transposed; nothing is converted to float32 but the vectors.
+     */
+    public static Gpt2Weights load(Gpt2Config config, SafeTensors file) {
+        SafeTensorsReader r = new SafeTensorsReader(config, file);
         int C = config.nEmbd();
         int I = config.nInner();
-        float[] wte = r.read("wte.weight", config.vocabSize(), C);
-        float[] wpe = r.read("wpe.weight", config.nPositions(), C);
+        WeightTensor wte = r.matrix("wte.weight", config.vocabSize(), C);
+        WeightTensor wpe = r.matrix("wpe.weight", config.nPositions(), C);
         Layer[] layers = new Layer[config.nLayer()];
         for (int i = 0; i < layers.length; i++) {
             String p = "h." + i + ".";
             Layer l = new Layer();
-            l.ln1Weight = r.read(p + "ln_1.weight", C);
-            l.ln1Bias = r.read(p + "ln_1.bias", C);
-            l.qkvWeight = transpose(r.read(p + "attn.c_attn.weight", C, 3 * C), C, 3 * C);
-            l.qkvBias = r.read(p + "attn.c_attn.bias", 3 * C);
-            l.attnProjWeight = transpose(r.read(p + "attn.c_proj.weight", C, C), C, C);
-            l.attnProjBias = r.read(p + "attn.c_proj.bias", C);
-            l.ln2Weight = r.read(p + "ln_2.weight", C);
-            l.ln2Bias = r.read(p + "ln_2.bias", C);
-            l.fcWeight = transpose(r.read(p + "mlp.c_fc.weight", C, I), C, I);
-            l.fcBias = r.read(p + "mlp.c_fc.bias", I);
-            l.fcProjWeight = transpose(r.read(p + "mlp.c_proj.weight", I, C), I, C);
-            l.fcProjBias = r.read(p + "mlp.c_proj.bias", C);
+            l.ln1Weight = r.vector(p + "ln_1.weight", C);
+            l.ln1Bias = r.vector(p + "ln_1.bias", C);
+            l.qkvWeight = r.matrix(p + "attn.c_attn.weight", C, 3 * C).transposed();
+            l.qkvBias = r.vector(p + "attn.c_attn.bias", 3 * C);
+            l.attnProjWeight = r.matrix(p + "attn.c_proj.weight", C, C).transposed();
+            l.attnProjBias = r.vector(p + "attn.c_proj.bias", C);
+            l.ln2Weight = r.vector(p + "ln_2.weight", C);
+            l.ln2Bias = r.vector(p + "ln_2.bias", C);
+            l.fcWeight = r.matrix(p + "mlp.c_fc.weight", C, I).transposed();
+            l.fcBias = r.vector(p + "mlp.c_fc.bias", I);
+            l.fcProjWeight = r.matrix(p + "mlp.c_proj.weight", I, C).transposed();
+            l.fcProjBias = r.vector(p + "mlp.c_proj.bias", C);
             layers[i] = l;
         }
-        float[] lnfW = r.read("ln_f.weight", C);
-        float[] lnfB = r.read("ln_f.bias", C);
-        float[] head = file.entry("lm_head.weight") != null ? r.read("lm_head.weight", config.vocabSize(), C) : wte;
-        return new Gpt2Weights(config, wte, wpe, layers, lnfW, lnfB, head);
-    }
-
-    /** {@code [rows, cols]} to {@code [cols, rows]}. */
-    static float[] transpose(float[] m, int rows, int cols) {
-        float[] t = new float[m.length];
-        for (int i = 0; i < rows; i++) {
-            for (int j = 0; j < cols; j++) {
-                t[j * rows + i] = m[i * cols + j];
-            }
-        }
-        return t;
+        float[] lnfW = r.vector("ln_f.weight", C);
+        float[] lnfB = r.vector("ln_f.bias", C);
+        WeightTensor head = file.entry("lm_head.weight") != null ? r.matrix("lm_head.weight", config.vocabSize(), C) : wte;
+        return new Gpt2Weights(config, wte, wpe, layers, lnfW, lnfB, head, List.of());
     }
 
     /** Finds tensors under their plain or {@code transformer.}-prefixed names and checks their shapes. */
-    private static final class Reader {
-        private final Gpt2Config config;
-        private final SafeTensors file;
-        private final java.util.function.LongConsumer progress;
-
-        Reader(Gpt2Config config, SafeTensors file, java.util.function.LongConsumer progress) {
-            this.config = config;
-            this.file = file;
-            this.progress = progress;
-        }
-
-        float[] read(String name, int... shape) {
+    private record SafeTensorsReader(Gpt2Config config, SafeTensors file) {
+        SafeTensors.Entry entry(String name, int... shape) {
             SafeTensors.Entry entry = file.entry(name);
             if (entry == null) {
                 entry = file.entry("transformer." + name);
@@ -130,35 +286,86 @@ public final class Gpt2Weights {
                         + some.size() + " tensors, e.g. " + some.subList(0, Math.min(5, some.size())));
             }
             if (!Arrays.equals(entry.shape(), shape)) {
-                throw new ModelFormatException(file.file(), "tensor '" + entry.name() + "' has shape "
-                        + Arrays.toString(entry.shape()) + " but config.json implies " + Arrays.toString(shape)
-                        + " (n_embd " + config.nEmbd() + ", n_inner " + config.nInner() + ", vocab_size "
-                        + config.vocabSize() + ", n_positions " + config.nPositions()
-                        + "): the weights do not belong to this config");
+                throw mismatch(file.file(), entry.name(), Arrays.toString(entry.shape()), Arrays.toString(shape), config, "config.json");
             }
-            float[] values = file.read(entry);
-            progress.accept(entry.end() - entry.begin());
-            return values;
+            return entry;
+        }
+
+        WeightTensor matrix(String name, int... shape) {
+            return file.tensor(entry(name, shape)).named(name);
+        }
+
+        float[] vector(String name, int length) {
+            return file.read(entry(name, length));
         }
     }
 
-    /** Reads config.json and model.safetensors from a Hugging Face model folder. */
-    public static Gpt2Weights loadFolder(Path dir) {
-        return loadFolder(dir, bytes -> { });
+    static ModelFormatException mismatch(Path file, String tensor, String found, String wanted, Gpt2Config config,
+                                         String source) {
+        return new ModelFormatException(file, "tensor '" + tensor + "' has shape " + found + " but " + source
+                + " implies " + wanted + " (n_embd " + config.nEmbd() + ", n_inner " + config.nInner() + ", vocab_size "
+                + config.vocabSize() + ", n_positions " + config.nPositions() + "): the weights do not belong to this config");
     }
 
-    /** As {@link #loadFolder(Path)}, reporting bytes read. */
-    public static Gpt2Weights loadFolder(Path dir, java.util.function.LongConsumer progress) {
-        Gpt2Config config = Gpt2Config.read(dir.resolve("config.json"));
-        Path weights = dir.resolve("model.safetensors");
-        if (!java.nio.file.Files.exists(weights)) {
-            String hint = java.nio.file.Files.exists(dir.resolve("pytorch_model.bin"))
-                    ? " (the folder has pytorch_model.bin: convert it to safetensors, e.g. with safetensors.torch.save_file)"
-                    : "";
-            throw new ModelFormatException(weights, "no such file: gpu-infer reads weights from model.safetensors" + hint);
+    // -------------------------------------------------------------------------------------------------------- GGUF
+
+    /**
+     * Maps every tensor of a GGUF file of llama.cpp's {@code gpt2} architecture ({@code token_embd},
+     * {@code position_embd}, {@code blk.N.attn_norm}, {@code blk.N.attn_qkv}, {@code blk.N.attn_output},
+     * {@code blk.N.ffn_norm}, {@code blk.N.ffn_up}, {@code blk.N.ffn_down}, {@code output_norm}, optional
+     * {@code output}), checked against the metadata. K-quant matrices are converted to Q8_0 as they are uploaded.
+     */
+    public static Gpt2Weights load(Gpt2Config config, GgufFile file) {
+        GgufReader r = new GgufReader(config, file);
+        int C = config.nEmbd();
+        int I = config.nInner();
+        WeightTensor wte = r.matrix("token_embd.weight", config.vocabSize(), C);
+        WeightTensor wpe = r.matrix("position_embd.weight", config.nPositions(), C);
+        Layer[] layers = new Layer[config.nLayer()];
+        for (int i = 0; i < layers.length; i++) {
+            String p = "blk." + i + ".";
+            Layer l = new Layer();
+            l.ln1Weight = r.vector(p + "attn_norm.weight", C);
+            l.ln1Bias = r.vector(p + "attn_norm.bias", C);
+            l.qkvWeight = r.matrix(p + "attn_qkv.weight", 3 * C, C);
+            l.qkvBias = r.vector(p + "attn_qkv.bias", 3 * C);
+            l.attnProjWeight = r.matrix(p + "attn_output.weight", C, C);
+            l.attnProjBias = r.vector(p + "attn_output.bias", C);
+            l.ln2Weight = r.vector(p + "ffn_norm.weight", C);
+            l.ln2Bias = r.vector(p + "ffn_norm.bias", C);
+            l.fcWeight = r.matrix(p + "ffn_up.weight", I, C);
+            l.fcBias = r.vector(p + "ffn_up.bias", I);
+            l.fcProjWeight = r.matrix(p + "ffn_down.weight", C, I);
+            l.fcProjBias = r.vector(p + "ffn_down.bias", C);
+            layers[i] = l;
         }
-        try (SafeTensors file = SafeTensors.open(weights)) {
-            return load(config, file, progress);
+        float[] lnfW = r.vector("output_norm.weight", C);
+        float[] lnfB = r.vector("output_norm.bias", C);
+        WeightTensor head = file.tensors().containsKey("output.weight") ? r.matrix("output.weight", config.vocabSize(), C) : wte;
+        return new Gpt2Weights(config, wte, wpe, layers, lnfW, lnfB, head, List.of()).runnable();
+    }
+
+    private record GgufReader(Gpt2Config config, GgufFile file) {
+        GgufFile.TensorInfo info(String name, long... shape) {
+            GgufFile.TensorInfo info = file.tensors().get(name);
+            if (info == null) {
+                throw new ModelFormatException(file.file(), "has no tensor '" + name + "', which a gpt2 model with "
+                        + config.nLayer() + " blocks needs; the file has " + file.tensors().size() + " tensors");
+            }
+            if (!Arrays.equals(info.shape(), shape)) {
+                throw mismatch(file.file(), name, Arrays.toString(info.shape()), Arrays.toString(shape), config, "the metadata");
+            }
+            return info;
+        }
+
+        WeightTensor matrix(String name, long... shape) {
+            info(name, shape);
+            return file.tensor(name);
+        }
+
+        float[] vector(String name, int length) {
+            info(name, length);
+            return file.tensor(name).toFloats();
         }
     }
 }

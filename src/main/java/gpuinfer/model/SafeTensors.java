@@ -169,6 +169,25 @@ public final class SafeTensors implements AutoCloseable {
         return entries.get(name);
     }
 
+    /** The tensor in its stored format (F32, F16 or BF16), memory-mapped: nothing is copied to the heap. */
+    public gpuinfer.weights.WeightTensor tensor(Entry entry) {
+        gpuinfer.weights.WeightType type = switch (entry.dtype()) {
+            case "F32" -> gpuinfer.weights.WeightType.F32;
+            case "F16" -> gpuinfer.weights.WeightType.F16;
+            case "BF16" -> gpuinfer.weights.WeightType.BF16;
+            default -> throw new IllegalStateException(entry.dtype());
+        };
+        long[] shape = java.util.Arrays.stream(entry.shape().length == 0 ? new int[] {1} : entry.shape())
+                .asLongStream().toArray();
+        try {
+            MappedByteBuffer mapped = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + entry.begin(), entry.end() - entry.begin());
+            mapped.order(ByteOrder.LITTLE_ENDIAN);
+            return gpuinfer.weights.WeightTensor.of(entry.name(), type, shape, mapped);
+        } catch (IOException e) {
+            throw new ModelFormatException(file, "tensor '" + entry.name() + "' cannot be read: " + e.getMessage());
+        }
+    }
+
     /** The tensor's values as float32 (F16 and BF16 widened exactly). */
     public float[] read(Entry entry) {
         try {

@@ -81,6 +81,27 @@ public final class Gpt2Tokenizer {
         return new Gpt2Tokenizer(tokens, MergesFile.read(mergesTxt, ids));
     }
 
+    /**
+     * A tokenizer from lists held in a model file (a GGUF file's {@code tokenizer.ggml.tokens} and
+     * {@code tokenizer.ggml.merges}: tokens in the byte alphabet, merges as "left right"), checked as the files are.
+     *
+     * @param file the model file, for messages
+     */
+    public static Gpt2Tokenizer of(Path file, String[] tokens, String[] merges) {
+        Map<String, Integer> ids = VocabFile.checkList(file, tokens, "tokenizer.ggml.tokens");
+        return new Gpt2Tokenizer(tokens.clone(), MergesFile.of(file, merges, ids, "tokenizer.ggml.merges"));
+    }
+
+    /** The token strings by id, in the byte alphabet (" the" is "Ġthe"), as vocab.json and GGUF files hold them. */
+    public String[] tokens() {
+        return tokens.clone();
+    }
+
+    /** The merges by rank, "left right", as merges.txt and GGUF files hold them. */
+    public String[] merges() {
+        return merges.list(tokens);
+    }
+
     /** Loads {@code dir/vocab.json} and {@code dir/merges.txt}, the files of a Hugging Face GPT-2 model directory. */
     public static Gpt2Tokenizer fromModelDirectory(Path dir) {
         if (!Files.isDirectory(dir)) {

@@ -60,6 +60,17 @@ final class MergeTable {
         return keys[slot] == EMPTY ? NONE : values[slot];
     }
 
+    /** Every merge as "left right" (the tokens' strings), by rank. */
+    String[] list(String[] tokens) {
+        String[] out = new String[size];
+        for (int i = 0; i < keys.length; i++) {
+            if (keys[i] != EMPTY) {
+                out[rank(values[i])] = tokens[(int) (keys[i] >>> 32)] + " " + tokens[(int) keys[i]];
+            }
+        }
+        return out;
+    }
+
     private static int slot(long[] keys, long key) {
         int mask = keys.length - 1;
         long h = key * 0x9E3779B97F4A7C15L;

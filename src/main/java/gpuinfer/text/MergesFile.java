@@ -40,28 +40,7 @@ final class MergesFile {
                     throw fail(file, "line " + blankLine + " is blank but merges follow it (line " + lineNumber
                             + "); only the end of the file may have blank lines.");
                 }
-                int space = line.indexOf(' ');
-                if (space <= 0 || space == line.length() - 1 || line.indexOf(' ', space + 1) >= 0) {
-                    throw fail(file, "line " + lineNumber + " is " + VocabFile.quote(line) + ", not a merge: a merge "
-                            + "line is two tokens separated by one space, like \"Ġ t\".");
-                }
-                String left = line.substring(0, space);
-                String right = line.substring(space + 1);
-                Integer leftId = ids.get(left);
-                Integer rightId = ids.get(right);
-                Integer mergedId = ids.get(left + right);
-                if (leftId == null || rightId == null || mergedId == null) {
-                    String absent = leftId == null ? left : rightId == null ? right : left + right;
-                    throw fail(file, "line " + lineNumber + " merges " + VocabFile.quote(left) + " and "
-                            + VocabFile.quote(right) + " but " + VocabFile.quote(absent) + " is not in the "
-                            + "vocabulary; vocab.json and merges.txt must come from the same model.");
-                }
-                int rank = table.size();
-                int earlier = table.add(leftId, rightId, rank, mergedId);
-                if (earlier >= 0) {
-                    throw fail(file, "line " + lineNumber + " repeats the merge " + VocabFile.quote(line)
-                            + " (merge " + (earlier + 1) + " of the file); each pair may be merged once.");
-                }
+                add(table, ids, line, file, "line " + lineNumber, "the file", "vocab.json and merges.txt");
             }
         } catch (CharacterCodingException e) {
             throw new TokenizerFileException(file, "is not valid UTF-8 text; use the model's original merges.txt.", e);
@@ -69,6 +48,40 @@ final class MergesFile {
             throw TokenizerFiles.unreadable(file, e);
         }
         return table;
+    }
+
+    /** The merges of a GGUF file's {@code tokenizer.ggml.merges} (named by {@code where}), ranked by position. */
+    static MergeTable of(Path file, String[] merges, Map<String, Integer> ids, String where) {
+        MergeTable table = new MergeTable();
+        for (int i = 0; i < merges.length; i++) {
+            add(table, ids, merges[i], file, where + " entry " + i, where, "the tokens and merges");
+        }
+        return table;
+    }
+
+    /** Checks one merge "left right" and adds it with the next rank. */
+    private static void add(MergeTable table, Map<String, Integer> ids, String line, Path file, String location,
+                            String container, String sources) {
+        int space = line.indexOf(' ');
+        if (space <= 0 || space == line.length() - 1 || line.indexOf(' ', space + 1) >= 0) {
+            throw fail(file, location + " is " + VocabFile.quote(line) + ", not a merge: a merge "
+                    + "is two tokens separated by one space, like \"Ġ t\".");
+        }
+        String left = line.substring(0, space);
+        String right = line.substring(space + 1);
+        Integer leftId = ids.get(left);
+        Integer rightId = ids.get(right);
+        Integer mergedId = ids.get(left + right);
+        if (leftId == null || rightId == null || mergedId == null) {
+            String absent = leftId == null ? left : rightId == null ? right : left + right;
+            throw fail(file, location + " merges " + VocabFile.quote(left) + " and " + VocabFile.quote(right) + " but "
+                    + VocabFile.quote(absent) + " is not in the vocabulary; " + sources + " must come from the same model.");
+        }
+        int earlier = table.add(leftId, rightId, table.size(), mergedId);
+        if (earlier >= 0) {
+            throw fail(file, location + " repeats the merge " + VocabFile.quote(line) + " (merge " + (earlier + 1)
+                    + " of " + container + "); each pair may be merged once.");
+        }
     }
 
     private static TokenizerFileException fail(Path file, String problem) {

@@ -109,20 +109,46 @@ final class VocabFile {
             }
             tokens[id] = e.getKey();
         }
+        requireByteTokens(file, ids::containsKey, "");
+        return tokens;
+    }
+
+    /**
+     * Checks a token list given in memory (a GGUF file's {@code tokenizer.ggml.tokens}, named by {@code where}): every
+     * token non-empty and listed once, and the 256 single-byte tokens present.
+     */
+    static java.util.Map<String, Integer> checkList(Path file, String[] tokens, String where) {
+        if (tokens.length == 0) {
+            throw fail(file, where + " has no tokens.");
+        }
+        Map<String, Integer> ids = new java.util.HashMap<>(tokens.length * 2);
+        for (int id = 0; id < tokens.length; id++) {
+            if (tokens[id].isEmpty()) {
+                throw fail(file, where + ": token " + id + " is the empty string; every token must have at least one character.");
+            }
+            Integer earlier = ids.putIfAbsent(tokens[id], id);
+            if (earlier != null) {
+                throw fail(file, where + ": token " + quote(tokens[id]) + " appears twice (ids " + earlier + " and " + id + ").");
+            }
+        }
+        requireByteTokens(file, ids::containsKey, where + " ");
+        return ids;
+    }
+
+    private static void requireByteTokens(Path file, java.util.function.Predicate<String> has, String where) {
         int missing = 0;
         int firstMissing = -1;
         for (int b = 0; b < 256; b++) {
-            if (!ids.containsKey(String.valueOf(ByteLevel.charOf(b)))) {
+            if (!has.test(String.valueOf(ByteLevel.charOf(b)))) {
                 missing++;
                 firstMissing = firstMissing < 0 ? b : firstMissing;
             }
         }
         if (missing > 0) {
-            throw fail(file, "lacks " + missing + " of the 256 single-byte tokens (the first: "
+            throw fail(file, where + "lacks " + missing + " of the 256 single-byte tokens (the first: "
                     + quote(String.valueOf(ByteLevel.charOf(firstMissing))) + " for byte 0x"
                     + String.format("%02X", firstMissing) + "); it is not a byte-level BPE vocabulary like GPT-2's.");
         }
-        return tokens;
     }
 
     private static TokenizerFileException fail(Path file, String problem) {

@@ -12,15 +12,22 @@ public final class Progress implements AutoCloseable {
     private final String what;
     private final long total;
     private final boolean interactive;
+    private final double quietBelowSeconds;
     private final long start = System.nanoTime();
     private long lastDraw;
     private long done;
 
     public Progress(PrintWriter err, String what, long total) {
+        this(err, what, total, 0);
+    }
+
+    /** As above, saying nothing at the end when the work took less than {@code quietBelowSeconds}. */
+    public Progress(PrintWriter err, String what, long total, double quietBelowSeconds) {
         this.err = err;
         this.what = what;
         this.total = Math.max(1, total);
         this.interactive = System.console() != null;
+        this.quietBelowSeconds = quietBelowSeconds;
     }
 
     public void step(long amount) {
@@ -36,6 +43,13 @@ public final class Progress implements AutoCloseable {
     @Override
     public void close() {
         double seconds = (System.nanoTime() - start) / 1e9;
+        if (seconds < quietBelowSeconds) {
+            if (interactive && lastDraw != 0) {
+                err.print("\r\033[K");
+                err.flush();
+            }
+            return;
+        }
         err.printf(Locale.ROOT, "%s%s done in %.1f s%n", interactive ? "\r" : "", what, seconds);
         err.flush();
     }

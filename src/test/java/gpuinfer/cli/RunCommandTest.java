@@ -93,7 +93,7 @@ class RunCommandTest {
 
     @Test
     void badOptionsAndFoldersExitWithTwo() {
-        assertUsage(CliRunner.run("run", "--model", dir.resolve("missing").toString()), "is not a folder");
+        assertUsage(CliRunner.run("run", "--model", dir.resolve("missing").toString()), "no such file or folder");
         assertUsage(CliRunner.run("run", "--model", dir.toString()), "config.json");
         assertUsage(CliRunner.run("run", "--top-p", "0"), "--top-p must be within (0, 1]");
         assertUsage(CliRunner.run("run", "--max-tokens", "0"), "--max-tokens must be at least 1");

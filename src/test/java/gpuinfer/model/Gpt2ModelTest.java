@@ -132,8 +132,9 @@ class Gpt2ModelTest {
         Gpt2Weights f32 = Gpt2Weights.loadFolder(TinyGpt2.write(dir.resolve("f32"), "F32", true, 100));
         for (String dtype : new String[] {"F16", "BF16"}) {
             Gpt2Weights half = Gpt2Weights.loadFolder(TinyGpt2.write(dir.resolve(dtype), dtype, true, 100));
-            float[] a = f32.layers[1].fcWeight;
-            float[] b = half.layers[1].fcWeight;
+            float[] a = f32.layers[1].fcWeight.toFloats();
+            float[] b = half.layers[1].fcWeight.toFloats();
+            assertEquals(dtype, half.layers[1].fcWeight.type().name(), "the matrix keeps its stored format");
             double tolerance = dtype.equals("F16") ? 0x1p-11 : 0x1p-8; // half an ulp of the format, relative
             for (int i = 0; i < a.length; i++) {
                 assertEquals(a[i], b[i], Math.abs(a[i]) * tolerance + 1e-7, dtype + " value " + i);
