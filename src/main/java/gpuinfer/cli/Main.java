@@ -14,7 +14,7 @@ import java.nio.charset.StandardCharsets;
 
 /** The {@code gpu-infer} command line. */
 @Command(name = "gpu-infer", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        subcommands = {RunCommand.class, DevicesCommand.class, AttentionCommand.class, TokenizeCommand.class, CompareCommand.class, ProfileCommand.class, TuneCommand.class,
+        subcommands = {RunCommand.class, DevicesCommand.class, AttentionCommand.class, TokenizeCommand.class, ConvertCommand.class, CompareCommand.class, ProfileCommand.class, TuneCommand.class,
                 BenchCommand.class, CommandLine.HelpCommand.class},
         description = {"Transformer attention and GPT-style models on any OpenCL device, checked against a CPU reference.",
                 "",
@@ -24,6 +24,7 @@ import java.nio.charset.StandardCharsets;
                 "  gpu-infer attention --shape 2,8,2,77,300,64 --causal --check",
                 "  gpu-infer attention --q q.npy --k k.npy --v v.npy --out o.npy --device gpu",
                 "  gpu-infer tokenize --model models/gpt2-brown \"Hello world\"",
+                "  gpu-infer convert --model models/gpt2-brown --type q8_0 --out brown.Q8_0.gguf",
                 ""},
         footer = {"", "Exit status: 0 success, 1 a --check mismatch, 2 bad usage or input, 3 OpenCL/device failure, "
                 + "70 internal error, 130 interrupted."})

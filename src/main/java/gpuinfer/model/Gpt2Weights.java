@@ -191,8 +191,11 @@ public final class Gpt2Weights {
         return new Gpt2Weights(config, wte, wpe, converted, lnFinalWeight, lnFinalBias, out, all);
     }
 
-    /** These weights with every K-quant matrix converted to Q8_0 at upload (no kernel reads K-quants), with a note. */
-    private Gpt2Weights runnable() {
+    /**
+     * These weights as a device runs them: every K-quant matrix converted to Q8_0 as it is uploaded (no kernel reads
+     * K-quants), with a note saying so and what it costs; these weights themselves when nothing needs converting.
+     */
+    public Gpt2Weights runnable() {
         Set<WeightType> found = new java.util.TreeSet<>();
         long before = 0;
         long after = 0;
@@ -313,7 +316,7 @@ public final class Gpt2Weights {
      * Maps every tensor of a GGUF file of llama.cpp's {@code gpt2} architecture ({@code token_embd},
      * {@code position_embd}, {@code blk.N.attn_norm}, {@code blk.N.attn_qkv}, {@code blk.N.attn_output},
      * {@code blk.N.ffn_norm}, {@code blk.N.ffn_up}, {@code blk.N.ffn_down}, {@code output_norm}, optional
-     * {@code output}), checked against the metadata. K-quant matrices are converted to Q8_0 as they are uploaded.
+     * {@code output}), checked against the metadata, as stored ({@link #runnable()} makes K-quants runnable).
      */
     public static Gpt2Weights load(Gpt2Config config, GgufFile file) {
         GgufReader r = new GgufReader(config, file);
@@ -342,7 +345,7 @@ public final class Gpt2Weights {
         float[] lnfW = r.vector("output_norm.weight", C);
         float[] lnfB = r.vector("output_norm.bias", C);
         WeightTensor head = file.tensors().containsKey("output.weight") ? r.matrix("output.weight", config.vocabSize(), C) : wte;
-        return new Gpt2Weights(config, wte, wpe, layers, lnfW, lnfB, head, List.of()).runnable();
+        return new Gpt2Weights(config, wte, wpe, layers, lnfW, lnfB, head, List.of());
     }
 
     private record GgufReader(Gpt2Config config, GgufFile file) {

@@ -43,6 +43,13 @@ public record LoadedModel(Path path, String source, Gpt2Config config, Gpt2Token
      *                  the stored formats
      */
     public static LoadedModel open(Path path, WeightType convertTo) {
+        LoadedModel stored = openAsStored(path);
+        Gpt2Weights weights = (convertTo == null ? stored.weights : stored.weights.convertedTo(convertTo)).runnable();
+        return new LoadedModel(path, stored.source, stored.config, stored.tokenizer, weights, stored.openMillis);
+    }
+
+    /** Opens a model folder or a GGUF file with every tensor as stored (K-quants too), for conversion to a file. */
+    public static LoadedModel openAsStored(Path path) {
         long start = System.nanoTime();
         LoadedModel model;
         if (Files.isDirectory(path)) {
@@ -65,8 +72,7 @@ public record LoadedModel(Path path, String source, Gpt2Config config, Gpt2Token
             throw new InputException("--model " + path + ": no such file or folder. Pass a Hugging Face GPT-2 model "
                     + "folder (config.json, model.safetensors, vocab.json, merges.txt) or a .gguf file.");
         }
-        Gpt2Weights weights = convertTo == null ? model.weights : model.weights.convertedTo(convertTo);
-        return new LoadedModel(path, model.source, model.config, model.tokenizer, weights, (System.nanoTime() - start) / 1e6);
+        return new LoadedModel(path, model.source, model.config, model.tokenizer, model.weights, (System.nanoTime() - start) / 1e6);
     }
 
     /** GPT-2's byte-level BPE from {@code tokenizer.ggml.*}: tokens and merges, as llama.cpp's gpt2 tokenizer. */

@@ -36,12 +36,25 @@ public final class AtomicFiles {
         void writeTo(OutputStream out) throws IOException;
     }
 
+    /**
+     * A temporary file is created readable by its owner only; the file it becomes gets the usual rw-r--r-- (as a
+     * plain file creation under the common umask 022 would), so that a model or tensor written here can be shared.
+     */
+    private static void readableByAll(Path file) {
+        try {
+            Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        } catch (UnsupportedOperationException | IOException ignored) {
+            // not a POSIX file system: its defaults apply
+        }
+    }
+
     public static void write(Path target, Body body) throws IOException {
         Path absolute = target.toAbsolutePath();
         Path dir = absolute.getParent();
         Files.createDirectories(dir);
         Path temp = Files.createTempFile(dir, "." + absolute.getFileName() + ".", ".partial");
         IN_PROGRESS.add(temp);
+        readableByAll(temp);
         try {
             try (OutputStream out = Files.newOutputStream(temp)) {
                 body.writeTo(out);

@@ -1,0 +1,160 @@
+package gpuinfer.model;
+
+import gpuinfer.InputException;
+import gpuinfer.gguf.GgufValue;
+import gpuinfer.gguf.GgufWriter;
+import gpuinfer.text.Gpt2Tokenizer;
+import gpuinfer.weights.WeightTensor;
+import gpuinfer.weights.WeightType;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.LongConsumer;
+
+/**
+ * Writes a GPT-2-family model as a GGUF file of llama.cpp's {@code gpt2} architecture, readable by llama.cpp and by
+ * gpu-infer: the hyperparameters as {@code gpt2.*} metadata, GPT-2's byte-level BPE tokenizer as
+ * {@code tokenizer.ggml.*} (tokens, token types, merges, end-of-text ids), and the tensors under llama.cpp's names.
+ *
+ * <p>Formats, as llama.cpp's converters and llama-quantize choose them: every matrix (token embedding, attention,
+ * MLP, untied output) in the target format; the position table in F32 for an F32 file and F16 otherwise (llama.cpp
+ * never quantises it); vectors (norms, biases) in F32; a matrix whose rows are not whole blocks of the target stays
+ * F16, as llama-quantize falls back.
+ */
+public final class GgufExport {
+    /** llama.cpp's token types. */
+    static final int TOKEN_NORMAL = 1;
+    static final int TOKEN_CONTROL = 3;
+    static final int TOKEN_UNUSED = 5;
+
+    private GgufExport() {
+    }
+
+    /** What a conversion wrote. */
+    public record Summary(int tensors, String formats, long bytes, List<String> notes) {
+    }
+
+    /**
+     * Writes {@code model} to {@code out} with its matrices in {@code target}; {@code progress} receives tensor
+     * bytes as they are written.
+     */
+    public static Summary write(LoadedModel model, WeightType target, String name, Path out, LongConsumer progress)
+            throws IOException {
+        Gpt2Config c = model.config();
+        if (!c.tanhGelu()) {
+            throw new InputException(model.path() + ": activation_function '" + c.activation() + "' (exact GELU) has no "
+                    + "place in llama.cpp's gpt2 architecture, which always uses the tanh approximation; the GGUF file would "
+                    + "compute something else, so it is not written.");
+        }
+        if (!c.scaleAttention()) {
+            throw new InputException(model.path() + ": scale_attn_weights is false, but llama.cpp's gpt2 architecture always "
+                    + "scales scores by 1/sqrt(head_dim); the GGUF file would compute something else, so it is not written.");
+        }
+        Gpt2Weights w = model.weights();
+        List<String> notes = new ArrayList<>();
+        GgufWriter gguf = new GgufWriter();
+        gguf.put("general.architecture", GgufValue.string("gpt2"));
+        gguf.put("general.name", GgufValue.string(name));
+        gguf.put("general.file_type", GgufValue.uint32(fileType(target)));
+        if (target.isBlockQuantized()) {
+            gguf.put("general.quantization_version", GgufValue.uint32(2));
+        }
+        gguf.put("gpt2.block_count", GgufValue.uint32(c.nLayer()));
+        gguf.put("gpt2.context_length", GgufValue.uint32(c.nPositions()));
+        gguf.put("gpt2.embedding_length", GgufValue.uint32(c.nEmbd()));
+        gguf.put("gpt2.feed_forward_length", GgufValue.uint32(c.nInner()));
+        gguf.put("gpt2.attention.head_count", GgufValue.uint32(c.nHead()));
+        gguf.put("gpt2.attention.layer_norm_epsilon", GgufValue.float32(c.layerNormEpsilon()));
+        putTokenizer(gguf, model.tokenizer(), c);
+
+        WeightType positions = target == WeightType.F32 ? WeightType.F32 : target.isBlockQuantized() ? WeightType.F16 : target;
+        List<String> kept = new ArrayList<>();
+        gguf.add(matrix("token_embd.weight", w.tokenEmbedding, target, kept));
+        gguf.add(matrix("position_embd.weight", w.positionEmbedding, positions, kept));
+        for (int i = 0; i < w.layers.length; i++) {
+            Gpt2Weights.Layer l = w.layers[i];
+            String p = "blk." + i + ".";
+            gguf.add(vector(p + "attn_norm.weight", l.ln1Weight));
+            gguf.add(vector(p + "attn_norm.bias", l.ln1Bias));
+            gguf.add(matrix(p + "attn_qkv.weight", l.qkvWeight, target, kept));
+            gguf.add(vector(p + "attn_qkv.bias", l.qkvBias));
+            gguf.add(matrix(p + "attn_output.weight", l.attnProjWeight, target, kept));
+            gguf.add(vector(p + "attn_output.bias", l.attnProjBias));
+            gguf.add(vector(p + "ffn_norm.weight", l.ln2Weight));
+            gguf.add(vector(p + "ffn_norm.bias", l.ln2Bias));
+            gguf.add(matrix(p + "ffn_up.weight", l.fcWeight, target, kept));
+            gguf.add(vector(p + "ffn_up.bias", l.fcBias));
+            gguf.add(matrix(p + "ffn_down.weight", l.fcProjWeight, target, kept));
+            gguf.add(vector(p + "ffn_down.bias", l.fcProjBias));
+        }
+        gguf.add(vector("output_norm.weight", w.lnFinalWeight));
+        gguf.add(vector("output_norm.bias", w.lnFinalBias));
+        if (!w.isTied()) {
+            gguf.add(matrix("output.weight", w.outputWeight, target, kept));
+        }
+        if (!kept.isEmpty()) {
+            notes.add(kept.size() + " matrix(es) written as F16 because their rows are not whole " + target + " blocks of "
+                    + target.blockSize + " values: " + String.join(", ", kept));
+        }
+        gguf.write(out, progress);
+        return new Summary(gguf.tensorCount(), gguf.formats(), gguf.dataBytes(), notes);
+    }
+
+    /** llama.cpp's llama_ftype of a file whose matrices are mostly {@code target}. */
+    static int fileType(WeightType target) {
+        return switch (target) {
+            case F32 -> 0;
+            case F16 -> 1;
+            case Q4_0 -> 2;
+            case Q8_0 -> 7;
+            case BF16 -> 32;
+            default -> throw new IllegalArgumentException(target + " is not written");
+        };
+    }
+
+    private static WeightTensor matrix(String name, WeightTensor tensor, WeightType target, List<String> kept) {
+        WeightType format = target;
+        if (!target.fitsRow(tensor.cols())) {
+            kept.add(name);
+            format = WeightType.F16;
+        }
+        return tensor.to(format).named(name);
+    }
+
+    private static WeightTensor vector(String name, float[] values) {
+        return WeightTensor.ofFloats(name, values, values.length);
+    }
+
+    /**
+     * GPT-2's tokenizer as llama.cpp's converter writes it: tokens padded to the embedding's rows with "[PADn]"
+     * (type unused), end-of-text as a control token and as bos/eos/unk, the merges, and no automatic BOS.
+     */
+    private static void putTokenizer(GgufWriter gguf, Gpt2Tokenizer tokenizer, Gpt2Config c) {
+        String[] vocab = tokenizer.tokens();
+        String[] tokens = Arrays.copyOf(vocab, c.vocabSize());
+        int[] types = new int[c.vocabSize()];
+        for (int id = 0; id < tokens.length; id++) {
+            if (id >= vocab.length) {
+                tokens[id] = "[PAD" + id + "]";
+                types[id] = TOKEN_UNUSED;
+            } else {
+                types[id] = tokens[id].equals(Gpt2Tokenizer.END_OF_TEXT) ? TOKEN_CONTROL : TOKEN_NORMAL;
+            }
+        }
+        gguf.put("tokenizer.ggml.model", GgufValue.string("gpt2"));
+        gguf.put("tokenizer.ggml.pre", GgufValue.string("gpt-2"));
+        gguf.put("tokenizer.ggml.tokens", GgufValue.strings(tokens));
+        gguf.put("tokenizer.ggml.token_type", GgufValue.int32s(types));
+        gguf.put("tokenizer.ggml.merges", GgufValue.strings(tokenizer.merges()));
+        int eos = tokenizer.endOfTextId().orElse(c.eosTokenId());
+        if (eos >= 0) {
+            gguf.put("tokenizer.ggml.bos_token_id", GgufValue.uint32(eos));
+            gguf.put("tokenizer.ggml.eos_token_id", GgufValue.uint32(eos));
+            gguf.put("tokenizer.ggml.unknown_token_id", GgufValue.uint32(eos));
+        }
+        gguf.put("tokenizer.ggml.add_bos_token", GgufValue.bool(false));
+    }
+}
