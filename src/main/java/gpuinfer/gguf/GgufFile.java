@@ -195,7 +195,12 @@ public final class GgufFile implements AutoCloseable {
                         + " values, which end in the middle of a " + type.blockSize() + "-value block: the file is damaged");
             }
             long offset = in.u64("the data offset of '" + name + "'");
-            long bytes = elements / type.blockSize() * type.blockBytes();
+            long bytes;
+            try {
+                bytes = Math.multiplyExact(elements / type.blockSize(), type.blockBytes());
+            } catch (ArithmeticException e) {
+                throw new GgufFormatException(file, "tensor '" + name + "' would take more than 2^63 bytes: the file is damaged");
+            }
             if (offset < 0 || offset % alignment != 0) {
                 throw new GgufFormatException(file, "tensor '" + name + "' starts at data offset " + Long.toUnsignedString(offset)
                         + ", which is not a multiple of the alignment " + alignment + ": the file is damaged");

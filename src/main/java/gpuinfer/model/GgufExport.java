@@ -20,9 +20,9 @@ import java.util.function.LongConsumer;
  * {@code tokenizer.ggml.*} (tokens, token types, merges, end-of-text ids), and the tensors under llama.cpp's names.
  *
  * <p>Formats, as llama.cpp's converters and llama-quantize choose them: every matrix (token embedding, attention,
- * MLP, untied output) in the target format; the position table in F32 for an F32 file and F16 otherwise (llama.cpp
- * never quantises it); vectors (norms, biases) in F32; a matrix whose rows are not whole blocks of the target stays
- * F16, as llama-quantize falls back.
+ * MLP, untied output) in the target format; the position table in the target's float format, F16 for the block
+ * formats ({@link Gpt2Weights#positionFormat}; llama.cpp never quantises it); vectors (norms, biases) in F32; a
+ * matrix whose rows are not whole blocks of the target stays F16, as llama-quantize falls back.
  */
 public final class GgufExport {
     /** llama.cpp's token types. */
@@ -70,7 +70,7 @@ public final class GgufExport {
         gguf.put("gpt2.attention.layer_norm_epsilon", GgufValue.float32(c.layerNormEpsilon()));
         putTokenizer(gguf, model.tokenizer(), c);
 
-        WeightType positions = target == WeightType.F32 ? WeightType.F32 : target.isBlockQuantized() ? WeightType.F16 : target;
+        WeightType positions = Gpt2Weights.positionFormat(target);
         List<String> kept = new ArrayList<>();
         gguf.add(matrix("token_embd.weight", w.tokenEmbedding, target, kept));
         gguf.add(matrix("position_embd.weight", w.positionEmbedding, positions, kept));

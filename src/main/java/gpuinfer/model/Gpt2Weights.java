@@ -162,8 +162,9 @@ public final class Gpt2Weights {
 
     /**
      * These weights with every matrix converted to {@code target} as it is uploaded (ggml's reference quantisers
-     * for Q8_0 and Q4_0). The position table keeps its format for the block formats (llama.cpp never quantises it
-     * either); a matrix whose rows are not whole blocks of {@code target} keeps its format, with a note.
+     * for Q8_0 and Q4_0). The position table goes to {@link #positionFormat}; a matrix whose rows are not whole
+     * blocks of {@code target} goes to F16 (as llama-quantize does), with a note. The same rules as a GGUF file written by
+     * {@link GgufExport}, so that {@code --weights q8_0} and a converted Q8_0 file run the same weights.
      */
     public Gpt2Weights convertedTo(WeightType target) {
         long before = deviceBytes();
@@ -172,12 +173,12 @@ public final class Gpt2Weights {
         UnaryOperator<WeightTensor> convert = t -> done.computeIfAbsent(t, x -> {
             if (!target.fitsRow(x.cols())) {
                 kept.add(x.name());
-                return x;
+                return x.to(WeightType.F16);
             }
             return x.to(target);
         });
         WeightTensor wte = convert.apply(tokenEmbedding);
-        WeightTensor wpe = target.isBlockQuantized() ? positionEmbedding : convert.apply(positionEmbedding);
+        WeightTensor wpe = positionEmbedding.to(positionFormat(target));
         Layer[] converted = Arrays.stream(layers).map(l -> l.map(convert)).toArray(Layer[]::new);
         WeightTensor out = isTied() ? wte : convert.apply(outputWeight);
         List<String> all = new ArrayList<>(notes);
@@ -185,10 +186,18 @@ public final class Gpt2Weights {
         all.add("weights converted to " + target + " as they are uploaded: " + Sizes.bytes(result.deviceBytes())
                 + " on the device instead of " + Sizes.bytes(before) + " (" + formats() + " before)");
         if (!kept.isEmpty()) {
-            all.add(kept.size() + " tensor(s) kept their format because their rows are not whole " + target + " blocks of "
-                    + target.blockSize + ": " + String.join(", ", kept));
+            all.add(kept.size() + " tensor(s) run as F16 because their rows are not whole " + target + " blocks of "
+                    + target.blockSize + " values (as llama-quantize falls back): " + String.join(", ", kept));
         }
         return new Gpt2Weights(config, wte, wpe, converted, lnFinalWeight, lnFinalBias, out, all);
+    }
+
+    /**
+     * The format of the position table when the matrices go to {@code target}: the target itself for the float
+     * formats, F16 for the block formats (llama.cpp never quantises position tables; its converters write F16).
+     */
+    public static WeightType positionFormat(WeightType target) {
+        return target.isBlockQuantized() ? WeightType.F16 : target;
     }
 
     /**

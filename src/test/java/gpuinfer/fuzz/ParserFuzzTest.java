@@ -1,7 +1,13 @@
 package gpuinfer.fuzz;
 
 import gpuinfer.InputException;
+import gpuinfer.gguf.GgufFile;
+import gpuinfer.model.GgufExport;
 import gpuinfer.model.Gpt2Config;
+import gpuinfer.model.LoadedModel;
+import gpuinfer.model.ModelLocator;
+import gpuinfer.weights.WeightTensor;
+import gpuinfer.weights.WeightType;
 import gpuinfer.model.SafeTensors;
 import gpuinfer.tensor.Npy;
 import gpuinfer.text.Gpt2Tokenizer;
@@ -36,9 +42,22 @@ class ParserFuzzTest {
     private static final long SECONDS = 2;
     private static Path work;
 
+    /** GGUF seeds: the bundled model converted by gpu-infer (Q4_0, Q8_0), plus every GGUF file among the goldens. */
+    private static List<Path> ggufSeeds;
+
     @BeforeContainer
     static void createWorkFolder() throws IOException {
         work = Files.createTempDirectory("gpu-infer-fuzz");
+        List<Path> seeds = new java.util.ArrayList<>();
+        for (WeightType type : List.of(WeightType.Q4_0, WeightType.Q8_0)) {
+            Path seed = work.resolve("seed-" + type.label + ".gguf");
+            GgufExport.write(LoadedModel.openAsStored(ModelLocator.bundled()), type, "seed", seed, bytes -> { });
+            seeds.add(seed);
+        }
+        try (var files = Files.walk(GOLDEN)) {
+            files.filter(p -> p.toString().endsWith(".gguf")).sorted().forEach(seeds::add);
+        }
+        ggufSeeds = List.copyOf(seeds);
     }
 
     @AfterContainer
@@ -89,6 +108,30 @@ class ParserFuzzTest {
         check(vocab, () -> Gpt2Tokenizer.load(vocab, dir.resolve("merges.txt")));
         Path merges = mutated(dir.resolve("merges.txt"), seed ^ 0x5DEECE66DL, "merges.txt");
         check(merges, () -> Gpt2Tokenizer.load(dir.resolve("vocab.json"), merges));
+    }
+
+    @Property
+    void ggufFiles(@ForAll("seeds") long seed) throws IOException {
+        for (Path seedFile : ggufSeeds) {
+            Path file = mutated(seedFile, seed, "m.gguf");
+            // the container: header, metadata, tensor entries, every tensor mapped and dequantised
+            check(file, () -> {
+                try (GgufFile gguf = GgufFile.open(file)) {
+                    float[] row = new float[0];
+                    for (String name : gguf.tensors().keySet()) {
+                        WeightTensor t = gguf.tensor(name);
+                        if (row.length < t.cols()) {
+                            row = new float[(int) t.cols()];
+                        }
+                        for (long r = 0; r < t.rows(); r++) {
+                            t.floatRows(r, 1, row, 0);
+                        }
+                    }
+                }
+            });
+            // the model: config, tokenizer and weights from the metadata
+            check(file, () -> LoadedModel.open(file, null));
+        }
     }
 
     private interface Parse {
