@@ -2,6 +2,7 @@ package gpuinfer.gguf;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import gpuinfer.testing.StoredBytes;
 import gpuinfer.weights.WeightTensor;
 import gpuinfer.weights.WeightType;
 import org.junit.jupiter.api.BeforeAll;
@@ -295,19 +296,8 @@ class GgufReferenceFileTest {
         }
     }
 
-    /** Equal bytes, or a failure naming the first differing block with both versions in hex. */
     static void assertBlocksEqual(String what, WeightType type, byte[] want, byte[] got) {
-        assertEquals(want.length, got.length, what + ": byte count");
-        int block = type.blockBytes;
-        for (int b = 0; b < want.length / block; b++) {
-            for (int i = b * block; i < (b + 1) * block; i++) {
-                if (want[i] != got[i]) {
-                    fail(what + ": " + type + " block " + b + " (values " + b * type.blockSize + ".." + ((b + 1) * type.blockSize - 1)
-                            + ") differs at byte " + (i - b * block) + ": got " + HEX.formatHex(got, b * block, (b + 1) * block)
-                            + ", want " + HEX.formatHex(want, b * block, (b + 1) * block));
-                }
-            }
-        }
+        StoredBytes.assertBlocksEqual(what, type, want.length, want, got);
     }
 
     /** Equal bit patterns, except that any NaN equals any NaN (a NaN's payload from d·q is the CPU's choice). */
@@ -324,10 +314,7 @@ class GgufReferenceFileTest {
     }
 
     static byte[] bytes(WeightTensor tensor) {
-        ByteBuffer b = tensor.buffer().orElseGet(() -> tensor.materialized().buffer().orElseThrow());
-        byte[] out = new byte[b.remaining()];
-        b.duplicate().get(out);
-        return out;
+        return StoredBytes.of(tensor);
     }
 
     static float[] floats(String hex) {
