@@ -17,7 +17,8 @@
 //   logprobs.npy  float32 [T, V]: the natural log of llama.cpp's next-token probabilities after each of the T
 //                 prompt tokens (PROMPT below), for every one of the V tokens of the vocabulary;
 //   greedy.json   the prompt, 16 greedy continuation ids, the top-1 minus top-2 log-probability margin of each
-//                 greedy step, the file's SHA-256 and size, and the versions and settings used.
+//                 greedy step, the file's SHA-256 and size, the versions and settings used, and the ids llama.cpp's
+//                 tokenizer gives TOKENIZE_TEXT (no special tokens parsed).
 //
 // How the probabilities are obtained, and why they are the softmax of the raw logits: controlledEvaluate with
 // generateNext {probabilities: true, token: true, options: {temperature: 0}} makes node-llama-cpp build a sampler
@@ -45,6 +46,8 @@ import { pathToFileURL } from "node:url";
 // 511, <|endoftext|>, which would end a generation.
 export const PROMPT = [84, 258, 263, 290, 32, 101, 330, 275, 44, 405, 265, 499, 13, 256, 310, 460];
 const GREEDY_STEPS = 16;
+// Text tokenised by llama.cpp's tokenizer (from the file's tokenizer.ggml.* entries), for the Java tokenizer to match.
+export const TOKENIZE_TEXT = "The meaning of life is 42, isn't it?\n  Naïve café -- 東京 🙂 x=1+2;\ttab";
 const CONTEXT = 64;
 
 function parseArgs(argv) {
@@ -188,6 +191,7 @@ async function evaluateFile(llama, file, outDir, meta) {
             file: path.basename(file), sha256, bytes: bytes.length, vocab_size: vocab, prompt_ids: PROMPT,
             greedy_ids: greedy, greedy_margins: margins.map((m) => Number(m.toPrecision(6))),
             min_greedy_margin: Number(Math.min(...margins).toPrecision(6)),
+            tokenized: { text: TOKENIZE_TEXT, ids: Array.from(model.tokenize(TOKENIZE_TEXT, false)) },
             ...meta
         };
         writeFileSync(path.join(dir, "greedy.json"), JSON.stringify(json, null, 2) + "\n");

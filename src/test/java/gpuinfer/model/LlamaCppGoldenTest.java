@@ -42,7 +42,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * of the tiny model) and for llama-quantize's K-quant files. gpu-infer opens the same files with
  * {@code LoadedModel.open(path, null)} (K-quants are converted to Q8_0 at load, as gpu-infer runs them), runs them
  * through {@link Gpt2Model} on the Java CPU reference and on OpenCL with both bindings, and compares
- * log-softmax(logits) with llama.cpp's log-probabilities.
+ * log-softmax(logits) with llama.cpp's log-probabilities. The tokenizer each file carries also encodes a test text
+ * (spaces, digits, contractions, newline, tab, non-ASCII, emoji) to llama.cpp's ids.
  *
  * <p>The two do not compute the same numbers, by design: llama.cpp's CPU backend rounds the activations that enter
  * a matrix product to F16 for F16 weights and to 8-bit blocks (Q8_0, Q8_K) for quantised weights, and its GELU
@@ -126,6 +127,10 @@ class LlamaCppGoldenTest {
         int V = model.config().vocabSize();
         assertArrayEquals(new int[] {T, V}, want.shape(), "llama.cpp's log-probabilities cover the whole vocabulary");
         assertEquals(V, golden.get("vocab_size").asInt());
+        // the 512-token vocabulary read from the file's tokenizer.ggml.* splits text as llama.cpp's tokenizer does
+        JsonNode tokenized = golden.get("tokenized");
+        assertArrayEquals(ints(tokenized.get("ids")), model.tokenizer().encode(tokenized.get("text").asText()),
+                "token ids of " + tokenized.get("text") + " (llama.cpp's tokenizer on the same file)");
         double limit = c.marginGapLimit();
 
         try (ClContext context = backendName.equals("cpu") ? null : OpenClTestSupport.context(backendName)) {
