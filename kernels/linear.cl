@@ -236,3 +236,134 @@ void linear_nt(__global const float* x,         // [R, K]
     FOR_MB_NB(STORE)
 #undef STORE
 }
+
+// ---------------------------------------------------------------------------------------------------- linear_rows
+// The decode variant (a few rows of x, as in generating one token per sequence): every weight is read once, so the
+// product runs at the speed memory streams the weights. Work-item i computes the NB consecutive outputs i*NB ..
+// i*NB + NB - 1 one after another, so a work-group reads WG*NB consecutive weight rows as one contiguous region: one
+// long stream that the hardware prefetcher follows (linear_nt's NB rows in lockstep are NB short streams: a Q4_0 row
+// of 768 values is 432 bytes, seven cache lines). Float formats: two independent VEC-wide partial sums per output.
+// Block formats: 32 values at a time as two 16-wide halves, summed unscaled and multiplied by the block's scale once
+// (q - 8 for Q4_0 is taken on the bytes); the scales of four blocks are widened together (halves_to_float4).
+// Measured (2-core AMD EPYC Zen 3, PoCL 3.1, GPT-2 124M decode shapes): see README's weight-format table.
+// Tuning values: VEC (float formats), NB, WG.
+
+// Four fp16 bit patterns to floats, exactly (normal, subnormal, infinity, NaN): integer vector operations, since
+// PoCL's scalar vload_half is a dozen scalar instructions and a block format needs one scale per 32 values.
+inline float4 halves_to_float4(const uint4 h)
+{
+    const uint4 sign = (h & 0x8000u) << 16;
+    const uint4 em = h & 0x7fffu;
+    const uint4 normal = (em << 13) + (112u << 23);          // rebias the exponent: 15 -> 127
+    const uint4 special = (em << 13) | 0x7f800000u;          // exponent 31: infinity or NaN
+    float4 f = as_float4(select(normal, special, em >= (uint4)(0x7c00u)));
+    f = select(f, convert_float4(em) * 0x1p-24f, as_int4(em < (uint4)(0x0400u)));  // subnormal: m * 2^-24
+    return as_float4(as_uint4(f) | sign);
+}
+
+inline float activate1(const float v, const int act)
+{
+    if (act == 1) {
+        const float z = 0.7978845608028654f * (v + 0.044715f * v * v * v);
+        return v / (1.0f + exp(-2.0f * z));
+    }
+    if (act == 2) {
+        return 0.5f * v * (1.0f + erf(v * 0.7071067811865476f));
+    }
+    return v;
+}
+
+inline float sum16(const float16 v)
+{
+    const float8 a = v.lo + v.hi;
+    const float4 b = a.lo + a.hi;
+    return (b.s0 + b.s1) + (b.s2 + b.s3);
+}
+
+#if WTYPE <= WT_BF16
+// x . row over K values of a float format
+inline float row_dot(const __global float* x, const __global uchar* row, const int K)
+{
+    vec_t a0 = (vec_t)(0.0f);
+    vec_t a1 = (vec_t)(0.0f);
+    const int kv = K / VEC;
+    int i = 0;
+    for (; i + 2 <= kv; i += 2) {
+        a0 = fma(VLOAD(i, x), WLOAD(i, row), a0);
+        a1 = fma(VLOAD(i + 1, x), WLOAD(i + 1, row), a1);
+    }
+    if (i < kv) {
+        a0 = fma(VLOAD(i, x), WLOAD(i, row), a0);
+    }
+    float s = HSUM(a0 + a1);
+    for (int k = kv * VEC; k < K; k++) {
+        s = fma(x[k], WT_AT(WTYPE, row, k), s);
+    }
+    return s;
+}
+#else
+// the unscaled dot product of one block's 32 values (the bytes after its scale) with x[0..32)
+inline float16 block_dot(const __global uchar* q, const __global float* x)
+{
+#if WTYPE == WT_Q8_0
+    const float16 lo = convert_float16(vload16(0, (const __global char*)q));
+    const float16 hi = convert_float16(vload16(1, (const __global char*)q));
+#else
+    const uchar16 packed = vload16(0, q);
+    const float16 lo = convert_float16(as_char16(packed & (uchar16)(15)) - (char16)(8));
+    const float16 hi = convert_float16(as_char16(packed >> (uchar16)(4)) - (char16)(8));
+#endif
+    return fma(hi, vload16(1, x), lo * vload16(0, x));
+}
+
+inline float row_dot(const __global float* x, const __global uchar* row, const int K)
+{
+    const int blocks = K / 32;
+    float16 acc0 = (float16)(0.0f);
+    float16 acc1 = (float16)(0.0f);
+    int b = 0;
+    for (; b + 4 <= blocks; b += 4) {
+        const __global uchar* blk = row + (size_t)b * WT_BLOCK_BYTES;
+        const uint4 bits = (uint4)(*(const __global ushort*)blk, *(const __global ushort*)(blk + WT_BLOCK_BYTES),
+                                   *(const __global ushort*)(blk + 2 * WT_BLOCK_BYTES),
+                                   *(const __global ushort*)(blk + 3 * WT_BLOCK_BYTES));
+        const float4 d = halves_to_float4(bits);
+        const __global float* xb = x + b * 32;
+        acc0 = fma((float16)(d.s0), block_dot(blk + 2, xb), acc0);
+        acc1 = fma((float16)(d.s1), block_dot(blk + WT_BLOCK_BYTES + 2, xb + 32), acc1);
+        acc0 = fma((float16)(d.s2), block_dot(blk + 2 * WT_BLOCK_BYTES + 2, xb + 64), acc0);
+        acc1 = fma((float16)(d.s3), block_dot(blk + 3 * WT_BLOCK_BYTES + 2, xb + 96), acc1);
+    }
+    for (; b < blocks; b++) {
+        const __global uchar* blk = row + (size_t)b * WT_BLOCK_BYTES;
+        acc0 = fma((float16)(vload_half(0, (const __global half*)blk)), block_dot(blk + 2, x + b * 32), acc0);
+    }
+    return sum16(acc0 + acc1);
+}
+#endif
+
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1)))
+void linear_rows(__global const float* x,         // [R, K]
+                 __global const uchar* w,         // [N, K] in format WTYPE
+                 __global const float* bias,      // [N], read when has_bias
+                 __global const float* residual,  // [R, N], read when has_residual
+                 __global float* y,               // [R, N]
+                 const int R, const int N, const int K,
+                 const int has_bias, const int has_residual, const int act)
+{
+    const int n0 = get_global_id(0) * NB;
+    const size_t row_bytes = WT_ROW_BYTES(WTYPE, K);
+    for (int j = 0; j < NB; j++) {
+        const int n = n0 + j;
+        if (n >= N) {
+            return;
+        }
+        const __global uchar* row = w + (size_t)n * row_bytes;
+        for (int r = 0; r < R; r++) {   // more rows of x re-read this weight row from cache
+            float v = row_dot(x + (size_t)r * K, row, K) + (has_bias ? bias[n] : 0.0f);
+            v = activate1(v, act);
+            const size_t at = (size_t)r * N + n;
+            y[at] = v + (has_residual ? residual[at] : 0.0f);
+        }
+    }
+}

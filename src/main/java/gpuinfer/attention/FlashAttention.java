@@ -65,8 +65,15 @@ public final class FlashAttention extends ClAttention {
         return "flash";
     }
 
+    /** config(headDim) by head size: defaults, stored tuning and overrides are fixed for this op's life. */
+    private final java.util.Map<Integer, FlashConfig> configs = new java.util.HashMap<>();
+
     /** The tuning values used for a head size: defaults, then stored tuning values, then this op's overrides. */
     public FlashConfig config(int headDim) {
+        return configs.computeIfAbsent(headDim, this::configFor);
+    }
+
+    private FlashConfig configFor(int headDim) {
         FlashConfig config = FlashConfig.defaults(context.device().info(), headDim);
         try {
             config = config.with(gpuinfer.tune.TuningStore.overrides(context.device().info(), tuningKey(headDim)));

@@ -36,6 +36,21 @@ public interface ClNative {
     /** Blocking write of {@code src} (a direct buffer, from 0 to its limit) at {@code offset} bytes. */
     void writeBuffer(Object queue, Object buffer, long offset, ByteBuffer src);
 
+    /**
+     * Non-blocking write of {@code src} (a direct buffer, from 0 to its limit) at {@code offset} bytes: the caller
+     * keeps {@code src} unchanged until the queue has executed the write (a later blocking call on the queue).
+     */
+    void writeBufferAsync(Object queue, Object buffer, long offset, ByteBuffer src);
+
+    /** A user event (clCreateUserEvent), complete only when {@link #completeUserEvent} says so; released as EVENT. */
+    Object createUserEvent(Object context);
+
+    /** Sets a user event's status to CL_COMPLETE. */
+    void completeUserEvent(Object event);
+
+    /** Enqueues a barrier that waits for {@code event} (clEnqueueBarrierWithWaitList, OpenCL 1.2). */
+    void enqueueBarrier(Object queue, Object event);
+
     /** Blocking read into {@code dst} (a direct buffer, from 0 to its limit) from {@code offset} bytes. */
     void readBuffer(Object queue, Object buffer, long offset, ByteBuffer dst);
 

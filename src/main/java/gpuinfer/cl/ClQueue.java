@@ -11,6 +11,14 @@ import java.util.List;
  * one reusable direct staging buffer, in chunks. When {@link #startRecording() recording}, every launch keeps its
  * event; {@link #stopRecording()} waits, reads the events' times and releases them.
  *
+ * <p>{@link #setBatching(boolean) Batching}: launches enqueued since the last blocking call wait behind a barrier on a
+ * user event, and run when the next blocking call (a read, a blocking write, {@link #finish()}) opens it. On a CPU
+ * device the host thread and the driver's worker threads share the cores: without the barrier, each launch the
+ * host enqueues competes with the kernel running before it, and the device waits for the host between kernels
+ * (measured on PoCL, 2 cores: about 0.9 ms of host time per launch of a 0.37 ms kernel, instead of 10 us). With it,
+ * a forward step's hundred launches are enqueued in well under a millisecond while the device is idle, then run
+ * back to back.
+ *
  * <p>Not thread-safe.
  */
 public final class ClQueue extends ClObject {
@@ -19,6 +27,10 @@ public final class ClQueue extends ClObject {
     private final ClContext context;
     private ByteBuffer staging;
     private List<Launch> recording;
+    private boolean batching;
+    private ClEvent gate;
+    /** Host memory of non-blocking writes, kept until a blocking call proves they executed. */
+    private final List<ByteBuffer> inFlight = new ArrayList<>();
 
     private record Launch(ClKernel kernel, long[] global, long[] local, ClEvent event, Cost cost) {
     }
@@ -32,6 +44,64 @@ public final class ClQueue extends ClObject {
         return context;
     }
 
+    /**
+     * Whether launches are held back until the next blocking call (see the class comment). Turning it off opens a
+     * held barrier.
+     */
+    public void setBatching(boolean on) {
+        if (!on) {
+            openGate();
+        }
+        batching = on;
+    }
+
+    /** Lets every command held behind the batching barrier run. */
+    private void openGate() {
+        if (gate != null) {
+            ClEvent open = gate;
+            gate = null;
+            try {
+                cl.completeUserEvent(open.handle);
+            } finally {
+                open.close();
+            }
+        }
+    }
+
+    /** Before a blocking call: the held commands must run, or the call would wait for them forever. */
+    private void beforeBlocking() {
+        openGate();
+    }
+
+    /**
+     * Enqueues writing {@code src} (int32) to the start of {@code dst} without waiting: the values are copied to
+     * memory the queue keeps until the next blocking call, so the caller may change {@code src} at once.
+     */
+    public void writeLater(ClBuffer dst, int[] src) {
+        checkRange(dst, 0, src.length, 4);
+        ByteBuffer copy = ByteBuffer.allocateDirect(4 * Math.max(1, src.length)).order(ByteOrder.nativeOrder());
+        copy.asIntBuffer().put(src);
+        copy.limit(4 * src.length);
+        holdIfBatching();
+        cl.writeBufferAsync(handle, dst.handle, 0, copy);
+        inFlight.add(copy);
+    }
+
+    /** With batching on, the first command after a blocking call is preceded by a barrier on a new user event. */
+    private void holdIfBatching() {
+        if (batching && gate == null) {
+            ClEvent made = new ClEvent(cl, cl.createUserEvent(context.handle), "batching gate");
+            try {
+                cl.enqueueBarrier(handle, made.handle);
+            } catch (RuntimeException e) {
+                cl.completeUserEvent(made.handle);
+                made.close();
+                throw e;
+            }
+            gate = made;
+        }
+    }
+
     /** Uploads all of {@code src} to the start of {@code dst}. */
     public void write(ClBuffer dst, float[] src) {
         write(dst, 0, src, 0, src.length);
@@ -40,6 +110,7 @@ public final class ClQueue extends ClObject {
     /** Uploads {@code count} floats from {@code src[from]} to float index {@code dstOffset} of {@code dst}; blocks. */
     public void write(ClBuffer dst, long dstOffset, float[] src, int from, int count) {
         checkRange(dst, dstOffset, count, 4);
+        beforeBlocking();
         int done = 0;
         while (done < count) {
             int n = Math.min(count - done, STAGING_BYTES / 4);
@@ -58,6 +129,7 @@ public final class ClQueue extends ClObject {
     public void write(ClBuffer dst, long dstOffset, ByteBuffer src) {
         long count = src.remaining();
         checkRange(dst, dstOffset, count, 1);
+        beforeBlocking();
         for (long done = 0; done < count; ) {
             int n = (int) Math.min(count - done, STAGING_BYTES);
             ByteBuffer chunk;
@@ -75,6 +147,7 @@ public final class ClQueue extends ClObject {
     /** Uploads {@code src} (int32) to the start of {@code dst}; blocks. */
     public void write(ClBuffer dst, int[] src) {
         checkRange(dst, 0, src.length, 4);
+        beforeBlocking();
         int done = 0;
         while (done < src.length) {
             int n = Math.min(src.length - done, STAGING_BYTES / 4);
@@ -93,6 +166,7 @@ public final class ClQueue extends ClObject {
     /** Downloads {@code count} floats from float index {@code srcOffset} of {@code src} into {@code dst[from]}; blocks. */
     public void read(ClBuffer src, long srcOffset, float[] dst, int from, int count) {
         checkRange(src, srcOffset, count, 4);
+        beforeBlocking();
         int done = 0;
         while (done < count) {
             int n = Math.min(count - done, STAGING_BYTES / 4);
@@ -101,10 +175,12 @@ public final class ClQueue extends ClObject {
             chunk.asFloatBuffer().get(dst, from + done, n);
             done += n;
         }
+        inFlight.clear(); // a blocking read completes every earlier command
     }
 
     /** Enqueues setting every byte of {@code buffer} to zero. */
     public void zero(ClBuffer buffer) {
+        holdIfBatching();
         cl.zeroBuffer(handle, buffer.handle, 0, buffer.bytes());
     }
 
@@ -138,6 +214,7 @@ public final class ClQueue extends ClObject {
                     + context.device().name() + "' has " + gpuinfer.util.Sizes.bytes(deviceLocal) + ": "
                     + ClErrors.name(-5) + ". Use smaller tiles (e.g. --kernel-define KT=32) or another --device.");
         }
+        holdIfBatching();
         boolean record = recording != null;
         Object event;
         try {
@@ -156,7 +233,9 @@ public final class ClQueue extends ClObject {
 
     /** Blocks until every enqueued command has completed. */
     public void finish() {
+        beforeBlocking();
         cl.finish(handle);
+        inFlight.clear();
     }
 
     /** Whether launches are being recorded. */
@@ -197,6 +276,7 @@ public final class ClQueue extends ClObject {
 
     @Override
     void beforeRelease() {
+        openGate();
         if (recording != null) {
             for (Launch launch : recording) {
                 launch.event().close();

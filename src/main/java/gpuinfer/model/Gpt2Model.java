@@ -186,9 +186,13 @@ public final class Gpt2Model implements AutoCloseable {
             AttentionProblem problem = new AttentionProblem(new AttentionShape(B, H, H, T, sk, D), true,
                     config.attentionScale(), padded ? length.clone() : null);
             backend.attention(attended, lse, query, keyCache[i], valueCache[i], problem, maxSequence);
-            backend.mergeHeads(merged, attended, B, T, H, D);
-            emit(tap, p + "attn_heads", merged, R, C);
-            backend.linear(residual, merged, l.attnProjWeight(), l.attnProjBias(), residual, R, C, C, Activation.NONE);
+            // one token per sequence: [B, H, 1, D] already is [B, C], so the heads need no merging
+            Buf heads = T == 1 ? attended : merged;
+            if (T > 1) {
+                backend.mergeHeads(merged, attended, B, T, H, D);
+            }
+            emit(tap, p + "attn_heads", heads, R, C);
+            backend.linear(residual, heads, l.attnProjWeight(), l.attnProjBias(), residual, R, C, C, Activation.NONE);
             emit(tap, p + "resid_attn", residual, R, C);
             // MLP: x = x + proj(gelu(fc(ln_2(x))))
             backend.layerNorm(normed, residual, l.ln2Weight(), l.ln2Bias(), R, C, config.layerNormEpsilon());

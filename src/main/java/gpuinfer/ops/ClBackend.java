@@ -58,6 +58,8 @@ public final class ClBackend implements Backend {
         }
         this.linear = madeLinear;
         this.kernels = madeKernels;
+        // a forward step's launches are enqueued behind a barrier and run together at the step's read
+        queue.setBatching(true);
     }
 
     public ClContext context() {
@@ -163,6 +165,7 @@ public final class ClBackend implements Backend {
 
     @Override
     public void close() {
+        queue.setBatching(false);
         owned.forEach(ClBuffer::close);
         owned.clear();
         for (IntBuffer ints : List.of(tokens, positions, starts, lengths, rows)) {
@@ -174,9 +177,10 @@ public final class ClBackend implements Backend {
     }
 
     /**
-     * A small int32 device buffer refilled before each use. The queue is in order, so a write (blocking) after
-     * the launches that read the previous contents is safe. A write waits for the queue to drain, so values equal
-     * to the last ones written (the same cache rows for every layer of a step) are not written again.
+     * A small int32 device buffer refilled before each use. The queue is in order, so a write enqueued after the
+     * launches that read the previous contents is safe; it does not wait (the queue keeps a copy of the values),
+     * so it never opens the batching barrier in the middle of a step. Values equal to the last ones written (the
+     * same cache rows for every layer of a step) are not written again.
      */
     private final class IntBuffer {
         private final String label;
@@ -197,7 +201,7 @@ public final class ClBackend implements Backend {
                 }
                 buffer = context.createBuffer(4L * Math.max(16, values.length), label);
             }
-            queue.write(buffer, values);
+            queue.writeLater(buffer, values);
             last = values.clone();
             return buffer;
         }

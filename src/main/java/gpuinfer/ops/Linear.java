@@ -109,7 +109,12 @@ public final class Linear {
 
         /** The tuning key of a launch with this many rows of float32 weights. */
         public static String tuningKey(int rows) {
-            return rows < 4 ? "linear/decode" : "linear/prefill";
+            return isDecode(rows) ? "linear/decode" : "linear/prefill";
+        }
+
+        /** Few rows of x (decode): the linear_rows kernel, which streams each weight once; else linear_nt. */
+        public static boolean isDecode(int rows) {
+            return rows < 4;
         }
 
         /** The tuning key of a launch with this many rows of weights in {@code type}: "linear/decode/q8_0". */
@@ -142,6 +147,8 @@ public final class Linear {
 
         private final ClContext context;
         private final Map<Variant, ClKernel> kernels = new HashMap<>();
+        /** config(rows, type) by tuning key: defaults, stored tuning and overrides are fixed for this op's life. */
+        private final Map<String, Config> configs = new HashMap<>();
 
         private final java.util.Map<String, java.util.Map<String, String>> overrides;
 
@@ -162,8 +169,11 @@ public final class Linear {
 
         /** As {@link #config(int)} for weights stored in {@code type}. */
         public Config config(int rows, WeightType type) {
+            return configs.computeIfAbsent(Config.tuningKey(rows, type), key -> configFor(rows, key));
+        }
+
+        private Config configFor(int rows, String key) {
             DeviceInfo device = context.device().info();
-            String key = Config.tuningKey(rows, type);
             Config tuned = Config.defaults(device, rows);
             try {
                 tuned = tuned.with(gpuinfer.tune.TuningStore.overrides(device, key));
@@ -199,20 +209,25 @@ public final class Linear {
                         + " rows of " + K + " " + type + " values need " + N * type.rowBytes(K));
             }
             Config config = config(R, type);
+            boolean decode = Config.isDecode(R);
             ClKernel kernel = kernels.computeIfAbsent(new Variant(config, type),
                     v -> context.program(KernelSource.load("linear.cl"), "-DWTYPE=" + type.kernelCode + " " + v.config().options())
-                            .kernel("linear_nt"));
+                            .kernel(decode ? "linear_rows" : "linear_nt"));
             kernel.arg(0, x).arg(1, w).arg(2, bias != null ? bias : x).arg(3, residual != null ? residual : y).arg(4, y)
                     .arg(5, R).arg(6, N).arg(7, K).arg(8, bias != null ? 1 : 0).arg(9, residual != null ? 1 : 0)
                     .arg(10, act.code);
             long items = (N + config.nb() - 1) / config.nb();
-            long rowItems = (R + config.mb() - 1) / config.mb();
             long global0 = (items + config.wg() - 1) / config.wg() * config.wg();
-            long global1 = (rowItems + config.wgr() - 1) / config.wgr() * config.wgr();
             double bytes = 4.0 * ((double) R * K + (double) R * N * (residual != null ? 2 : 1) + (bias != null ? N : 0))
                     + (double) N * type.rowBytes(K);
-            queue.launch(kernel, new long[] {global0, global1}, new long[] {config.wg(), config.wgr()},
-                    new Cost(2.0 * R * N * K, bytes));
+            Cost cost = new Cost(2.0 * R * N * K, bytes);
+            if (decode) {
+                queue.launch(kernel, new long[] {global0}, new long[] {config.wg()}, cost);
+                return;
+            }
+            long rowItems = (R + config.mb() - 1) / config.mb();
+            long global1 = (rowItems + config.wgr() - 1) / config.wgr() * config.wgr();
+            queue.launch(kernel, new long[] {global0, global1}, new long[] {config.wg(), config.wgr()}, cost);
         }
 
         @Override

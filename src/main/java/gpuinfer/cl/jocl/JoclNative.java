@@ -149,6 +149,31 @@ public final class JoclNative implements ClNative {
     }
 
     @Override
+    public void writeBufferAsync(Object queue, Object buffer, long offset, ByteBuffer src) {
+        ClException.check(CL.clEnqueueWriteBuffer((cl_command_queue) queue, (cl_mem) buffer, false, offset, src.remaining(),
+                Pointer.to(src), 0, null, null), "clEnqueueWriteBuffer");
+    }
+
+    @Override
+    public Object createUserEvent(Object context) {
+        int[] status = new int[1];
+        cl_event event = CL.clCreateUserEvent((cl_context) context, status);
+        ClException.check(status[0], "clCreateUserEvent");
+        return event;
+    }
+
+    @Override
+    public void completeUserEvent(Object event) {
+        ClException.check(CL.clSetUserEventStatus((cl_event) event, CL.CL_COMPLETE), "clSetUserEventStatus");
+    }
+
+    @Override
+    public void enqueueBarrier(Object queue, Object event) {
+        ClException.check(CL.clEnqueueBarrierWithWaitList((cl_command_queue) queue, 1, new cl_event[] {(cl_event) event}, null),
+                "clEnqueueBarrierWithWaitList");
+    }
+
+    @Override
     public void readBuffer(Object queue, Object buffer, long offset, ByteBuffer dst) {
         ClException.check(CL.clEnqueueReadBuffer((cl_command_queue) queue, (cl_mem) buffer, true, offset, dst.remaining(),
                 Pointer.to(dst), 0, null, null), "clEnqueueReadBuffer");

@@ -162,6 +162,34 @@ public final class LwjglNative implements ClNative {
     }
 
     @Override
+    public void writeBufferAsync(Object queue, Object buffer, long offset, ByteBuffer src) {
+        ClException.check(CL10.clEnqueueWriteBuffer(h(queue), h(buffer), false, offset, src, null, null), "clEnqueueWriteBuffer");
+    }
+
+    @Override
+    public Object createUserEvent(Object context) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer status = stack.mallocInt(1);
+            long event = org.lwjgl.opencl.CL11.clCreateUserEvent(h(context), status);
+            ClException.check(status.get(0), "clCreateUserEvent");
+            return event;
+        }
+    }
+
+    @Override
+    public void completeUserEvent(Object event) {
+        ClException.check(org.lwjgl.opencl.CL11.clSetUserEventStatus(h(event), CL10.CL_COMPLETE), "clSetUserEventStatus");
+    }
+
+    @Override
+    public void enqueueBarrier(Object queue, Object event) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            PointerBuffer wait = stack.mallocPointer(1).put(0, h(event));
+            ClException.check(CL12.clEnqueueBarrierWithWaitList(h(queue), wait, null), "clEnqueueBarrierWithWaitList");
+        }
+    }
+
+    @Override
     public void readBuffer(Object queue, Object buffer, long offset, ByteBuffer dst) {
         ClException.check(CL10.clEnqueueReadBuffer(h(queue), h(buffer), true, offset, dst, null, null), "clEnqueueReadBuffer");
     }
