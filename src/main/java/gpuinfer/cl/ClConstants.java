@@ -39,6 +39,8 @@ final class ClConstants {
 
     static final long CL_QUEUE_PROFILING_ENABLE = 1 << 1;
     static final long CL_MEM_READ_WRITE = 1 << 0;
+    static final long CL_MEM_READ_ONLY = 1 << 2;
+    static final long CL_MEM_USE_HOST_PTR = 1 << 3;
 
     static final int CL_PROFILING_COMMAND_QUEUED = 0x1280;
     static final int CL_PROFILING_COMMAND_SUBMIT = 0x1281;

@@ -97,6 +97,29 @@ public final class ClContext extends ClObject {
         return buffer;
     }
 
+    /**
+     * A read-only buffer that is {@code host} itself (CL_MEM_USE_HOST_PTR), for devices that share the host's memory
+     * ({@link DeviceInfo#sharesHostMemory()}): a memory-mapped weight file is then read by the kernels where it lies,
+     * with no copy and no second resident copy. {@code host} (a direct buffer, from its position to its limit) must
+     * not change while the buffer exists; the buffer keeps it reachable.
+     */
+    public ClBuffer wrapHostMemory(java.nio.ByteBuffer host, String label) {
+        checkOpen();
+        if (!host.isDirect()) {
+            throw new IllegalArgumentException("buffer '" + label + "': only direct (or mapped) memory can be wrapped");
+        }
+        java.nio.ByteBuffer region = host.slice();
+        long bytes = region.remaining();
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("buffer '" + label + "' must have a positive size, not " + bytes);
+        }
+        ClBuffer buffer = new ClBuffer(this, cl.createBuffer(handle, ClConstants.CL_MEM_READ_ONLY | ClConstants.CL_MEM_USE_HOST_PTR,
+                region), label, bytes, region);
+        long now = allocatedBytes.addAndGet(bytes);
+        peakAllocatedBytes.accumulateAndGet(now, Math::max);
+        return buffer;
+    }
+
     /** A buffer holding {@code data}, uploaded through the default queue. */
     public ClBuffer createBuffer(float[] data, String label) {
         ClBuffer buffer = createBuffer(4L * Math.max(1, data.length), label);

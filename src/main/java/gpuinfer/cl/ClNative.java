@@ -33,6 +33,9 @@ public interface ClNative {
 
     Object createBuffer(Object context, long flags, long bytes);
 
+    /** A buffer over host memory (CL_MEM_USE_HOST_PTR in {@code flags}): {@code host} is a direct buffer, 0 to limit. */
+    Object createBuffer(Object context, long flags, ByteBuffer host);
+
     /** Blocking write of {@code src} (a direct buffer, from 0 to its limit) at {@code offset} bytes. */
     void writeBuffer(Object queue, Object buffer, long offset, ByteBuffer src);
 

@@ -74,6 +74,15 @@ public record DeviceInfo(
         return type.contains("gpu");
     }
 
+    /**
+     * Whether the device computes in the host's own memory (a CPU device): a buffer over host memory is then read in
+     * place, with no copy. (Integrated GPUs report unified memory too, but may still copy or pin; they are not
+     * counted here.)
+     */
+    public boolean sharesHostMemory() {
+        return type.contains("cpu");
+    }
+
     private static String string(ClNative cl, Object device, int param) {
         return decodeString(cl.deviceInfo(device, param));
     }

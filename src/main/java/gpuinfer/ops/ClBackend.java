@@ -95,9 +95,16 @@ public final class ClBackend implements Backend {
 
     @Override
     public Buf upload(String name, WeightTensor weight) {
+        java.util.Optional<ByteBuffer> stored = weight.buffer();
+        if (stored.isPresent() && stored.get().isDirect() && context.device().info().sharesHostMemory()
+                && !"1".equals(System.getenv("GPU_INFER_COPY_WEIGHTS"))) {
+            // a CPU device reads the mapped file where it lies: no copy, no second resident copy of the weights
+            ClBuffer buffer = context.wrapHostMemory(stored.get(), name);
+            owned.add(buffer);
+            return new DeviceBuf(name, buffer, weight.type(), weight.elementCount());
+        }
         ClBuffer buffer = context.createBuffer(Math.max(1, weight.storedBytes()), name);
         owned.add(buffer);
-        java.util.Optional<ByteBuffer> stored = weight.buffer();
         if (stored.isPresent()) {
             queue.write(buffer, 0, stored.get());
         } else {

@@ -143,6 +143,14 @@ public final class JoclNative implements ClNative {
     }
 
     @Override
+    public Object createBuffer(Object context, long flags, ByteBuffer host) {
+        int[] status = new int[1];
+        cl_mem buffer = CL.clCreateBuffer((cl_context) context, flags, host.remaining(), Pointer.to(host), status);
+        ClException.check(status[0], "clCreateBuffer(" + host.remaining() + " bytes of host memory)");
+        return buffer;
+    }
+
+    @Override
     public void writeBuffer(Object queue, Object buffer, long offset, ByteBuffer src) {
         ClException.check(CL.clEnqueueWriteBuffer((cl_command_queue) queue, (cl_mem) buffer, true, offset, src.remaining(),
                 Pointer.to(src), 0, null, null), "clEnqueueWriteBuffer");

@@ -157,6 +157,16 @@ public final class LwjglNative implements ClNative {
     }
 
     @Override
+    public Object createBuffer(Object context, long flags, ByteBuffer host) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer status = stack.mallocInt(1);
+            long buffer = CL10.clCreateBuffer(h(context), flags, host, status);
+            ClException.check(status.get(0), "clCreateBuffer(" + host.remaining() + " bytes of host memory)");
+            return buffer;
+        }
+    }
+
+    @Override
     public void writeBuffer(Object queue, Object buffer, long offset, ByteBuffer src) {
         ClException.check(CL10.clEnqueueWriteBuffer(h(queue), h(buffer), true, offset, src, null, null), "clEnqueueWriteBuffer");
     }
