@@ -129,6 +129,8 @@ public final class GgufWriter {
                 gpuinfer.util.Interruption.check();
             }
         }
+        // the last tensor is padded too: llama.cpp's reader, loading the data itself, reads every tensor's padded size
+        out.write(new byte[(int) (align(written) - written)]);
     }
 
     private long align(long offset) {

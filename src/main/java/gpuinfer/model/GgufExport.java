@@ -20,9 +20,9 @@ import java.util.function.LongConsumer;
  * {@code tokenizer.ggml.*} (tokens, token types, merges, end-of-text ids), and the tensors under llama.cpp's names.
  *
  * <p>Formats, as llama.cpp's converters and llama-quantize choose them: every matrix (token embedding, attention,
- * MLP, untied output) in the target format; the position table in the target's float format, F16 for the block
- * formats ({@link Gpt2Weights#positionFormat}; llama.cpp never quantises it); vectors (norms, biases) in F32; a
- * matrix whose rows are not whole blocks of the target stays F16, as llama-quantize falls back.
+ * MLP, untied output) in the target format; the position table in F32 ({@link Gpt2Weights#POSITION_FORMAT}:
+ * llama.cpp never converts or quantises it); vectors (norms, biases) in F32; a matrix whose rows are not whole
+ * blocks of the target is written as F16, as llama-quantize falls back.
  */
 public final class GgufExport {
     /** llama.cpp's token types. */
@@ -70,10 +70,9 @@ public final class GgufExport {
         gguf.put("gpt2.attention.layer_norm_epsilon", GgufValue.float32(c.layerNormEpsilon()));
         putTokenizer(gguf, model.tokenizer(), c);
 
-        WeightType positions = Gpt2Weights.positionFormat(target);
         List<String> kept = new ArrayList<>();
         gguf.add(matrix("token_embd.weight", w.tokenEmbedding, target, kept));
-        gguf.add(matrix("position_embd.weight", w.positionEmbedding, positions, kept));
+        gguf.add(matrix("position_embd.weight", w.positionEmbedding, Gpt2Weights.POSITION_FORMAT, kept));
         for (int i = 0; i < w.layers.length; i++) {
             Gpt2Weights.Layer l = w.layers[i];
             String p = "blk." + i + ".";

@@ -162,7 +162,7 @@ public final class Gpt2Weights {
 
     /**
      * These weights with every matrix converted to {@code target} as it is uploaded (ggml's reference quantisers
-     * for Q8_0 and Q4_0). The position table goes to {@link #positionFormat}; a matrix whose rows are not whole
+     * for Q8_0 and Q4_0). The position table goes to {@link #POSITION_FORMAT}; a matrix whose rows are not whole
      * blocks of {@code target} goes to F16 (as llama-quantize does), with a note. The same rules as a GGUF file written by
      * {@link GgufExport}, so that {@code --weights q8_0} and a converted Q8_0 file run the same weights.
      */
@@ -178,7 +178,7 @@ public final class Gpt2Weights {
             return x.to(target);
         });
         WeightTensor wte = convert.apply(tokenEmbedding);
-        WeightTensor wpe = positionEmbedding.to(positionFormat(target));
+        WeightTensor wpe = positionEmbedding.to(POSITION_FORMAT);
         Layer[] converted = Arrays.stream(layers).map(l -> l.map(convert)).toArray(Layer[]::new);
         WeightTensor out = isTied() ? wte : convert.apply(outputWeight);
         List<String> all = new ArrayList<>(notes);
@@ -193,12 +193,10 @@ public final class Gpt2Weights {
     }
 
     /**
-     * The format of the position table when the matrices go to {@code target}: the target itself for the float
-     * formats, F16 for the block formats (llama.cpp never quantises position tables; its converters write F16).
+     * The format of the position table whatever format the matrices go to: F32, as llama.cpp's converters and
+     * llama-quantize keep it (it is read one row per token: its size costs nothing per token).
      */
-    public static WeightType positionFormat(WeightType target) {
-        return target.isBlockQuantized() ? WeightType.F16 : target;
-    }
+    public static final WeightType POSITION_FORMAT = WeightType.F32;
 
     /**
      * These weights as a device runs them: every K-quant matrix converted to Q8_0 as it is uploaded (no kernel reads

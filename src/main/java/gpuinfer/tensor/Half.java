@@ -36,15 +36,18 @@ public final class Half {
 
     /**
      * float32 to binary16 bits, rounded to nearest with ties to even; values from 65520 up become infinity, values
-     * below 2^-24 / 2 become (signed) zero, NaN stays a quiet NaN that keeps the top of its payload.
+     * below 2^-24 / 2 become (signed) zero, every NaN becomes the quiet NaN 0x7e00 with its sign (as ggml writes).
      */
     public static short fromFloat(float value) {
         int bits = Float.floatToRawIntBits(value);
         int sign = (bits >>> 16) & 0x8000;
         int abs = bits & 0x7fffffff;
-        if (abs >= 0x7f800000) {
-            // infinity, or NaN (made quiet so that a payload that lives only in the low bits is not lost)
-            return (short) (sign | 0x7c00 | (abs > 0x7f800000 ? 0x200 | ((abs >>> 13) & 0x3ff) : 0));
+        if (abs > 0x7f800000) {
+            // NaN: the canonical quiet NaN with its sign, as ggml's conversion writes it (llama-quantize's files)
+            return (short) (sign | 0x7e00);
+        }
+        if (abs == 0x7f800000) {
+            return (short) (sign | 0x7c00);
         }
         if (abs >= 0x477ff000) {
             // 65520 and above round past the largest half, 65504
