@@ -78,11 +78,4 @@ public final class ModelBenchmark {
         double attention = c.nLayer() * 2.0 * T * T * C;
         return T * perTokenLinear + attention + 2.0 * c.vocabSize() * C;
     }
-
-    /** Bytes of weights one decode step reads: every parameter once, float32. */
-    public static double decodeWeightBytes(Gpt2Config c) {
-        double C = c.nEmbd();
-        double perLayer = 4 * (3 * C * C + 3 * C + C * C + C + 2 * C * c.nInner() + c.nInner() + C + 4 * C);
-        return c.nLayer() * perLayer + 4.0 * c.vocabSize() * C + 4.0 * C * 2;
-    }
 }

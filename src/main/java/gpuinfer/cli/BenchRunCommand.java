@@ -60,6 +60,11 @@ final class BenchRunCommand implements Callable<Integer> {
     @Option(names = "--machine", paramLabel = "MACHINE.json", description = "JSON of tools/bench_anchor_machine.py from this session.")
     Path machine;
 
+    @Option(names = "--llama-bench", paramLabel = "LLAMA.json",
+            description = "JSON of llama.cpp's llama-bench (-o json) on the same GGUF file from this session: a prefill "
+                    + "test (-p N -n 0) and a decode test (-n N, ideally -d with the prompt length).")
+    Path llamaBench;
+
     @Option(names = "--json", paramLabel = "OUT.json", description = "Also write the measurements as JSON.")
     Path json;
 
@@ -116,6 +121,7 @@ final class BenchRunCommand implements Callable<Integer> {
 
         JsonNode anchorJson = anchor == null ? null : read(anchor);
         JsonNode machineJson = machine == null ? null : read(machine);
+        LlamaBench llama = llamaBench == null ? null : LlamaBench.read(read(llamaBench), llamaBench);
         out.printf("model %s: %d layers, C=%d, %d heads, vocab %d, %.1f M parameters; weights %s, %.1f MB read per decoded token%n",
                 dir, config.nLayer(), config.nEmbd(), config.nHead(), config.vocabSize(), weights.parameterCount() / 1e6,
                 weights.formats(), weightBytes / 1e6);
@@ -123,6 +129,11 @@ final class BenchRunCommand implements Callable<Integer> {
                 opencl.runtime().binding(), repeat);
         out.printf("%-28s %14s %14s %12s%n", "", "prefill tok/s", "decode tok/s", "decode ms");
         out.printf("%-28s %14.1f %14.1f %12.2f%n", "gpu-infer (OpenCL)", prefillTps, decodeTps, decodeMs);
+        if (llama != null) {
+            out.printf("%-28s %14.1f %14.1f %12.2f   gpu-infer: %.2fx prefill, %.2fx decode%n",
+                    "llama.cpp, " + llama.threads() + " threads", llama.prefillTps(), llama.decodeTps(), 1e3 / llama.decodeTps(),
+                    prefillTps / llama.prefillTps(), decodeTps / llama.decodeTps());
+        }
         if (anchorJson != null) {
             for (JsonNode setting : anchorJson.path("settings")) {
                 double aPrefill = setting.path("prefill_tokens_per_s").asDouble();
@@ -139,12 +150,16 @@ final class BenchRunCommand implements Callable<Integer> {
                     machineJson.path("sgemm_gflops").asDouble());
         }
         out.println();
-        out.printf("decode: %.1f GB/s of weights", decodeGbps);
+        out.printf("decode: %.1f MB of weights per token read at %.1f GB/s", weightBytes / 1e6, decodeGbps);
         if (machineJson != null) {
             out.printf(" = %.0f%% of the measured copy bandwidth (%.1f GB/s)", 100 * decodeGbps / copyBandwidth(machineJson),
                     copyBandwidth(machineJson));
         }
         out.println();
+        if (llama != null) {
+            out.printf("llama.cpp: %s (%s), prefill %s, decode %s%n", llama.modelType(), llama.modelFile(), llama.prefillTest(),
+                    llama.decodeTest());
+        }
         if (json != null) {
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("model", dir.toString());
@@ -157,11 +172,56 @@ final class BenchRunCommand implements Callable<Integer> {
             doc.put("decodeMsPerToken", decodeMs);
             doc.put("decodeTokensPerSecond", decodeTps);
             doc.put("decodeGbps", decodeGbps);
+            doc.put("weights", weights.formats());
+            doc.put("weightBytesPerToken", weightBytes);
+            if (machineJson != null) {
+                doc.put("copyGbps", copyBandwidth(machineJson));
+            }
+            if (llama != null) {
+                doc.put("llamaCpp", Map.of("prefillTokensPerSecond", llama.prefillTps(), "decodeTokensPerSecond",
+                        llama.decodeTps(), "threads", llama.threads(), "prefillTest", llama.prefillTest(), "decodeTest",
+                        llama.decodeTest()));
+            }
             doc.put("rounds", rounds);
             String text = Json.write(doc);
             AtomicFiles.write(json, o -> o.write(text.getBytes(StandardCharsets.UTF_8)));
         }
         return ExitCodes.OK;
+    }
+
+    /**
+     * llama.cpp's llama-bench figures on the same file: the median of the samples of its prefill test (n_prompt &gt; 0,
+     * n_gen = 0) and of its decode test (n_gen &gt; 0).
+     */
+    record LlamaBench(String modelFile, String modelType, int threads, double prefillTps, String prefillTest,
+                      double decodeTps, String decodeTest) {
+        static LlamaBench read(JsonNode root, Path file) {
+            JsonNode prefill = null;
+            JsonNode decode = null;
+            for (JsonNode test : root) {
+                if (test.path("n_gen").asInt() > 0) {
+                    decode = test;
+                } else if (test.path("n_prompt").asInt() > 0) {
+                    prefill = test;
+                }
+            }
+            if (prefill == null || decode == null) {
+                throw new InputException(file + ": not llama-bench -o json output with a prefill test (-p N -n 0) and a "
+                        + "decode test (-p 0 -n N)");
+            }
+            return new LlamaBench(decode.path("model_filename").asText(), decode.path("model_type").asText(),
+                    decode.path("n_threads").asInt(), median(prefill), "pp" + prefill.path("n_prompt").asInt(), median(decode),
+                    "tg" + decode.path("n_gen").asInt() + (decode.path("n_depth").asInt() > 0
+                            ? " after " + decode.path("n_depth").asInt() + " tokens" : ""));
+        }
+
+        private static double median(JsonNode test) {
+            double[] samples = new double[test.path("samples_ts").size()];
+            for (int i = 0; i < samples.length; i++) {
+                samples[i] = test.path("samples_ts").get(i).asDouble();
+            }
+            return samples.length == 0 ? test.path("avg_ts").asDouble() : Stats.median(samples);
+        }
     }
 
     /**

@@ -387,6 +387,8 @@ public final class GgufFile implements AutoCloseable {
         private final FileChannel channel;
         private final long size;
         private final ByteBuffer window = ByteBuffer.allocate(WINDOW).order(ByteOrder.LITTLE_ENDIAN);
+        private final java.nio.charset.CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
         private long windowStart;
 
         Cursor(Path file, FileChannel channel) {
@@ -479,9 +481,14 @@ public final class GgufFile implements AutoCloseable {
                 window.get(bytes, done, n);
                 done += n;
             }
+            // the JDK's decoder is the fast one but replaces malformed bytes; only a replacement character in its
+            // result (rare in real files) needs the strict decoder to tell a damaged string from a real U+FFFD
+            String decoded = new String(bytes, StandardCharsets.UTF_8);
+            if (decoded.indexOf('\uFFFD') < 0) {
+                return decoded;
+            }
             try {
-                return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                        .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+                return utf8.reset().decode(ByteBuffer.wrap(bytes)).toString();
             } catch (CharacterCodingException e) {
                 throw new GgufFormatException(file, what + " is not valid UTF-8: the file is damaged");
             }

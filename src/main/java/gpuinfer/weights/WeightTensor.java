@@ -229,25 +229,50 @@ public final class WeightTensor {
         int size = type.blockBytes;
         ByteBuffer src = buffer;
         return computed(name, type, new long[] {b, a}, (first, count, dst) -> {
-            // output row i (input column first + i), element j = input row j; tiles keep both sides in cache
-            ByteBuffer out = BlockCodecs.littleEndian(dst);
+            // output row i (input column first + i), element j = input row j; 64 x 64 tiles keep both sides in
+            // cache, and the tiles of output rows are shared among the cores (each writes its own rows)
             int base = dst.position();
-            for (int j0 = 0; j0 < a; j0 += TRANSPOSE_TILE) {
-                for (int i0 = 0; i0 < count; i0 += TRANSPOSE_TILE) {
-                    for (int j = j0; j < Math.min(a, j0 + TRANSPOSE_TILE); j++) {
-                        long in = (long) j * b + first;
-                        for (int i = i0; i < Math.min(count, i0 + TRANSPOSE_TILE); i++) {
-                            int from = (int) ((in + i) * size);
-                            int to = base + (i * a + j) * size;
-                            if (size == 4) {
-                                out.putInt(to, src.getInt(from));
-                            } else {
-                                out.putShort(to, src.getShort(from));
+            java.util.stream.IntStream.range(0, (count + TRANSPOSE_TILE - 1) / TRANSPOSE_TILE).parallel().forEach(tile -> {
+                int i0 = tile * TRANSPOSE_TILE;
+                int n = Math.min(count, i0 + TRANSPOSE_TILE) - i0;
+                if (size == 4) {
+                    java.nio.IntBuffer in = src.duplicate().order(ByteOrder.LITTLE_ENDIAN).asIntBuffer();
+                    java.nio.IntBuffer out = BlockCodecs.littleEndian(dst.duplicate()).position(base).slice()
+                            .order(ByteOrder.LITTLE_ENDIAN).asIntBuffer();
+                    int[] segment = new int[n];
+                    int[] rows = new int[n * TRANSPOSE_TILE];
+                    for (int j0 = 0; j0 < a; j0 += TRANSPOSE_TILE) {
+                        int m = Math.min(a, j0 + TRANSPOSE_TILE) - j0;
+                        for (int j = 0; j < m; j++) {
+                            in.get((int) ((long) (j0 + j) * b + first + i0), segment, 0, n);
+                            for (int i = 0; i < n; i++) {
+                                rows[i * TRANSPOSE_TILE + j] = segment[i];
                             }
+                        }
+                        for (int i = 0; i < n; i++) {
+                            out.put((i0 + i) * a + j0, rows, i * TRANSPOSE_TILE, m);
+                        }
+                    }
+                } else {
+                    java.nio.ShortBuffer in = src.duplicate().order(ByteOrder.LITTLE_ENDIAN).asShortBuffer();
+                    java.nio.ShortBuffer out = BlockCodecs.littleEndian(dst.duplicate()).position(base).slice()
+                            .order(ByteOrder.LITTLE_ENDIAN).asShortBuffer();
+                    short[] segment = new short[n];
+                    short[] rows = new short[n * TRANSPOSE_TILE];
+                    for (int j0 = 0; j0 < a; j0 += TRANSPOSE_TILE) {
+                        int m = Math.min(a, j0 + TRANSPOSE_TILE) - j0;
+                        for (int j = 0; j < m; j++) {
+                            in.get((int) ((long) (j0 + j) * b + first + i0), segment, 0, n);
+                            for (int i = 0; i < n; i++) {
+                                rows[i * TRANSPOSE_TILE + j] = segment[i];
+                            }
+                        }
+                        for (int i = 0; i < n; i++) {
+                            out.put((i0 + i) * a + j0, rows, i * TRANSPOSE_TILE, m);
                         }
                     }
                 }
-            }
+            });
             dst.position(base + count * a * size);
         }, (origin.equals("stored") ? "" : origin + ", ") + "transposed");
     }

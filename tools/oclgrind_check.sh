@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs the weight-format kernel variants under Oclgrind, a second OpenCL implementation that checks every memory
+# access (out of bounds, uninitialised reads of buffers, data races), and fails on any diagnostic:
+#   - gpu-infer run on the tiny GGUF models of every stored format (F32, F16, Q8_0, Q4_0) and with --weights bf16:
+#     prefill (linear_nt) and decode (linear_rows) per format, embed per table format, layernorm, attention;
+#   - gpu-infer compare on the Q4_0 and Q8_0 files: the teacher-forced forward of every position on the device.
+# Oclgrind interprets kernels (thousands of times slower than PoCL): the models are the tiny golden ones.
+#
+# Needs: apt-get install oclgrind. Only Oclgrind is visible to the runs (OCL_ICD_VENDORS points at it alone).
+#     tools/oclgrind_check.sh            (from the repository root; a few minutes)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+icd_lib="${OCLGRIND_ICD:-/usr/lib/oclgrind/liboclgrind-rt-icd.so}"
+[ -f "$icd_lib" ] || { echo "oclgrind_check: no $icd_lib; install Oclgrind (apt-get install oclgrind)" >&2; exit 2; }
+vendors="$(mktemp -d)"
+trap 'rm -rf "$vendors"' EXIT
+echo "$icd_lib" > "$vendors/oclgrind.icd"
+export OCL_ICD_VENDORS="$vendors" OCLGRIND_CHECK_API=1 OCLGRIND_DATA_RACES=1
+golden=src/test/resources/golden/gguf/tiny
+failed=0
+
+check() {
+    local what="$1"
+    shift
+    local log="$vendors/log.txt"
+    if ! bin/gpu-infer "$@" > "$log" 2>&1; then
+        echo "FAIL  $what: exit status $?" && cat "$log" && failed=1 && return
+    fi
+    # Oclgrind reports on stderr and still exits 0: any of its diagnostics is a failure
+    if grep -E -q "Invalid (read|write)|out of bounds|data race|Uninitialized|Oclgrind - |Kernel .* exceeded|error:" "$log"; then
+        echo "FAIL  $what:" && cat "$log" && failed=1 && return
+    fi
+    grep -q "Oclgrind" "$log" || { echo "FAIL  $what did not run on Oclgrind:" && cat "$log" && failed=1 && return; }
+    echo "ok    $what"
+}
+
+for format in f32 f16 q8_0 q4_0; do
+    check "run $format (prefill and decode)" run --model "$golden/tiny-$format.gguf" --prompt "The meaning of life" \
+        --max-tokens 3 --temperature 0 --no-cache
+done
+check "run --weights bf16" run --model "$golden/tiny-f32.gguf" --weights bf16 --prompt "The meaning" --max-tokens 2 --temperature 0 --no-cache
+for format in q8_0 q4_0; do
+    check "compare $format (teacher-forced prefill, CPU against device)" compare --model "$golden/tiny-$format.gguf" \
+        --prompt "The meaning of life" --max-tokens 2
+done
+exit $failed
