@@ -160,11 +160,11 @@ final class RunCommand implements Callable<Integer> {
             return generate(out, err, texts, loaded, promptIds, truncated, report, sampling, started);
         } finally {
             if (started != null) {
-                started.context().close();
+                started.close();
             } else if (startingOpenCl != null) {
                 // the model or the prompts failed first: release a context that was still being made
                 try {
-                    startingOpenCl.join().context().close();
+                    startingOpenCl.join().close();
                 } catch (CompletionException ignored) {
                     // OpenCL failed too; the first error is the one reported
                 }
@@ -172,8 +172,20 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    /** An OpenCL context and the model's kernels on it, made on another thread and handed over once ready. */
-    private record OpenClStart(ClContext context, ClBackend backend) {
+    /**
+     * An OpenCL context and the model's kernels on it, made on another thread and handed over once ready; closing
+     * releases both (the backend may already have been closed by the model that owned it).
+     */
+    private record OpenClStart(ClContext context, ClBackend backend) implements AutoCloseable {
+        @Override
+        public void close() {
+            try {
+                backend.close();
+            } finally {
+                context.close();
+            }
+        }
+
         static OpenClStart of(ClContext context) {
             try {
                 return new OpenClStart(context, new ClBackend(context));
