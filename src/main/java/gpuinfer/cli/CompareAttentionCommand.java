@@ -65,6 +65,10 @@ final class CompareAttentionCommand implements Callable<Integer> {
     }
 
     private static AttentionComparison.Side side(Execution execution) {
+        if (execution.weights() != null) {
+            throw new gpuinfer.InputException("weights=" + execution.weights().label + " converts a model's weights; "
+                    + "attention has none. Use it with 'gpu-infer compare' (a model), not 'compare attention'.");
+        }
         return execution.isCpu() ? AttentionComparison.cpu() : AttentionComparison.opencl(execution);
     }
 }

@@ -44,4 +44,27 @@ class CompareCommandTest {
         CliRunner bad = CliRunner.run("compare", "attention", "--shape", "1,2,2,20,20,16", "--b", "colour=red");
         assertEquals(2, bad.status(), bad::toString);
     }
+
+    @Test
+    void weightFormatsAreComparedByTheirNmse() throws Exception {
+        OpenClTestSupport.device("lwjgl");
+        Path report = dir.resolve("q8.json");
+        CliRunner r = CliRunner.run("compare", "--prompt", "hello", "--a", "device=auto", "--b", "weights=q8_0",
+                "--report", report.toString());
+        assertEquals(0, r.status(), r::toString);
+        assertTrue(r.out().contains("weights converted to Q8_0") && r.out().contains("nmse <= 1.0e-03")
+                && r.out().contains("PASS: all 39 tensors within their NMSE limits"), r::toString);
+        JsonNode json = new ObjectMapper().readTree(report.toFile());
+        for (JsonNode t : json.get("tensors")) {
+            double nmse = t.get("nmse").asDouble();
+            // Q8_0's rounding is visible (an error of 0 would mean the conversion did not happen) and small
+            assertTrue(nmse > 1e-8 && nmse <= 1e-3, t.toString());
+        }
+        CliRunner attention = CliRunner.run("compare", "attention", "--shape", "1,2,2,8,8,16", "--b", "weights=q8_0");
+        assertEquals(2, attention.status(), attention::toString);
+        assertTrue(attention.err().contains("attention has none"), attention::toString);
+        CliRunner unknown = CliRunner.run("compare", "--prompt", "hello", "--b", "weights=q3_k");
+        assertEquals(2, unknown.status(), unknown::toString);
+        assertTrue(unknown.err().contains("f32, f16, bf16, q8_0, q4_0"), unknown::toString);
+    }
 }
