@@ -273,12 +273,11 @@ inline float activate1(const float v, const int act)
     return v;
 }
 
-inline float sum16(const float16 v)
-{
-    const float8 a = v.lo + v.hi;
-    const float4 b = a.lo + a.hi;
-    return (b.s0 + b.s1) + (b.s2 + b.s3);
-}
+// the sum of a float16's lanes (a macro: a float16 argument or result of a function changes the ABI without
+// AVX-512, and clang warns about it on every build)
+#define SUM16(v) SUM16_8_((v).lo + (v).hi)
+#define SUM16_8_(a) SUM16_4_((a).lo + (a).hi)
+#define SUM16_4_(b) (((b).s0 + (b).s1) + ((b).s2 + (b).s3))
 
 #if WTYPE <= WT_BF16
 // x . row over K values of a float format
@@ -302,19 +301,17 @@ inline float row_dot(const __global float* x, const __global uchar* row, const i
     return s;
 }
 #else
-// the unscaled dot product of one block's 32 values (the bytes after its scale) with x[0..32)
-inline float16 block_dot(const __global uchar* q, const __global float* x)
-{
+// the unscaled dot product of one block's 32 values (the bytes after its scale at q) with x[0..32), as a float16 of
+// partial sums (a macro, for the reason SUM16 is one)
 #if WTYPE == WT_Q8_0
-    const float16 lo = convert_float16(vload16(0, (const __global char*)q));
-    const float16 hi = convert_float16(vload16(1, (const __global char*)q));
+#define BLOCK_DOT(q, x)                                                                                          \
+    fma(convert_float16(vload16(1, (const __global char*)(q))), vload16(1, (x)),                               \
+        convert_float16(vload16(0, (const __global char*)(q))) * vload16(0, (x)))
 #else
-    const uchar16 packed = vload16(0, q);
-    const float16 lo = convert_float16(as_char16(packed & (uchar16)(15)) - (char16)(8));
-    const float16 hi = convert_float16(as_char16(packed >> (uchar16)(4)) - (char16)(8));
+#define BLOCK_DOT(q, x)                                                                                          \
+    fma(convert_float16(as_char16(vload16(0, (q)) >> (uchar16)(4)) - (char16)(8)), vload16(1, (x)),            \
+        convert_float16(as_char16(vload16(0, (q)) & (uchar16)(15)) - (char16)(8)) * vload16(0, (x)))
 #endif
-    return fma(hi, vload16(1, x), lo * vload16(0, x));
-}
 
 inline float row_dot(const __global float* x, const __global uchar* row, const int K)
 {
@@ -329,16 +326,17 @@ inline float row_dot(const __global float* x, const __global uchar* row, const i
                                    *(const __global ushort*)(blk + 3 * WT_BLOCK_BYTES));
         const float4 d = halves_to_float4(bits);
         const __global float* xb = x + b * 32;
-        acc0 = fma((float16)(d.s0), block_dot(blk + 2, xb), acc0);
-        acc1 = fma((float16)(d.s1), block_dot(blk + WT_BLOCK_BYTES + 2, xb + 32), acc1);
-        acc0 = fma((float16)(d.s2), block_dot(blk + 2 * WT_BLOCK_BYTES + 2, xb + 64), acc0);
-        acc1 = fma((float16)(d.s3), block_dot(blk + 3 * WT_BLOCK_BYTES + 2, xb + 96), acc1);
+        acc0 = fma((float16)(d.s0), BLOCK_DOT(blk + 2, xb), acc0);
+        acc1 = fma((float16)(d.s1), BLOCK_DOT(blk + WT_BLOCK_BYTES + 2, xb + 32), acc1);
+        acc0 = fma((float16)(d.s2), BLOCK_DOT(blk + 2 * WT_BLOCK_BYTES + 2, xb + 64), acc0);
+        acc1 = fma((float16)(d.s3), BLOCK_DOT(blk + 3 * WT_BLOCK_BYTES + 2, xb + 96), acc1);
     }
     for (; b < blocks; b++) {
         const __global uchar* blk = row + (size_t)b * WT_BLOCK_BYTES;
-        acc0 = fma((float16)(vload_half(0, (const __global half*)blk)), block_dot(blk + 2, x + b * 32), acc0);
+        acc0 = fma((float16)(vload_half(0, (const __global half*)blk)), BLOCK_DOT(blk + 2, x + b * 32), acc0);
     }
-    return sum16(acc0 + acc1);
+    const float16 acc = acc0 + acc1;
+    return SUM16(acc);
 }
 #endif
 
@@ -366,4 +364,46 @@ void linear_rows(__global const float* x,         // [R, K]
             y[at] = v + (has_residual ? residual[at] : 0.0f);
         }
     }
+}
+
+// ------------------------------------------------------------------------------------------------ dequantize_rows
+// Prefill with weights in a narrow format: the product is compute-bound, and linear_nt would widen every weight once
+// per group of rows of x (R / (WGR * MB) times); instead each weight is widened once per forward step into a float
+// scratch matrix that linear_nt (WTYPE 0) then reads. Work-item (c, n) widens values 32c .. 32c + 31 of row n
+// (fewer at the end of a row of a float format whose K is not a multiple of 32). Exact: the values are the ones the
+// CPU reference dequantises. Launched as a 2-D range: dimension 0 over the 32-value chunks of a row, 1 over rows.
+__kernel void dequantize_rows(__global const uchar* w,   // [N, K] in format WTYPE
+                              __global float* out,       // [N, K]
+                              const int N, const int K)
+{
+    const int c = get_global_id(0);
+    const int n = get_global_id(1);
+    const int k0 = c * 32;
+    if (n >= N || k0 >= K) {
+        return;
+    }
+    const __global uchar* row = w + (size_t)n * WT_ROW_BYTES(WTYPE, K);
+    __global float* dst = out + (size_t)n * K + k0;
+#if WTYPE == WT_Q8_0 || WTYPE == WT_Q4_0
+    const __global uchar* blk = row + (size_t)c * WT_BLOCK_BYTES;
+    const float16 d = (float16)(vload_half(0, (const __global half*)blk));
+#if WTYPE == WT_Q8_0
+    vstore16(d * convert_float16(vload16(0, (const __global char*)(blk + 2))), 0, dst);
+    vstore16(d * convert_float16(vload16(1, (const __global char*)(blk + 2))), 1, dst);
+#else
+    const uchar16 packed = vload16(0, blk + 2);
+    vstore16(d * convert_float16(as_char16(packed & (uchar16)(15)) - (char16)(8)), 0, dst);
+    vstore16(d * convert_float16(as_char16(packed >> (uchar16)(4)) - (char16)(8)), 1, dst);
+#endif
+#else
+    if (k0 + 32 <= K) {
+        for (int i = 0; i < 32 / VEC; i++) {
+            VSTORE(WLOAD(k0 / VEC + i, row), i, dst);   // k0 is a multiple of 32, so of VEC
+        }
+    } else {
+        for (int k = k0; k < K; k++) {
+            out[(size_t)n * K + k] = WT_AT(WTYPE, row, k);
+        }
+    }
+#endif
 }

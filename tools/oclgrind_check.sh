@@ -2,7 +2,8 @@
 # Runs the weight-format kernel variants under Oclgrind, a second OpenCL implementation that checks every memory
 # access (out of bounds, uninitialised reads of buffers, data races), and fails on any diagnostic:
 #   - gpu-infer run on the tiny GGUF models of every stored format (F32, F16, Q8_0, Q4_0) and with --weights bf16:
-#     prefill (linear_nt) and decode (linear_rows) per format, embed per table format, layernorm, attention;
+#     prefill (linear_nt; with a long prompt, dequantize_rows then linear_nt) and decode (linear_rows) per format,
+#     embed per table format, layernorm, attention;
 #   - gpu-infer compare on the Q4_0 and Q8_0 files: the teacher-forced forward of every position on the device.
 # Oclgrind interprets kernels (thousands of times slower than PoCL): the models are the tiny golden ones.
 #
@@ -38,6 +39,12 @@ check() {
 for format in f32 f16 q8_0 q4_0; do
     check "run $format (prefill and decode)" run --model "$golden/tiny-$format.gguf" --prompt "The meaning of life" \
         --max-tokens 3 --temperature 0 --no-cache
+done
+long="one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen"
+for format in f16 q8_0 q4_0; do
+    # a prompt of 16 tokens or more: prefill widens the weights first (dequantize_rows), then linear_nt in float32
+    check "run $format, long prompt (widened prefill)" run --model "$golden/tiny-$format.gguf" --prompt "$long" \
+        --max-tokens 2 --temperature 0 --no-cache
 done
 check "run --weights bf16" run --model "$golden/tiny-f32.gguf" --weights bf16 --prompt "The meaning" --max-tokens 2 --temperature 0 --no-cache
 for format in q8_0 q4_0; do

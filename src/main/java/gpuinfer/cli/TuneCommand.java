@@ -29,7 +29,7 @@ import java.util.concurrent.Callable;
                 "candidate is validated against the CPU reference on awkward shapes before it is timed; candidates that",
                 "fail to build, fail at run time or compute wrong results are listed with the reason and never chosen.",
                 "The defaults and the three fastest candidates are timed again in interleaved rounds; a candidate must",
-                "beat the defaults' median by more than 2%. The result is stored per device and driver in the cache",
+                "beat the defaults' median by more than 2%%. The result is stored per device and driver in the cache",
                 "directory and used automatically afterwards (GPU_INFER_NO_TUNING=1 ignores it).",
                 "", "Example: gpu-infer tune --kernel flash --budget 30", ""})
 final class TuneCommand implements Callable<Integer> {

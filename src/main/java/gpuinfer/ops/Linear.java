@@ -145,8 +145,19 @@ public final class Linear {
         private record Variant(Config config, WeightType type) {
         }
 
+        /**
+         * Rows of x from which a product with weights in a narrow format widens the weights once into a float32
+         * scratch matrix first (dequantize_rows) instead of once per group of rows inside linear_nt: prefill is
+         * compute-bound and the widening is then paid once per step, not R / (WGR·MB) times.
+         */
+        static final int WIDEN_FIRST_ROWS = 16;
+        /** The scratch matrix is at most this large (a bigger weight, e.g. a vocabulary projection of every row, is multiplied directly). */
+        static final long WIDEN_SCRATCH_BYTES = 256L << 20;
+
         private final ClContext context;
         private final Map<Variant, ClKernel> kernels = new HashMap<>();
+        private final Map<Variant, ClKernel> wideners = new HashMap<>();
+        private ClBuffer scratch;
         /** config(rows, type) by tuning key: defaults, stored tuning and overrides are fixed for this op's life. */
         private final Map<String, Config> configs = new HashMap<>();
 
@@ -208,6 +219,11 @@ public final class Linear {
                 throw new IllegalArgumentException("weight buffer '" + w.label() + "' has " + w.bytes() + " bytes; " + N
                         + " rows of " + K + " " + type + " values need " + N * type.rowBytes(K));
             }
+            if (type != WeightType.F32 && R >= WIDEN_FIRST_ROWS && 4L * N * K <= WIDEN_SCRATCH_BYTES) {
+                ClBuffer wide = widen(queue, w, type, N, K, R);
+                enqueue(queue, y, x, wide, WeightType.F32, bias, residual, R, N, K, act);
+                return;
+            }
             Config config = config(R, type);
             boolean decode = Config.isDecode(R);
             ClKernel kernel = kernels.computeIfAbsent(new Variant(config, type),
@@ -230,10 +246,39 @@ public final class Linear {
             queue.launch(kernel, new long[] {global0, global1}, new long[] {config.wg(), config.wgr()}, cost);
         }
 
+        /** Enqueues widening W [N, K] from {@code type} to float32 in the scratch matrix, and returns the scratch. */
+        private ClBuffer widen(ClQueue queue, ClBuffer w, WeightType type, int N, int K, int R) {
+            long bytes = 4L * N * K;
+            if (scratch == null || scratch.bytes() < bytes) {
+                if (scratch != null) {
+                    scratch.close();
+                    scratch = null;
+                }
+                scratch = context.createBuffer(bytes, "linear: weights widened to float32 [N, K]");
+            }
+            Config config = config(R, type);
+            ClKernel kernel = wideners.computeIfAbsent(new Variant(config, type),
+                    v -> context.program(KernelSource.load("linear.cl"), "-DWTYPE=" + type.kernelCode + " " + v.config().options())
+                            .kernel("dequantize_rows"));
+            kernel.arg(0, w).arg(1, scratch).arg(2, N).arg(3, K);
+            long chunks = (K + 31) / 32;
+            queue.launch(kernel, new long[] {(chunks + WIDEN_GROUP - 1) / WIDEN_GROUP * WIDEN_GROUP, N},
+                    new long[] {WIDEN_GROUP, 1}, new Cost(0, (double) N * type.rowBytes(K) + 4.0 * N * K));
+            return scratch;
+        }
+
+        private static final int WIDEN_GROUP = 8;
+
         @Override
         public void close() {
             kernels.values().forEach(ClKernel::close);
             kernels.clear();
+            wideners.values().forEach(ClKernel::close);
+            wideners.clear();
+            if (scratch != null) {
+                scratch.close();
+                scratch = null;
+            }
         }
     }
 }

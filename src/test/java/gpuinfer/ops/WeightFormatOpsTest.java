@@ -144,6 +144,37 @@ class WeightFormatOpsTest {
         assertClose("embed", read(cl, y, R * C), want, new Tolerance(0, 0));
     }
 
+    /**
+     * Prefill (16 rows of x or more) widens narrow weights to float32 once, then multiplies: with x the identity the
+     * product is W transposed, so the widening must reproduce every stored value exactly (K of 48 takes the float
+     * formats' partial last chunk).
+     */
+    @Test
+    void thePrefillWideningReproducesEveryStoredValueExactly() {
+        for (String binding : OpenClTestSupport.bindings()) {
+            ClBackend cl = backends.get(binding);
+            for (WeightType type : new WeightType[] {WeightType.F16, WeightType.BF16, WeightType.Q8_0, WeightType.Q4_0}) {
+                int K = type.isBlockQuantized() ? 96 : 48;
+                int N = 37;
+                WeightTensor w = WeightTensor.quantized("w", type, random(N * K, 11), N, K);
+                float[] identity = new float[K * K];
+                for (int i = 0; i < K; i++) {
+                    identity[i * K + i] = 1f;
+                }
+                Buf y = cl.alloc("y", (long) K * N);
+                cl.linear(y, cl.upload("x", identity), cl.upload("w", w), null, null, K, N, K, Activation.NONE);
+                float[] values = w.toFloats();
+                float[] transposed = new float[K * N];
+                for (int n = 0; n < N; n++) {
+                    for (int k = 0; k < K; k++) {
+                        transposed[k * N + n] = values[n * K + k];
+                    }
+                }
+                assertClose(binding + " " + type + " widened", read(cl, y, K * N), transposed, new Tolerance(0, 0));
+            }
+        }
+    }
+
     @Test
     void blockFormatsRefuseRowsThatEndMidBlock() {
         InputException e = assertThrows(InputException.class,
