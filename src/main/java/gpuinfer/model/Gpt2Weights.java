@@ -260,26 +260,52 @@ public final class Gpt2Weights {
         WeightTensor wpe = r.matrix("wpe.weight", config.nPositions(), C);
         Layer[] layers = new Layer[config.nLayer()];
         for (int i = 0; i < layers.length; i++) {
-            String p = "h." + i + ".";
-            Layer l = new Layer();
-            l.ln1Weight = r.vector(p + "ln_1.weight", C);
-            l.ln1Bias = r.vector(p + "ln_1.bias", C);
-            l.qkvWeight = r.matrix(p + "attn.c_attn.weight", C, 3 * C).transposed();
-            l.qkvBias = r.vector(p + "attn.c_attn.bias", 3 * C);
-            l.attnProjWeight = r.matrix(p + "attn.c_proj.weight", C, C).transposed();
-            l.attnProjBias = r.vector(p + "attn.c_proj.bias", C);
-            l.ln2Weight = r.vector(p + "ln_2.weight", C);
-            l.ln2Bias = r.vector(p + "ln_2.bias", C);
-            l.fcWeight = r.matrix(p + "mlp.c_fc.weight", C, I).transposed();
-            l.fcBias = r.vector(p + "mlp.c_fc.bias", I);
-            l.fcProjWeight = r.matrix(p + "mlp.c_proj.weight", I, C).transposed();
-            l.fcProjBias = r.vector(p + "mlp.c_proj.bias", C);
-            layers[i] = l;
+            // Conv1D stores [in, out]: read as such, used transposed
+            layers[i] = block(HF_BLOCK, "h." + i + ".", C, I, r::vector, (name, out, in) -> r.matrix(name, in, out).transposed());
         }
         float[] lnfW = r.vector("ln_f.weight", C);
         float[] lnfB = r.vector("ln_f.bias", C);
         WeightTensor head = file.entry("lm_head.weight") != null ? r.matrix("lm_head.weight", config.vocabSize(), C) : wte;
         return new Gpt2Weights(config, wte, wpe, layers, lnfW, lnfB, head, List.of());
+    }
+
+    /**
+     * The names of a block's twelve tensors in a file format, in the order {@link #block} reads them: LayerNorm 1
+     * weight and bias, QKV weight and bias, attention projection weight and bias, LayerNorm 2 weight and bias, MLP
+     * up weight and bias, MLP down weight and bias.
+     */
+    private static final String[] HF_BLOCK = {"ln_1.weight", "ln_1.bias", "attn.c_attn.weight", "attn.c_attn.bias",
+            "attn.c_proj.weight", "attn.c_proj.bias", "ln_2.weight", "ln_2.bias", "mlp.c_fc.weight", "mlp.c_fc.bias",
+            "mlp.c_proj.weight", "mlp.c_proj.bias"};
+    private static final String[] GGUF_BLOCK = {"attn_norm.weight", "attn_norm.bias", "attn_qkv.weight", "attn_qkv.bias",
+            "attn_output.weight", "attn_output.bias", "ffn_norm.weight", "ffn_norm.bias", "ffn_up.weight", "ffn_up.bias",
+            "ffn_down.weight", "ffn_down.bias"};
+
+    private interface Vectors {
+        float[] read(String name, int length);
+    }
+
+    private interface Matrices {
+        /** The [out, in] matrix of that name. */
+        WeightTensor read(String name, int out, int in);
+    }
+
+    /** One block's tensors, named {@code prefix + names[i]}, with their shapes checked. */
+    private static Layer block(String[] names, String prefix, int C, int I, Vectors vectors, Matrices matrices) {
+        Layer l = new Layer();
+        l.ln1Weight = vectors.read(prefix + names[0], C);
+        l.ln1Bias = vectors.read(prefix + names[1], C);
+        l.qkvWeight = matrices.read(prefix + names[2], 3 * C, C);
+        l.qkvBias = vectors.read(prefix + names[3], 3 * C);
+        l.attnProjWeight = matrices.read(prefix + names[4], C, C);
+        l.attnProjBias = vectors.read(prefix + names[5], C);
+        l.ln2Weight = vectors.read(prefix + names[6], C);
+        l.ln2Bias = vectors.read(prefix + names[7], C);
+        l.fcWeight = matrices.read(prefix + names[8], I, C);
+        l.fcBias = vectors.read(prefix + names[9], I);
+        l.fcProjWeight = matrices.read(prefix + names[10], C, I);
+        l.fcProjBias = vectors.read(prefix + names[11], C);
+        return l;
     }
 
     /** Finds tensors under their plain or {@code transformer.}-prefixed names and checks their shapes. */
@@ -301,8 +327,8 @@ public final class Gpt2Weights {
             return entry;
         }
 
-        WeightTensor matrix(String name, int... shape) {
-            return file.tensor(entry(name, shape)).named(name);
+        WeightTensor matrix(String name, int rows, int cols) {
+            return file.tensor(entry(name, rows, cols)).named(name);
         }
 
         float[] vector(String name, int length) {
@@ -333,21 +359,7 @@ public final class Gpt2Weights {
         WeightTensor wpe = r.matrix("position_embd.weight", config.nPositions(), C);
         Layer[] layers = new Layer[config.nLayer()];
         for (int i = 0; i < layers.length; i++) {
-            String p = "blk." + i + ".";
-            Layer l = new Layer();
-            l.ln1Weight = r.vector(p + "attn_norm.weight", C);
-            l.ln1Bias = r.vector(p + "attn_norm.bias", C);
-            l.qkvWeight = r.matrix(p + "attn_qkv.weight", 3 * C, C);
-            l.qkvBias = r.vector(p + "attn_qkv.bias", 3 * C);
-            l.attnProjWeight = r.matrix(p + "attn_output.weight", C, C);
-            l.attnProjBias = r.vector(p + "attn_output.bias", C);
-            l.ln2Weight = r.vector(p + "ffn_norm.weight", C);
-            l.ln2Bias = r.vector(p + "ffn_norm.bias", C);
-            l.fcWeight = r.matrix(p + "ffn_up.weight", I, C);
-            l.fcBias = r.vector(p + "ffn_up.bias", I);
-            l.fcProjWeight = r.matrix(p + "ffn_down.weight", C, I);
-            l.fcProjBias = r.vector(p + "ffn_down.bias", C);
-            layers[i] = l;
+            layers[i] = block(GGUF_BLOCK, "blk." + i + ".", C, I, r::vector, r::matrix);
         }
         float[] lnfW = r.vector("output_norm.weight", C);
         float[] lnfB = r.vector("output_norm.bias", C);
@@ -368,8 +380,8 @@ public final class Gpt2Weights {
             return info;
         }
 
-        WeightTensor matrix(String name, long... shape) {
-            info(name, shape);
+        WeightTensor matrix(String name, int rows, int cols) {
+            info(name, rows, cols);
             return file.tensor(name);
         }
 

@@ -30,52 +30,36 @@ final class KQuants {
             int block = at + type.blockBytes * b;
             int out = to + 256 * b;
             switch (type) {
-                case Q4_K -> q4K(src, block, dst, out);
-                case Q5_K -> q5K(src, block, dst, out);
+                case Q4_K -> q45K(src, block, -1, dst, out);
+                case Q5_K -> q45K(src, block, block + 16, dst, out);
                 case Q6_K -> q6K(src, block, dst, out);
                 default -> throw new IllegalArgumentException(type + " is not a K-quant");
             }
         }
     }
 
-    private static void q4K(ByteBuffer src, int block, float[] dst, int out) {
+    /**
+     * Q4_K and Q5_K, which differ only in Q5_K's fifth bits: {@code qh} is the byte index of those 32 bytes, or -1
+     * for Q4_K (whose 4-bit values then start where Q5_K's qh do).
+     */
+    private static void q45K(ByteBuffer src, int block, int qh, float[] dst, int out) {
         float d = Half.toFloat(src.getShort(block));
         float dmin = Half.toFloat(src.getShort(block + 2));
         int scales = block + 4;
-        int q = block + 16;
+        int ql = qh < 0 ? block + 16 : qh + 32;
         for (int group = 0; group < 4; group++) {
             int s = 2 * group;
             float d1 = d * scale(src, scales, s);
             float m1 = dmin * min(src, scales, s);
             float d2 = d * scale(src, scales, s + 1);
             float m2 = dmin * min(src, scales, s + 1);
-            for (int l = 0; l < 32; l++) {
-                int v = src.get(q + 32 * group + l) & 0xff;
-                dst[out + 64 * group + l] = d1 * (v & 0x0f) - m1;
-                dst[out + 64 * group + 32 + l] = d2 * (v >>> 4) - m2;
-            }
-        }
-    }
-
-    private static void q5K(ByteBuffer src, int block, float[] dst, int out) {
-        float d = Half.toFloat(src.getShort(block));
-        float dmin = Half.toFloat(src.getShort(block + 2));
-        int scales = block + 4;
-        int qh = block + 16;
-        int ql = block + 48;
-        for (int group = 0; group < 4; group++) {
-            int s = 2 * group;
-            float d1 = d * scale(src, scales, s);
-            float m1 = dmin * min(src, scales, s);
-            float d2 = d * scale(src, scales, s + 1);
-            float m2 = dmin * min(src, scales, s + 1);
-            int bitLow = 1 << (2 * group);
-            int bitHigh = 2 << (2 * group);
             for (int l = 0; l < 32; l++) {
                 int v = src.get(ql + 32 * group + l) & 0xff;
-                int h = src.get(qh + l) & 0xff;
-                dst[out + 64 * group + l] = d1 * ((v & 0x0f) + ((h & bitLow) != 0 ? 16 : 0)) - m1;
-                dst[out + 64 * group + 32 + l] = d2 * ((v >>> 4) + ((h & bitHigh) != 0 ? 16 : 0)) - m2;
+                int h = qh < 0 ? 0 : src.get(qh + l) & 0xff;
+                int high1 = (h >>> (2 * group)) & 1;       // the fifth bit of value l of sub-block 2*group
+                int high2 = (h >>> (2 * group + 1)) & 1;   // ... and of sub-block 2*group + 1
+                dst[out + 64 * group + l] = d1 * ((v & 0x0f) + 16 * high1) - m1;
+                dst[out + 64 * group + 32 + l] = d2 * ((v >>> 4) + 16 * high2) - m2;
             }
         }
     }

@@ -232,49 +232,76 @@ public final class WeightTensor {
             // output row i (input column first + i), element j = input row j; 64 x 64 tiles keep both sides in
             // cache, and the tiles of output rows are shared among the cores (each writes its own rows)
             int base = dst.position();
+            ByteBuffer target = BlockCodecs.littleEndian(dst.duplicate()).position(base).slice();
             java.util.stream.IntStream.range(0, (count + TRANSPOSE_TILE - 1) / TRANSPOSE_TILE).parallel().forEach(tile -> {
                 int i0 = tile * TRANSPOSE_TILE;
                 int n = Math.min(count, i0 + TRANSPOSE_TILE) - i0;
-                if (size == 4) {
-                    java.nio.IntBuffer in = src.duplicate().order(ByteOrder.LITTLE_ENDIAN).asIntBuffer();
-                    java.nio.IntBuffer out = BlockCodecs.littleEndian(dst.duplicate()).position(base).slice()
-                            .order(ByteOrder.LITTLE_ENDIAN).asIntBuffer();
-                    int[] segment = new int[n];
-                    int[] rows = new int[n * TRANSPOSE_TILE];
-                    for (int j0 = 0; j0 < a; j0 += TRANSPOSE_TILE) {
-                        int m = Math.min(a, j0 + TRANSPOSE_TILE) - j0;
-                        for (int j = 0; j < m; j++) {
-                            in.get((int) ((long) (j0 + j) * b + first + i0), segment, 0, n);
-                            for (int i = 0; i < n; i++) {
-                                rows[i * TRANSPOSE_TILE + j] = segment[i];
-                            }
-                        }
+                Lanes in = Lanes.of(src, size);
+                Lanes out = Lanes.of(target, size);
+                int[] segment = new int[n];
+                int[] rows = new int[n * TRANSPOSE_TILE];
+                for (int j0 = 0; j0 < a; j0 += TRANSPOSE_TILE) {
+                    int m = Math.min(a, j0 + TRANSPOSE_TILE) - j0;
+                    for (int j = 0; j < m; j++) {
+                        in.read((int) ((long) (j0 + j) * b + first + i0), segment, n);
                         for (int i = 0; i < n; i++) {
-                            out.put((i0 + i) * a + j0, rows, i * TRANSPOSE_TILE, m);
+                            rows[i * TRANSPOSE_TILE + j] = segment[i];
                         }
                     }
-                } else {
-                    java.nio.ShortBuffer in = src.duplicate().order(ByteOrder.LITTLE_ENDIAN).asShortBuffer();
-                    java.nio.ShortBuffer out = BlockCodecs.littleEndian(dst.duplicate()).position(base).slice()
-                            .order(ByteOrder.LITTLE_ENDIAN).asShortBuffer();
-                    short[] segment = new short[n];
-                    short[] rows = new short[n * TRANSPOSE_TILE];
-                    for (int j0 = 0; j0 < a; j0 += TRANSPOSE_TILE) {
-                        int m = Math.min(a, j0 + TRANSPOSE_TILE) - j0;
-                        for (int j = 0; j < m; j++) {
-                            in.get((int) ((long) (j0 + j) * b + first + i0), segment, 0, n);
-                            for (int i = 0; i < n; i++) {
-                                rows[i * TRANSPOSE_TILE + j] = segment[i];
-                            }
-                        }
-                        for (int i = 0; i < n; i++) {
-                            out.put((i0 + i) * a + j0, rows, i * TRANSPOSE_TILE, m);
-                        }
+                    for (int i = 0; i < n; i++) {
+                        out.write((i0 + i) * a + j0, rows, i * TRANSPOSE_TILE, m);
                     }
                 }
             });
             dst.position(base + count * a * size);
         }, (origin.equals("stored") ? "" : origin + ", ") + "transposed");
+    }
+
+    /** Elements of 2 or 4 bytes moved in runs through int arrays, whatever their width (the transpose's bulk copies). */
+    private interface Lanes {
+        /** Elements index .. index + n - 1 into dst[0 .. n). */
+        void read(int index, int[] dst, int n);
+
+        /** src[from .. from + n) into elements index .. index + n - 1. */
+        void write(int index, int[] src, int from, int n);
+
+        /** Lanes over the elements of {@code buffer} (little-endian, from index 0); not thread-safe. */
+        static Lanes of(ByteBuffer buffer, int size) {
+            ByteBuffer b = buffer.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+            if (size == 4) {
+                java.nio.IntBuffer ints = b.asIntBuffer();
+                return new Lanes() {
+                    @Override
+                    public void read(int index, int[] dst, int n) {
+                        ints.get(index, dst, 0, n);
+                    }
+
+                    @Override
+                    public void write(int index, int[] src, int from, int n) {
+                        ints.put(index, src, from, n);
+                    }
+                };
+            }
+            java.nio.ShortBuffer shorts = b.asShortBuffer();
+            short[] scratch = new short[TRANSPOSE_TILE];
+            return new Lanes() {
+                @Override
+                public void read(int index, int[] dst, int n) {
+                    shorts.get(index, scratch, 0, n);
+                    for (int i = 0; i < n; i++) {
+                        dst[i] = scratch[i];
+                    }
+                }
+
+                @Override
+                public void write(int index, int[] src, int from, int n) {
+                    for (int i = 0; i < n; i++) {
+                        scratch[i] = (short) src[from + i];
+                    }
+                    shorts.put(index, scratch, 0, n);
+                }
+            };
+        }
     }
 
     /** This tensor with its stored bytes in one heap buffer (itself when it already has a buffer). */

@@ -69,13 +69,7 @@ class Gpt2GoldenTest {
     }
 
     static Stream<Arguments> casesOnEveryBackend() {
-        List<Arguments> all = new ArrayList<>();
-        for (Case c : cases()) {
-            for (String backend : List.of("cpu", "lwjgl", "jocl")) {
-                all.add(Arguments.of(c, backend));
-            }
-        }
-        return all.stream();
+        return OpenClTestSupport.onEveryBackend(cases());
     }
 
     @ParameterizedTest(name = "{0} on {1}")

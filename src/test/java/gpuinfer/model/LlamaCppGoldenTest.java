@@ -25,7 +25,6 @@ import java.nio.file.Path;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
@@ -103,13 +102,7 @@ class LlamaCppGoldenTest {
     }
 
     static Stream<Arguments> casesOnEveryBackend() {
-        List<Arguments> all = new ArrayList<>();
-        for (Case c : cases()) {
-            for (String backend : List.of("cpu", "lwjgl", "jocl")) {
-                all.add(Arguments.of(c, backend));
-            }
-        }
-        return all.stream();
+        return OpenClTestSupport.onEveryBackend(cases());
     }
 
     @ParameterizedTest(name = "{0} on {1}")

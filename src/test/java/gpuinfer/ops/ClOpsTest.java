@@ -5,8 +5,8 @@ import gpuinfer.attention.AttentionShape;
 import gpuinfer.check.Comparison;
 import gpuinfer.check.Tolerance;
 import gpuinfer.check.Validate;
-import gpuinfer.cl.ClContext;
 import gpuinfer.tensor.RandomTensors;
+import gpuinfer.testing.BackendsPerBinding;
 import gpuinfer.testing.NoLeaksInClass;
 import gpuinfer.testing.OpenClTestSupport;
 import org.junit.jupiter.api.AfterAll;
@@ -18,9 +18,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
@@ -37,23 +35,17 @@ class ClOpsTest {
     static final Tolerance FP32_LINEAR = new Tolerance(1e-5, 1e-4);
     static final Tolerance FP32_EXACT = new Tolerance(0, 0);
 
-    private final Map<String, ClContext> contexts = new HashMap<>();
-    private final Map<String, ClBackend> backends = new HashMap<>();
+    private BackendsPerBinding backends;
     private final CpuBackend cpu = new CpuBackend();
 
     @BeforeAll
     void open() {
-        for (String binding : OpenClTestSupport.bindings()) {
-            ClContext context = OpenClTestSupport.context(binding);
-            contexts.put(binding, context);
-            backends.put(binding, new ClBackend(context));
-        }
+        backends = BackendsPerBinding.open();
     }
 
     @AfterAll
     void close() {
-        backends.values().forEach(ClBackend::close);
-        contexts.values().forEach(ClContext::close);
+        backends.close();
     }
 
     static Stream<Arguments> linearCases() {
@@ -217,17 +209,17 @@ class ClOpsTest {
         assertClose("attention", read(cl, out, q.length), expected, gpuinfer.check.Tolerance.FP32_ATTENTION);
     }
 
-    private static float[] read(Backend backend, Buf buf, int n) {
+    static float[] read(Backend backend, Buf buf, int n) {
         float[] out = new float[n];
         backend.read(buf, 0, out, 0, n);
         return out;
     }
 
-    private static float[] random(int n, long seed) {
+    static float[] random(int n, long seed) {
         return RandomTensors.gaussian(seed, n, n).data();
     }
 
-    private static void assertClose(String name, float[] got, float[] want, Tolerance tolerance) {
+    static void assertClose(String name, float[] got, float[] want, Tolerance tolerance) {
         Comparison c = Validate.compare(name, got, want, tolerance);
         assertTrue(c.passed(), c::report);
     }

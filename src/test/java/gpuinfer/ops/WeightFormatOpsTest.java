@@ -1,11 +1,8 @@
 package gpuinfer.ops;
 
 import gpuinfer.InputException;
-import gpuinfer.check.Comparison;
 import gpuinfer.check.Tolerance;
-import gpuinfer.check.Validate;
-import gpuinfer.cl.ClContext;
-import gpuinfer.tensor.RandomTensors;
+import gpuinfer.testing.BackendsPerBinding;
 import gpuinfer.testing.NoLeaksInClass;
 import gpuinfer.testing.OpenClTestSupport;
 import gpuinfer.weights.WeightTensor;
@@ -20,12 +17,13 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
+import static gpuinfer.ops.ClOpsTest.assertClose;
+import static gpuinfer.ops.ClOpsTest.random;
+import static gpuinfer.ops.ClOpsTest.read;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -42,27 +40,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class WeightFormatOpsTest {
     /**
      * float32 sums against double. The weights are exact float32 values in every format (the dequantised products
-     * d·q fit 19 bits), so the format changes nothing about the accumulation error: the same tolerance as
-     * float32 weights (ClOpsTest).
+     * d·q fit 19 bits), so the format changes nothing about the accumulation error: float32 weights' tolerance.
      */
-    static final Tolerance FP32_LINEAR = new Tolerance(1e-5, 1e-4);
+    static final Tolerance FP32_LINEAR = ClOpsTest.FP32_LINEAR;
 
-    private final Map<String, ClContext> contexts = new HashMap<>();
-    private final Map<String, ClBackend> backends = new HashMap<>();
+    private BackendsPerBinding backends;
 
     @BeforeAll
     void open() {
-        for (String binding : OpenClTestSupport.bindings()) {
-            ClContext context = OpenClTestSupport.context(binding);
-            contexts.put(binding, context);
-            backends.put(binding, new ClBackend(context));
-        }
+        backends = BackendsPerBinding.open();
     }
 
     @AfterAll
     void close() {
-        backends.values().forEach(ClBackend::close);
-        contexts.values().forEach(ClContext::close);
+        backends.close();
     }
 
     static Stream<Arguments> linearCases() {
@@ -208,20 +199,5 @@ class WeightFormatOpsTest {
         Buf y = cpu.alloc("y", R * N);
         cpu.linear(y, cpu.upload("x", x), cpu.upload("w", w), null, null, R, N, K, Activation.NONE);
         assertClose("cpu linear q4_0", read(cpu, y, R * N), want, new Tolerance(0, 0));
-    }
-
-    private static float[] read(Backend backend, Buf buf, int n) {
-        float[] out = new float[n];
-        backend.read(buf, 0, out, 0, n);
-        return out;
-    }
-
-    private static float[] random(int n, long seed) {
-        return RandomTensors.gaussian(seed, n, n).data();
-    }
-
-    private static void assertClose(String name, float[] got, float[] want, Tolerance tolerance) {
-        Comparison c = Validate.compare(name, got, want, tolerance);
-        assertTrue(c.passed(), c::report);
     }
 }

@@ -23,6 +23,18 @@ public final class OpenClTestSupport {
         return ClRuntime.BINDINGS;
     }
 
+    /** Each case on the CPU reference and on both bindings, for parameterised tests: (case, "cpu" or a binding). */
+    public static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> onEveryBackend(List<?> cases) {
+        java.util.List<org.junit.jupiter.params.provider.Arguments> all = new java.util.ArrayList<>();
+        for (Object c : cases) {
+            all.add(org.junit.jupiter.params.provider.Arguments.of(c, "cpu"));
+            for (String binding : bindings()) {
+                all.add(org.junit.jupiter.params.provider.Arguments.of(c, binding));
+            }
+        }
+        return all.stream();
+    }
+
     public static boolean inCi() {
         return "true".equalsIgnoreCase(System.getenv("CI"));
     }
