@@ -46,7 +46,8 @@ class LargeModelTest {
     @Test
     void aBillionParameterQ8_0FileRunsWithAHalfGigabyteHeap() throws Exception {
         OpenClTestSupport.device("lwjgl");
-        long needed = 4L << 30;
+        // the 1.2 GB file and room to spare; a machine without it says so (the one precondition not about OpenCL)
+        long needed = 2L << 30;
         Assumptions.assumeTrue(Files.getFileStore(dir).getUsableSpace() > needed,
                 "the 1.2 GB model file needs " + (needed >> 30) + " GiB free in " + dir);
         Path model = dir.resolve("gpt2-1b.Q8_0.gguf");
