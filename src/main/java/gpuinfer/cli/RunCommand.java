@@ -63,6 +63,10 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--prompt-file", paramLabel = "FILE", description = "Read one prompt from a UTF-8 file ('-' for stdin).")
     Path promptFile;
 
+    @Option(names = "--prompt-ids", paramLabel = "ID,ID,...", split = ",",
+            description = "One prompt given as token ids instead of text (e.g. to feed another engine's exact ids).")
+    List<Integer> promptTokenIds;
+
     @Option(names = "--max-tokens", defaultValue = "40", paramLabel = "N",
             description = "Tokens to generate per prompt, unless end-of-text comes first (default: ${DEFAULT-VALUE}).")
     int maxTokens;
@@ -119,6 +123,12 @@ final class RunCommand implements Callable<Integer> {
             texts = List.of(promptFile.toString().equals("-") ? new String(System.in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
                     : Files.readString(promptFile));
         }
+        if (promptTokenIds != null) {
+            if (promptFile != null || spec.commandLine().getParseResult().hasMatchedOption("--prompt")) {
+                throw new InputException("--prompt-ids is the prompt: give it without --prompt or --prompt-file.");
+            }
+            texts = List.of(""); // replaced by the ids' text once the tokenizer is loaded
+        }
         if (logitsOut != null && texts.size() != 1) {
             throw new InputException("--logits-out writes the logits of one prompt; give exactly one --prompt.");
         }
@@ -134,8 +144,20 @@ final class RunCommand implements Callable<Integer> {
             Gpt2Weights weights = loaded.weights();
             List<int[]> promptIds = new ArrayList<>();
             List<Integer> truncated = new ArrayList<>();
-            for (String text : texts) {
-                promptIds.add(fit(tokenizer, config, text, truncated));
+            if (promptTokenIds != null) {
+                int[] ids = promptTokenIds.stream().mapToInt(Integer::intValue).toArray();
+                for (int id : ids) {
+                    if (id < 0 || id >= config.vocabSize()) {
+                        throw new InputException("--prompt-ids: token id " + id + " is outside the model's vocabulary (0.."
+                                + (config.vocabSize() - 1) + ").");
+                    }
+                }
+                promptIds.add(fitIds(ids, config, truncated));
+                texts = List.of(tokenizer.decode(ids));
+            } else {
+                for (String text : texts) {
+                    promptIds.add(fit(tokenizer, config, text, truncated));
+                }
             }
             Map<String, Object> report = new LinkedHashMap<>();
             report.put("model", loaded.path().toString());
@@ -321,6 +343,11 @@ final class RunCommand implements Callable<Integer> {
             }
             ids = new int[] {eos}; // GPT-2 starts unconditional text from <|endoftext|>
         }
+        return fitIds(ids, config, truncated);
+    }
+
+    /** The ids, truncated from the start when --truncate allows, or an error that gives the numbers. */
+    private int[] fitIds(int[] ids, Gpt2Config config, List<Integer> truncated) {
         int room = config.nPositions() - maxTokens;
         if (ids.length > room) {
             if (!truncate || room < 1) {

@@ -12,6 +12,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -76,6 +78,27 @@ class RunCommandTest {
         Tensor t = Npy.read(logits);
         assertArrayEquals(new int[] {promptTokens, t.dim(1)}, t.shape());
         assertTrue(t.dim(1) >= 256);
+    }
+
+    @Test
+    void promptIdsGiveTheSameLogitsAsTheirText() throws Exception {
+        OpenClTestSupport.device("lwjgl");
+        Path fromText = dir.resolve("text.npy");
+        Path fromIds = dir.resolve("ids.npy");
+        JsonNode byText = json(CliRunner.run("run", "--prompt", "Hello world", "--max-tokens", "1", "--temperature", "0",
+                "--logits-out", fromText.toString(), "--json"));
+        List<String> ids = new ArrayList<>();
+        byText.get("completions").get(0).get("promptIds").forEach(id -> ids.add(id.asText()));
+        JsonNode byIds = json(CliRunner.run("run", "--prompt-ids", String.join(",", ids), "--max-tokens", "1", "--temperature", "0",
+                "--logits-out", fromIds.toString(), "--json"));
+        JsonNode completion = byIds.get("completions").get(0);
+        assertEquals(byText.get("completions").get(0).get("promptIds"), completion.get("promptIds"));
+        assertEquals("Hello world", completion.get("prompt").asText());
+        assertArrayEquals(Npy.read(fromText).data(), Npy.read(fromIds).data());
+
+        assertUsage(CliRunner.run("run", "--prompt-ids", "1,999999"), "token id 999999 is outside the model's vocabulary");
+        assertUsage(CliRunner.run("run", "--prompt-ids", "1,2", "--prompt", "a"), "--prompt-ids is the prompt");
+        assertUsage(CliRunner.run("run", "--prompt-ids", "1,x"), "--prompt-ids");
     }
 
     @Test
