@@ -11,11 +11,10 @@ import picocli.CommandLine.Command;
 import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /** The {@code gpu-infer} command line. */
 @Command(name = "gpu-infer", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        subcommands = {RunCommand.class, DevicesCommand.class, AttentionCommand.class, TokenizeCommand.class, ConvertCommand.class, CompareCommand.class, ProfileCommand.class, TuneCommand.class,
-                BenchCommand.class, CommandLine.HelpCommand.class},
         description = {"Transformer attention and GPT-style models on any OpenCL device, checked against a CPU reference.",
                 "",
                 "Examples:",
@@ -29,6 +28,11 @@ import java.nio.charset.StandardCharsets;
         footer = {"", "Exit status: 0 success, 1 a --check mismatch, 2 bad usage or input, 3 OpenCL/device failure, "
                 + "70 internal error, 130 interrupted."})
 public final class Main implements Runnable {
+    /** The subcommands, in the order the usage lists them. */
+    private static final List<Class<?>> COMMANDS = List.of(RunCommand.class, DevicesCommand.class, AttentionCommand.class,
+            TokenizeCommand.class, ConvertCommand.class, CompareCommand.class, ProfileCommand.class, TuneCommand.class,
+            BenchCommand.class, CommandLine.HelpCommand.class);
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -64,7 +68,7 @@ public final class Main implements Runnable {
 
     /** Runs one command line with the given streams and returns its exit status (tests call this in-process). */
     public static int execute(PrintWriter out, PrintWriter err, String... args) {
-        CommandLine commandLine = new CommandLine(new Main());
+        CommandLine commandLine = commandLine(args);
         commandLine.setOut(out);
         commandLine.setErr(err);
         commandLine.setExecutionExceptionHandler((exception, cmd, parseResult) -> {
@@ -96,6 +100,25 @@ public final class Main implements Runnable {
         out.flush();
         err.flush();
         return status;
+    }
+
+    /**
+     * The command line for these arguments. Picocli reads a command's annotations (and its subcommands') when the
+     * command is registered, which in a cold JVM costs a tenth of a second for all of them before any command can
+     * start; so a command line that begins with a subcommand's name registers just that one. Anything else (no
+     * arguments, {@code help}, {@code --version}, a misspelt name, an {@code @file}) registers them all, for the
+     * usage, the help and picocli's suggestions.
+     */
+    static CommandLine commandLine(String... args) {
+        CommandLine commandLine = new CommandLine(new Main());
+        String first = args.length > 0 ? args[0] : "";
+        List<Class<?>> named = COMMANDS.stream()
+                .filter(c -> c != CommandLine.HelpCommand.class && c.getAnnotation(Command.class).name().equals(first))
+                .toList();
+        for (Class<?> command : named.isEmpty() ? COMMANDS : named) {
+            commandLine.addSubcommand(command);
+        }
+        return commandLine;
     }
 
     @Override

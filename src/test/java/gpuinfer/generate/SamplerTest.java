@@ -3,9 +3,12 @@ package gpuinfer.generate;
 import gpuinfer.InputException;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.SplittableRandom;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -51,6 +54,40 @@ class SamplerTest {
         // a low temperature concentrates on the top tokens
         Map<Integer, Integer> cold = draw(new SamplingOptions(0.05, 0, 1.0, 4), 5000);
         assertTrue(cold.getOrDefault(1, 0) + cold.getOrDefault(3, 0) == 5000, cold.toString());
+    }
+
+    @Test
+    void candidatesAreTheLargestLogitsInTheOrderOfAFullSort() {
+        SplittableRandom random = new SplittableRandom(7);
+        float[] special = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 0.0f, -0.0f, Float.MAX_VALUE,
+                -Float.MAX_VALUE, Float.MIN_VALUE, -Float.MIN_VALUE, 1e30f, -1e30f};
+        for (int trial = 0; trial < 300; trial++) {
+            int V = 1 + random.nextInt(trial < 200 ? 70 : 3000);
+            int offset = random.nextInt(5);
+            float[] logits = new float[offset + V + 3];
+            for (int i = 0; i < logits.length; i++) {
+                // few distinct values, so ties are common; now and then a special value
+                logits[i] = random.nextInt(10) == 0 ? special[random.nextInt(special.length)] : random.nextInt(12) - 6 + (trial % 2) * 0.25f;
+            }
+            int[] want = fullSort(logits, offset, V);
+            for (int keep : new int[] {1, 2, Math.max(1, V / 3), Math.max(1, V - 1), V}) {
+                assertArrayEquals(Arrays.copyOf(want, keep), Sampler.candidates(logits, offset, V, keep),
+                        "V " + V + " keep " + keep + " " + Arrays.toString(Arrays.copyOfRange(logits, offset, offset + V)));
+            }
+        }
+    }
+
+    /** The order sampling used before candidates(): every id boxed and sorted by logit (Float.compare), then id. */
+    private static int[] fullSort(float[] logits, int offset, int V) {
+        Integer[] order = new Integer[V];
+        for (int i = 0; i < V; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, (a, b) -> {
+            int c = Float.compare(logits[offset + b], logits[offset + a]);
+            return c != 0 ? c : Integer.compare(a, b);
+        });
+        return Arrays.stream(order).mapToInt(Integer::intValue).toArray();
     }
 
     @Test
