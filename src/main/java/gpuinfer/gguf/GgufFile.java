@@ -412,11 +412,16 @@ public final class GgufFile implements AutoCloseable {
 
         /** Makes {@code n} bytes (at most the window) readable, or reports a truncated file naming {@code what}. */
         private void need(int n, String what) {
+            need(n, what, -1);
+        }
+
+        /** As {@link #need(int, String)}, for item {@code index} of what (when not negative). */
+        private void need(int n, String what, long index) {
             if (window.remaining() >= n) {
                 return;
             }
             if (remaining() < n) {
-                throw truncated(what, n);
+                throw truncated(label(what, index), n);
             }
             long at = position();
             window.clear();
@@ -432,7 +437,7 @@ public final class GgufFile implements AutoCloseable {
             }
             window.flip();
             if (window.remaining() < n) {
-                throw truncated(what, n);
+                throw truncated(label(what, index), n);
             }
         }
 
@@ -465,18 +470,28 @@ public final class GgufFile implements AutoCloseable {
         }
 
         String string(String what) {
-            long length = u64("the length of " + what);
+            return string(what, -1);
+        }
+
+        /**
+         * A string; {@code what} and, when not negative, {@code index} name it in an error (joined only then: a
+         * tokenizer's hundred thousand strings are read at every start).
+         */
+        String string(String what, long index) {
+            need(8, what, index);
+            long length = window.getLong();
             if (length < 0 || length > remaining()) {
-                throw new GgufFormatException(file, what + " is declared " + Long.toUnsignedString(length)
+                throw new GgufFormatException(file, label(what, index) + " is declared " + Long.toUnsignedString(length)
                         + " bytes long but only " + remaining() + " bytes are left: the file is truncated or damaged");
             }
             byte[] bytes = new byte[(int) Math.min(length, Integer.MAX_VALUE - 8)];
             if (bytes.length != length) {
-                throw new GgufFormatException(file, what + " is " + length + " bytes long; strings longer than 2 GiB are not supported");
+                throw new GgufFormatException(file, label(what, index) + " is " + length
+                        + " bytes long; strings longer than 2 GiB are not supported");
             }
             int done = 0;
             while (done < bytes.length) {
-                need(1, what);
+                need(1, what, index);
                 int n = Math.min(bytes.length - done, window.remaining());
                 window.get(bytes, done, n);
                 done += n;
@@ -490,12 +505,20 @@ public final class GgufFile implements AutoCloseable {
             try {
                 return utf8.reset().decode(ByteBuffer.wrap(bytes)).toString();
             } catch (CharacterCodingException e) {
-                throw new GgufFormatException(file, what + " is not valid UTF-8: the file is damaged");
+                throw new GgufFormatException(file, label(what, index) + " is not valid UTF-8: the file is damaged");
             }
         }
 
+        private static String label(String what, long index) {
+            return index < 0 ? what : what + " " + index;
+        }
+
         GgufValue value(String key, GgufValue.Type type, int depth) {
-            String what = "the value of '" + key + "'";
+            return value(key, "the value of '" + key + "'", type, depth);
+        }
+
+        /** A value of {@code type}; {@code what} names it in an error. */
+        private GgufValue value(String key, String what, GgufValue.Type type, int depth) {
             return switch (type) {
                 case UINT8 -> { need(1, what); yield new GgufValue(type, (long) (window.get() & 0xff)); }
                 case INT8 -> { need(1, what); yield new GgufValue(type, (long) window.get()); }
@@ -541,21 +564,21 @@ public final class GgufFile implements AutoCloseable {
                 case STRING -> {
                     String[] values = new String[n];
                     for (int i = 0; i < n; i++) {
-                        values[i] = string(what + " " + i);
+                        values[i] = string(what, i);
                     }
                     return new GgufValue.Array(element, values);
                 }
                 case BOOL -> {
                     boolean[] values = new boolean[n];
                     for (int i = 0; i < n; i++) {
-                        values[i] = (Boolean) value(key, element, depth).value();
+                        values[i] = (Boolean) value(key, what, element, depth).value();
                     }
                     return new GgufValue.Array(element, values);
                 }
                 case FLOAT32, FLOAT64 -> {
                     double[] values = new double[n];
                     for (int i = 0; i < n; i++) {
-                        values[i] = (Double) value(key, element, depth).value();
+                        values[i] = (Double) value(key, what, element, depth).value();
                     }
                     return new GgufValue.Array(element, values);
                 }
@@ -569,7 +592,7 @@ public final class GgufFile implements AutoCloseable {
                 default -> {
                     long[] values = new long[n];
                     for (int i = 0; i < n; i++) {
-                        values[i] = (Long) value(key, element, depth).value();
+                        values[i] = (Long) value(key, what, element, depth).value();
                     }
                     return new GgufValue.Array(element, values);
                 }

@@ -40,7 +40,7 @@ final class MergesFile {
                     throw fail(file, "line " + blankLine + " is blank but merges follow it (line " + lineNumber
                             + "); only the end of the file may have blank lines.");
                 }
-                add(table, ids, line, file, "line " + lineNumber, "the file", "vocab.json and merges.txt");
+                add(table, ids, line, file, "line ", lineNumber, "the file", "vocab.json and merges.txt");
             }
         } catch (CharacterCodingException e) {
             throw new TokenizerFileException(file, "is not valid UTF-8 text; use the model's original merges.txt.", e);
@@ -53,18 +53,22 @@ final class MergesFile {
     /** The merges of a GGUF file's {@code tokenizer.ggml.merges} (named by {@code where}), ranked by position. */
     static MergeTable of(Path file, String[] merges, Map<String, Integer> ids, String where) {
         MergeTable table = new MergeTable();
+        String entry = where + " entry ";
         for (int i = 0; i < merges.length; i++) {
-            add(table, ids, merges[i], file, where + " entry " + i, where, "the tokens and merges");
+            add(table, ids, merges[i], file, entry, i, where, "the tokens and merges");
         }
         return table;
     }
 
-    /** Checks one merge "left right" and adds it with the next rank. */
-    private static void add(MergeTable table, Map<String, Integer> ids, String line, Path file, String location,
+    /**
+     * Checks one merge "left right" and adds it with the next rank; {@code place + number} says where it is in an
+     * error (joined only then: a tokenizer's fifty thousand merges are read at every start).
+     */
+    private static void add(MergeTable table, Map<String, Integer> ids, String line, Path file, String place, long number,
                             String container, String sources) {
         int space = line.indexOf(' ');
         if (space <= 0 || space == line.length() - 1 || line.indexOf(' ', space + 1) >= 0) {
-            throw fail(file, location + " is " + VocabFile.quote(line) + ", not a merge: a merge "
+            throw fail(file, place + number + " is " + VocabFile.quote(line) + ", not a merge: a merge "
                     + "is two tokens separated by one space, like \"Ġ t\".");
         }
         String left = line.substring(0, space);
@@ -74,12 +78,12 @@ final class MergesFile {
         Integer mergedId = ids.get(left + right);
         if (leftId == null || rightId == null || mergedId == null) {
             String absent = leftId == null ? left : rightId == null ? right : left + right;
-            throw fail(file, location + " merges " + VocabFile.quote(left) + " and " + VocabFile.quote(right) + " but "
+            throw fail(file, place + number + " merges " + VocabFile.quote(left) + " and " + VocabFile.quote(right) + " but "
                     + VocabFile.quote(absent) + " is not in the vocabulary; " + sources + " must come from the same model.");
         }
         int earlier = table.add(leftId, rightId, table.size(), mergedId);
         if (earlier >= 0) {
-            throw fail(file, location + " repeats the merge " + VocabFile.quote(line) + " (merge " + (earlier + 1)
+            throw fail(file, place + number + " repeats the merge " + VocabFile.quote(line) + " (merge " + (earlier + 1)
                     + " of " + container + "); each pair may be merged once.");
         }
     }
