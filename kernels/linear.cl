@@ -90,20 +90,29 @@
 #define FOR_NB(M) REP(NB, M)
 #define FOR_MB_NB(M) ROWS(MB, NB, M)
 
-// The activation of a vector of pre-activation values (bias included). Vectorised so that one exp serves VEC
-// outputs: evaluated one output at a time, GELU took 40% of the MLP projection's time on PoCL.
-inline vec_t activate(const vec_t x, const int act)
-{
-    if (act == 1) {
-        // 0.5 x (1 + tanh z) = x sigmoid(2z), z = sqrt(2 / pi) (x + 0.044715 x^3): one exp instead of a tanh
-        const vec_t z = 0.7978845608028654f * (x + 0.044715f * x * x * x);
-        return x / (1.0f + exp(-2.0f * z));
+// The activation of pre-activation values (bias included), written once for a vec_t (activate: one exp serves VEC
+// outputs; evaluated one output at a time, GELU took 40% of the MLP projection's time on PoCL) and for one float
+// (activate1: linear_rows's outputs and linear_nt's leftovers).
+#define DEFINE_ACTIVATE(NAME, T)                                                                               \
+    inline T NAME(const T x, const int act)                                                                    \
+    {                                                                                                          \
+        if (act == 1) {                                                                                        \
+            /* 0.5 x (1 + tanh z) = x sigmoid(2z), z = sqrt(2 / pi) (x + 0.044715 x^3): one exp, not a tanh */ \
+            const T z = 0.7978845608028654f * (x + 0.044715f * x * x * x);                                     \
+            return x / (1.0f + exp(-2.0f * z));                                                                \
+        }                                                                                                      \
+        if (act == 2) {                                                                                        \
+            return 0.5f * x * (1.0f + erf(x * 0.7071067811865476f));                                           \
+        }                                                                                                      \
+        return x;                                                                                              \
     }
-    if (act == 2) {
-        return 0.5f * x * (1.0f + erf(x * 0.7071067811865476f));
-    }
-    return x;
-}
+DEFINE_ACTIVATE(activate, vec_t)
+#if VEC == 1
+#define activate1 activate
+#else
+DEFINE_ACTIVATE(activate1, float)
+#endif
+#undef DEFINE_ACTIVATE
 
 __kernel __attribute__((reqd_work_group_size(WG, WGR, 1)))
 void linear_nt(__global const float* x,         // [R, K]
@@ -217,11 +226,7 @@ void linear_nt(__global const float* x,         // [R, K]
             VSTORE(activate(VLOAD(0, out + i), act), 0, out + i);
         }
         for (; i < MB * NB; i++) {
-            out[i] = activate((vec_t)(out[i]), act)
-#if VEC > 1
-                .s0
-#endif
-                ;
+            out[i] = activate1(out[i], act);
         }
     }
 #define STORE(M_, N_)                                                                   \
@@ -259,18 +264,6 @@ inline float4 halves_to_float4(const uint4 h)
     float4 f = as_float4(select(normal, special, em >= (uint4)(0x7c00u)));
     f = select(f, convert_float4(em) * 0x1p-24f, as_int4(em < (uint4)(0x0400u)));  // subnormal: m * 2^-24
     return as_float4(as_uint4(f) | sign);
-}
-
-inline float activate1(const float v, const int act)
-{
-    if (act == 1) {
-        const float z = 0.7978845608028654f * (v + 0.044715f * v * v * v);
-        return v / (1.0f + exp(-2.0f * z));
-    }
-    if (act == 2) {
-        return 0.5f * v * (1.0f + erf(v * 0.7071067811865476f));
-    }
-    return v;
 }
 
 // the sum of a float16's lanes (a macro: a float16 argument or result of a function changes the ABI without
