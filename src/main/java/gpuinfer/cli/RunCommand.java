@@ -254,28 +254,27 @@ final class RunCommand implements Callable<Integer> {
                 report.put("device", context.device().id() + " " + context.device().name());
                 report.put("binding", context.binding());
             }
+            // one prompt, not JSON: tokens stream to stdout; otherwise (JSON, or a batch printed at the end) progress
+            // shows on stderr instead
             boolean stream = !json && texts.size() == 1;
-            if (stream) {
-                out.print(texts.get(0));
-                out.flush();
-            }
-            if (stream) {
+            try (Progress progress = stream ? null
+                    : new Progress(err, "generating " + maxTokens + " tokens x " + texts.size(), (long) maxTokens * texts.size())) {
+                if (stream) {
+                    out.print(texts.get(0));
+                    out.flush();
+                }
                 result = Generator.generate(gpt, tokenizer, promptIds, maxTokens, sampling, logitsOut != null,
                         (seq, token, text) -> {
                             firstTokenAt[0] = firstTokenAt[0] == 0 ? System.currentTimeMillis() : firstTokenAt[0];
-                            out.print(text);
-                            out.flush();
-                        }, taps);
-                out.println();
-            } else {
-                // not streaming (JSON, or a batch printed at the end): show progress on stderr instead
-                try (Progress progress = new Progress(err, "generating " + maxTokens + " tokens x " + texts.size(),
-                        (long) maxTokens * texts.size())) {
-                    result = Generator.generate(gpt, tokenizer, promptIds, maxTokens, sampling, logitsOut != null,
-                            (seq, token, text) -> {
-                                firstTokenAt[0] = firstTokenAt[0] == 0 ? System.currentTimeMillis() : firstTokenAt[0];
+                            if (progress == null) {
+                                out.print(text);
+                                out.flush();
+                            } else {
                                 progress.step(1);
-                            }, taps);
+                            }
+                        }, taps);
+                if (stream) {
+                    out.println();
                 }
             }
         }

@@ -70,11 +70,6 @@ public record Execution(String impl, String device, String binding, WeightType w
         return new Execution(impl, values.getOrDefault("device", "auto"), binding, weights);
     }
 
-    /** The same execution on another device description (e.g. the name of the device "auto" chose). */
-    public Execution onDevice(String description) {
-        return new Execution(impl, description, binding, weights);
-    }
-
     /** "cpu reference", "flash on gpu (lwjgl)", "opencl on auto (lwjgl), weights Q8_0". */
     public String describe() {
         return (isCpu() ? "cpu reference" : impl + " on " + device + " (" + binding + ")")

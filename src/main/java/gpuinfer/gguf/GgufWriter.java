@@ -56,13 +56,7 @@ public final class GgufWriter {
 
     /** The tensors' formats with their counts, e.g. "Q8_0 ×49, F32 ×98", in the order first added. */
     public String formats() {
-        java.util.Map<gpuinfer.weights.WeightType, Integer> counts = new LinkedHashMap<>();
-        for (WeightTensor t : tensors) {
-            counts.merge(t.type(), 1, Integer::sum);
-        }
-        StringBuilder s = new StringBuilder();
-        counts.forEach((type, n) -> s.append(s.length() == 0 ? "" : ", ").append(type).append(" ×").append(n));
-        return s.toString();
+        return WeightTensor.formats(tensors);
     }
 
     /** Bytes of tensor data the file will hold (with alignment padding). */

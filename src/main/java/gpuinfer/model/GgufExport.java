@@ -115,12 +115,7 @@ public final class GgufExport {
     }
 
     private static WeightTensor matrix(String name, WeightTensor tensor, WeightType target, List<String> kept) {
-        WeightType format = target;
-        if (!target.fitsRow(tensor.cols())) {
-            kept.add(name);
-            format = WeightType.F16;
-        }
-        return tensor.to(format).named(name);
+        return Gpt2Weights.inFormat(tensor.named(name), target, kept);
     }
 
     private static WeightTensor vector(String name, float[] values) {

@@ -9,10 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.IdentityHashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.function.UnaryOperator;
 
@@ -146,13 +143,7 @@ public final class Gpt2Weights {
 
     /** The formats of the matrices with their counts, e.g. "Q8_0 ×49, F32 ×1" (in the order first met). */
     public String formats() {
-        Map<WeightType, Integer> counts = new LinkedHashMap<>();
-        for (WeightTensor t : matrices()) {
-            counts.merge(t.type(), 1, Integer::sum);
-        }
-        StringBuilder s = new StringBuilder();
-        counts.forEach((type, n) -> s.append(s.length() == 0 ? "" : ", ").append(type).append(" ×").append(n));
-        return s.toString();
+        return WeightTensor.formats(matrices());
     }
 
     /** What loading did beyond mapping the file (conversions and what they cost), one line each. */
@@ -167,29 +158,28 @@ public final class Gpt2Weights {
      * {@link GgufExport}, so that {@code --weights q8_0} and a converted Q8_0 file run the same weights.
      */
     public Gpt2Weights convertedTo(WeightType target) {
-        long before = deviceBytes();
         List<String> kept = new ArrayList<>();
-        Map<WeightTensor, WeightTensor> done = new IdentityHashMap<>();
-        UnaryOperator<WeightTensor> convert = t -> done.computeIfAbsent(t, x -> {
-            if (!target.fitsRow(x.cols())) {
-                kept.add(x.name());
-                return x.to(WeightType.F16);
-            }
-            return x.to(target);
-        });
-        WeightTensor wte = convert.apply(tokenEmbedding);
-        WeightTensor wpe = positionEmbedding.to(POSITION_FORMAT);
-        Layer[] converted = Arrays.stream(layers).map(l -> l.map(convert)).toArray(Layer[]::new);
-        WeightTensor out = isTied() ? wte : convert.apply(outputWeight);
-        List<String> all = new ArrayList<>(notes);
-        Gpt2Weights result = new Gpt2Weights(config, wte, wpe, converted, lnFinalWeight, lnFinalBias, out, all);
-        all.add("weights converted to " + target + " as they are uploaded: " + Sizes.bytes(result.deviceBytes())
-                + " on the device instead of " + Sizes.bytes(before) + " (" + formats() + " before)");
+        Gpt2Weights converted = withMatrices(t -> inFormat(t, target, kept), positionEmbedding.to(POSITION_FORMAT), List.of());
+        List<String> added = new ArrayList<>();
+        added.add("weights converted to " + target + " as they are uploaded: " + Sizes.bytes(converted.deviceBytes())
+                + " on the device instead of " + Sizes.bytes(deviceBytes()) + " (" + formats() + " before)");
         if (!kept.isEmpty()) {
-            all.add(kept.size() + " tensor(s) run as F16 because their rows are not whole " + target + " blocks of "
+            added.add(kept.size() + " tensor(s) run as F16 because their rows are not whole " + target + " blocks of "
                     + target.blockSize + " values (as llama-quantize falls back): " + String.join(", ", kept));
         }
-        return new Gpt2Weights(config, wte, wpe, converted, lnFinalWeight, lnFinalBias, out, all);
+        return converted.withNotes(added);
+    }
+
+    /**
+     * {@code tensor} in {@code target}, or in F16 when its rows are not whole blocks of {@code target} (as
+     * llama-quantize falls back; the tensor's name is then added to {@code keptAsF16}).
+     */
+    static WeightTensor inFormat(WeightTensor tensor, WeightType target, List<String> keptAsF16) {
+        if (!target.fitsRow(tensor.cols())) {
+            keptAsF16.add(tensor.name());
+            return tensor.to(WeightType.F16);
+        }
+        return tensor.to(target);
     }
 
     /**
@@ -205,29 +195,41 @@ public final class Gpt2Weights {
     public Gpt2Weights runnable() {
         Set<WeightType> found = new java.util.TreeSet<>();
         long before = 0;
-        long after = 0;
         int count = 0;
         for (WeightTensor t : matrices()) {
             if (!t.type().runsNatively()) {
                 found.add(t.type());
                 before += t.storedBytes();
-                after += WeightType.Q8_0.rowBytes(t.cols()) * t.rows();
                 count++;
             }
         }
         if (found.isEmpty()) {
             return this;
         }
-        Map<WeightTensor, WeightTensor> done = new IdentityHashMap<>();
-        UnaryOperator<WeightTensor> convert = t -> t.type().runsNatively() ? t : done.computeIfAbsent(t, x -> x.to(WeightType.Q8_0));
-        List<String> all = new ArrayList<>(notes);
-        all.add(count + " tensor(s) stored as " + found + " are converted to Q8_0 while they are uploaded (gpu-infer runs "
-                + "F32, F16, BF16, Q8_0 and Q4_0): " + Sizes.bytes(after) + " on the device instead of "
-                + Sizes.bytes(before) + " in the file (+" + Sizes.bytes(after - before) + ")");
+        UnaryOperator<WeightTensor> convert = t -> t.type().runsNatively() ? t : t.to(WeightType.Q8_0);
+        Gpt2Weights converted = withMatrices(convert, convert.apply(positionEmbedding), List.of());
+        long after = before + converted.deviceBytes() - deviceBytes();
+        return converted.withNotes(List.of(count + " tensor(s) stored as " + found + " are converted to Q8_0 while they "
+                + "are uploaded (gpu-infer runs F32, F16, BF16, Q8_0 and Q4_0): " + Sizes.bytes(after) + " on the device "
+                + "instead of " + Sizes.bytes(before) + " in the file (+" + Sizes.bytes(after - before) + ")"));
+    }
+
+    /**
+     * These weights with {@code convert} applied to every matrix but the position table, which becomes
+     * {@code positions} (a tied output projection stays the token embedding), and {@code added} notes.
+     */
+    private Gpt2Weights withMatrices(UnaryOperator<WeightTensor> convert, WeightTensor positions, List<String> added) {
         WeightTensor wte = convert.apply(tokenEmbedding);
-        return new Gpt2Weights(config, wte, convert.apply(positionEmbedding),
-                Arrays.stream(layers).map(l -> l.map(convert)).toArray(Layer[]::new), lnFinalWeight, lnFinalBias,
-                isTied() ? wte : convert.apply(outputWeight), all);
+        Layer[] converted = Arrays.stream(layers).map(l -> l.map(convert)).toArray(Layer[]::new);
+        WeightTensor out = isTied() ? wte : convert.apply(outputWeight);
+        List<String> all = new ArrayList<>(notes);
+        all.addAll(added);
+        return new Gpt2Weights(config, wte, positions, converted, lnFinalWeight, lnFinalBias, out, all);
+    }
+
+    /** These weights with {@code added} notes. */
+    private Gpt2Weights withNotes(List<String> added) {
+        return withMatrices(UnaryOperator.identity(), positionEmbedding, added);
     }
 
     // ------------------------------------------------------------------------------------------------ Hugging Face

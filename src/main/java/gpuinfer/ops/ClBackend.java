@@ -75,10 +75,6 @@ public final class ClBackend implements Backend {
         return buf == null ? null : ((DeviceBuf) buf).buffer();
     }
 
-    private static WeightType t(Buf buf) {
-        return buf.type();
-    }
-
     @Override
     public Buf alloc(String name, long size) {
         ClBuffer buffer = context.createBuffer(4 * Math.max(1, size), name);
@@ -130,7 +126,7 @@ public final class ClBackend implements Backend {
 
     @Override
     public void embed(Buf y, Buf wte, Buf wpe, int[] tokenIds, int[] tokenPositions, int C) {
-        Embedding.enqueue(kernels, queue, b(y), b(wte), t(wte), b(wpe), t(wpe), tokens.with(tokenIds),
+        Embedding.enqueue(kernels, queue, b(y), b(wte), wte.type(), b(wpe), wpe.type(), tokens.with(tokenIds),
                 positions.with(tokenPositions), tokenIds.length, C);
     }
 
@@ -141,7 +137,7 @@ public final class ClBackend implements Backend {
 
     @Override
     public void linear(Buf y, Buf x, Buf w, Buf bias, Buf residual, int R, int N, int K, Activation act) {
-        linear.enqueue(queue, b(y), b(x), b(w), t(w), b(bias), b(residual), R, N, K, act);
+        linear.enqueue(queue, b(y), b(x), b(w), w.type(), b(bias), b(residual), R, N, K, act);
     }
 
     @Override

@@ -35,7 +35,8 @@ public final class CpuBackend implements Backend {
 
     private static float[] d(Buf b) {
         if (b instanceof HostWeight w) {
-            // small float vectors (biases, norms) uploaded as tensors; matrices go through rows(...)
+            // a weight tensor where an op reads floats (a vector uploaded as a tensor, or read back): widened on each
+            // use; the models upload vectors as floats, and matrices go through rows(...)
             return w.tensor().toFloats();
         }
         return b == null ? null : ((HostBuf) b).data();

@@ -142,7 +142,15 @@ public final class Linear {
 
     /** The OpenCL path; kernels are built per configuration and weight format on first use, released by {@link #close()}. */
     public static final class OnDevice implements AutoCloseable {
+        /** One build of linear.cl: tuning values and weight format. */
         private record Variant(Config config, WeightType type) {
+            String options() {
+                return "-DWTYPE=" + type.kernelCode + " " + config.options();
+            }
+
+            ClKernel kernel(ClContext context, String name) {
+                return context.program(KernelSource.load("linear.cl"), options()).kernel(name);
+            }
         }
 
         /**
@@ -196,7 +204,7 @@ public final class Linear {
 
         /** The build options of the kernel for this row count and weight format. */
         public String options(int rows, WeightType type) {
-            return "-DWTYPE=" + type.kernelCode + " " + config(rows, type).options();
+            return new Variant(config(rows, type), type).options();
         }
 
         /** Enqueues y = act(x·Wᵀ + bias) + residual with float32 weights; bias and residual may be null. */
@@ -226,9 +234,7 @@ public final class Linear {
             }
             Config config = config(R, type);
             boolean decode = Config.isDecode(R);
-            ClKernel kernel = kernels.computeIfAbsent(new Variant(config, type),
-                    v -> context.program(KernelSource.load("linear.cl"), "-DWTYPE=" + type.kernelCode + " " + v.config().options())
-                            .kernel(decode ? "linear_rows" : "linear_nt"));
+            ClKernel kernel = kernels.computeIfAbsent(new Variant(config, type), v -> v.kernel(context, decode ? "linear_rows" : "linear_nt"));
             kernel.arg(0, x).arg(1, w).arg(2, bias != null ? bias : x).arg(3, residual != null ? residual : y).arg(4, y)
                     .arg(5, R).arg(6, N).arg(7, K).arg(8, bias != null ? 1 : 0).arg(9, residual != null ? 1 : 0)
                     .arg(10, act.code);
@@ -257,9 +263,7 @@ public final class Linear {
                 scratch = context.createBuffer(bytes, "linear: weights widened to float32 [N, K]");
             }
             Config config = config(R, type);
-            ClKernel kernel = wideners.computeIfAbsent(new Variant(config, type),
-                    v -> context.program(KernelSource.load("linear.cl"), "-DWTYPE=" + type.kernelCode + " " + v.config().options())
-                            .kernel("dequantize_rows"));
+            ClKernel kernel = wideners.computeIfAbsent(new Variant(config, type), v -> v.kernel(context, "dequantize_rows"));
             kernel.arg(0, w).arg(1, scratch).arg(2, N).arg(3, K);
             long chunks = (K + 31) / 32;
             queue.launch(kernel, new long[] {(chunks + WIDEN_GROUP - 1) / WIDEN_GROUP * WIDEN_GROUP, N},

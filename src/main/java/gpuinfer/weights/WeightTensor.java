@@ -319,6 +319,15 @@ public final class WeightTensor {
         return new WeightTensor(name, type, shape, bytes, null, origin);
     }
 
+    /** The formats of {@code tensors} with their counts, e.g. "Q8_0 ×49, F32 ×1", in the order first met. */
+    public static String formats(java.util.Collection<WeightTensor> tensors) {
+        java.util.Map<WeightType, Integer> counts = new java.util.LinkedHashMap<>();
+        for (WeightTensor t : tensors) {
+            counts.merge(t.type(), 1, Integer::sum);
+        }
+        return counts.entrySet().stream().map(e -> e.getKey() + " ×" + e.getValue()).collect(Collectors.joining(", "));
+    }
+
     /** The same bytes under another name. */
     public WeightTensor named(String newName) {
         return new WeightTensor(newName, type, shape, buffer, source, origin);
