@@ -199,17 +199,19 @@ public final class WeightTensor {
         WeightTensor from = this;
         int width = Math.toIntExact(cols);
         int batch = Math.max(1, CONVERSION_BATCH_VALUES / width);
+        int outRowBytes = (int) target.rowBytes(width);
         return computed(name, target, shape, (first, count, dst) -> {
-            // source rows in batches: a transposed source reads its whole input once per batch, not once per row
+            // source rows in batches: a transposed source reads its whole input once per batch, not once per row;
+            // the rows of a batch are quantised in parallel (each writes its own bytes, by absolute index)
             float[] values = new float[Math.min(count, batch) * width];
             ByteBuffer out = BlockCodecs.littleEndian(dst);
             for (int done = 0; done < count; ) {
                 int n = Math.min(batch, count - done);
                 from.floatRows(first + done, n, values, 0);
-                for (int i = 0; i < n; i++) {
-                    target.quantize(values, i * width, width, out, dst.position());
-                    dst.position(dst.position() + (int) target.rowBytes(width));
-                }
+                int at = dst.position();
+                java.util.stream.IntStream.range(0, n).parallel()
+                        .forEach(i -> target.quantize(values, i * width, width, out, at + i * outRowBytes));
+                dst.position(at + n * outRowBytes);
                 done += n;
             }
         }, "converted from " + type);
