@@ -44,8 +44,20 @@ public final class ClBackend implements Backend {
     private final IntBuffer lengths = new IntBuffer("kv lengths");
     private final IntBuffer rows = new IntBuffer("gathered rows");
 
+    /** Whether weights are always copied to device memory, even where the device could read them in place. */
+    private final boolean copyWeights;
+
+    /**
+     * A backend on {@code context}. A CPU device reads a memory-mapped weight where it lies, unless the environment
+     * sets {@code GPU_INFER_COPY_WEIGHTS=1} (then every weight is copied, as for a GPU).
+     */
     public ClBackend(ClContext context) {
+        this(context, "1".equals(System.getenv("GPU_INFER_COPY_WEIGHTS")));
+    }
+
+    ClBackend(ClContext context, boolean copyWeights) {
         this.context = context;
+        this.copyWeights = copyWeights;
         this.queue = context.queue();
         Linear.OnDevice madeLinear = null;
         TransformerKernels madeKernels = null;
@@ -92,8 +104,7 @@ public final class ClBackend implements Backend {
     @Override
     public Buf upload(String name, WeightTensor weight) {
         java.util.Optional<ByteBuffer> stored = weight.buffer();
-        if (stored.isPresent() && stored.get().isDirect() && context.device().info().sharesHostMemory()
-                && !"1".equals(System.getenv("GPU_INFER_COPY_WEIGHTS"))) {
+        if (stored.isPresent() && stored.get().isDirect() && context.device().info().sharesHostMemory() && !copyWeights) {
             // a CPU device reads the mapped file where it lies: no copy, no second resident copy of the weights
             ClBuffer buffer = context.wrapHostMemory(stored.get(), name);
             owned.add(buffer);

@@ -186,6 +186,39 @@ class WeightFormatOpsTest {
     }
 
     @Test
+    void aMappedWeightIsReadInPlaceOrCopiedWithTheSameResults() {
+        int R = 2;
+        int N = 37;
+        int K = 96;
+        float[] x = random(R * K, 11);
+        WeightTensor quantized = WeightTensor.quantized("w", WeightType.Q8_0, random(N * K, 12), N, K);
+        java.nio.ByteBuffer direct = java.nio.ByteBuffer.allocateDirect((int) quantized.storedBytes())
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        direct.put(quantized.buffer().orElseThrow()).flip();
+        WeightTensor mapped = WeightTensor.of("w", WeightType.Q8_0, new long[] {N, K}, direct); // as a mapped file's
+        float[] want = new float[R * N];
+        Linear.reference(want, x, quantized.toFloats(), null, null, R, N, K, Activation.NONE);
+        for (String binding : OpenClTestSupport.bindings()) {
+            try (gpuinfer.cl.ClContext context = OpenClTestSupport.context(binding);
+                 ClBackend inPlace = new ClBackend(context, false);
+                 ClBackend copied = new ClBackend(context, true)) {
+                float[][] results = new float[2][];
+                ClBackend[] both = {inPlace, copied};
+                for (int i = 0; i < 2; i++) {
+                    Buf w = both[i].upload("w", mapped);
+                    // the device reads host memory in place exactly when it shares it (a CPU device) and may
+                    assertEquals(i == 0 && context.device().info().sharesHostMemory(), ((ClBackend.DeviceBuf) w).buffer().usesHostMemory(), binding + " " + i);
+                    Buf y = both[i].alloc("y", R * N);
+                    both[i].linear(y, both[i].upload("x", x), w, null, null, R, N, K, Activation.NONE);
+                    results[i] = read(both[i], y, R * N);
+                }
+                assertClose(binding + " in place", results[0], want, FP32_LINEAR);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(results[0], results[1], binding + ": in place and copied");
+            }
+        }
+    }
+
+    @Test
     void theCpuBackendRunsStoredFormatsToo() {
         CpuBackend cpu = new CpuBackend();
         int R = 3;
