@@ -4,7 +4,10 @@
 #   - gpu-infer run on the tiny GGUF models of every stored format (F32, F16, Q8_0, Q4_0) and with --weights bf16:
 #     prefill (linear_nt; with a long prompt, dequantize_rows then linear_nt) and decode (linear_rows) per format,
 #     embed per table format, layernorm, attention;
-#   - gpu-infer compare on the Q4_0 and Q8_0 files: the teacher-forced forward of every position on the device.
+#   - gpu-infer compare on the Q4_0 and Q8_0 files: the teacher-forced forward of every position on the device;
+#   - LinearShapeSweep (src/test/java/gpuinfer/ops): the linear layer in every format over shapes one short of and
+#     one past the kernels' tiles (rows for each of linear_rows, linear_nt and the widened prefill; 63, 65 and 1
+#     outputs; K not a multiple of the vector width), every activation, against the CPU reference.
 # Oclgrind interprets kernels (thousands of times slower than PoCL): the models are the tiny golden ones.
 #
 # Needs: apt-get install oclgrind. Only Oclgrind is visible to the runs (OCL_ICD_VENDORS points at it alone).
@@ -25,8 +28,10 @@ check() {
     local what="$1"
     shift
     local log="$vendors/log.txt"
-    if ! bin/gpu-infer "$@" > "$log" 2>&1; then
-        echo "FAIL  $what: exit status $?" && cat "$log" && failed=1 && return
+    local status=0
+    bin/gpu-infer "$@" > "$log" 2>&1 || status=$?
+    if [ "$status" -ne 0 ]; then
+        echo "FAIL  $what: exit status $status" && cat "$log" && failed=1 && return
     fi
     # Oclgrind reports on stderr and still exits 0: any of its diagnostics is a failure
     if grep -E -q "Invalid (read|write)|out of bounds|data race|Uninitialized|Oclgrind - |Kernel .* exceeded|error:" "$log"; then
@@ -51,4 +56,20 @@ for format in q8_0 q4_0; do
     check "compare $format (teacher-forced prefill, CPU against device)" compare --model "$golden/tiny-$format.gguf" \
         --prompt "The meaning of life" --max-tokens 2
 done
+# the shape sweep runs from the test classes (built here if needed)
+(cd "$root" && mvn -q -B test-compile >&2)
+classpath="target/classes:target/test-classes:$(ls target/lib/*.jar | tr '\n' ':')"
+java_home="$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")"
+sweep_log="$vendors/sweep.txt"
+status=0
+LD_PRELOAD="$java_home/lib/libjsig.so" java -cp "$classpath" gpuinfer.ops.LinearShapeSweep > "$sweep_log" 2>&1 || status=$?
+if [ "$status" -ne 0 ]; then
+    echo "FAIL  linear shape sweep: exit status $status" && cat "$sweep_log" && failed=1
+elif grep -E -q "Invalid (read|write)|out of bounds|data race|Uninitialized|Oclgrind - |Kernel .* exceeded" "$sweep_log"; then
+    echo "FAIL  linear shape sweep:" && cat "$sweep_log" && failed=1
+elif ! grep -q "device Oclgrind" "$sweep_log"; then
+    echo "FAIL  linear shape sweep did not run on Oclgrind:" && cat "$sweep_log" && failed=1
+else
+    echo "ok    linear shape sweep: $(tail -1 "$sweep_log")"
+fi
 exit $failed
