@@ -28,7 +28,7 @@ public interface Backend extends AutoCloseable {
     /** Copies {@code count} floats from float index {@code offset} of {@code src} into {@code dst[from]}, waiting for pending work. */
     void read(Buf src, long offset, float[] dst, int from, int count);
 
-    /** y [R, C] = wte[tokens] + wpe[positions]; wte and wpe may be in any stored format. */
+    /** y [R, C] = wte[tokens] + wpe[positions]; wte and wpe may be in any stored format; wpe null for no position table. */
     void embed(Buf y, Buf wte, Buf wpe, int[] tokens, int[] positions, int C);
 
     /** y [R, C] = LayerNorm(x) with weight and bias [C]. */
@@ -40,8 +40,23 @@ public interface Backend extends AutoCloseable {
      */
     void linear(Buf y, Buf x, Buf w, Buf bias, Buf residual, int R, int N, int K, Activation act);
 
+    /** y [R, C] = x / sqrt(mean(x²) + eps) · weight [C] (RMSNorm). */
+    void rmsNorm(Buf y, Buf x, Buf weight, int R, int C, float eps);
+
+    /** y [R, I] = silu(gate) · up, all [R, I] (SwiGLU's gate; y may be gate or up). */
+    void swiglu(Buf y, Buf gate, Buf up, int R, int I);
+
     /** qkv [B*T, 3C] to q [B, H, T, D] and to rows start[b] + t of the caches [B, H, sMax, D]. */
-    void qkvToHeads(Buf q, Buf kCache, Buf vCache, Buf qkv, int B, int T, int H, int D, int sMax, int[] start);
+    default void qkvToHeads(Buf q, Buf kCache, Buf vCache, Buf qkv, int B, int T, int H, int D, int sMax, int[] start) {
+        toHeads(q, kCache, vCache, qkv, qkv, qkv, HeadSplit.fused(B, T, H, D, sMax), start, null);
+    }
+
+    /**
+     * The heads of q, k and v, placed in their source rows as {@code split} says, to q [B, H, T, D] and to rows
+     * {@code start[b] + t} of the caches [B, Hkv, sMax, D]; with {@code rope} (null for none), q and k are rotated at
+     * position {@code start[b] + t} on the way, so the cache holds rotated keys. The sources may be one buffer.
+     */
+    void toHeads(Buf q, Buf kCache, Buf vCache, Buf qSrc, Buf kSrc, Buf vSrc, HeadSplit split, int[] start, Rope rope);
 
     /** Attention of q [B, H, Sq, D] over the first Sk rows of the caches [B, H, sMax, D]; out [B, H, Sq, D], lse [B, H, Sq]. */
     void attention(Buf out, Buf lse, Buf q, Buf kCache, Buf vCache, AttentionProblem problem, int sMax);

@@ -157,6 +157,21 @@ public final class ClBackend implements Backend {
     }
 
     @Override
+    public void rmsNorm(Buf y, Buf x, Buf weight, int R, int C, float eps) {
+        throw new UnsupportedOperationException("rmsNorm on OpenCL: in progress");
+    }
+
+    @Override
+    public void swiglu(Buf y, Buf gate, Buf up, int R, int I) {
+        throw new UnsupportedOperationException("swiglu on OpenCL: in progress");
+    }
+
+    @Override
+    public void toHeads(Buf q, Buf kCache, Buf vCache, Buf qSrc, Buf kSrc, Buf vSrc, HeadSplit split, int[] start, Rope rope) {
+        throw new UnsupportedOperationException("toHeads on OpenCL: in progress");
+    }
+
+    @Override
     public void attention(Buf out, Buf lse, Buf q, Buf kCache, Buf vCache, AttentionProblem problem, int sMax) {
         ClBuffer lens = problem.kvLens() == null ? null : lengths.with(problem.kvLens());
         attention.enqueue(queue, problem, new AttentionBuffers(b(q), b(kCache), b(vCache), b(out), b(lse), lens, sMax));

@@ -72,7 +72,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void embed(Buf y, Buf wte, Buf wpe, int[] tokens, int[] positions, int C) {
-        Embedding.reference(d(y), rows(wte, C), rows(wpe, C), tokens, positions, C);
+        Embedding.reference(d(y), rows(wte, C), wpe == null ? null : rows(wpe, C), tokens, positions, C);
     }
 
     @Override
@@ -86,8 +86,18 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void qkvToHeads(Buf q, Buf kCache, Buf vCache, Buf qkv, int B, int T, int H, int D, int sMax, int[] start) {
-        HeadLayout.qkvToHeadsReference(d(q), d(kCache), d(vCache), d(qkv), B, T, H, D, sMax, start);
+    public void rmsNorm(Buf y, Buf x, Buf weight, int R, int C, float eps) {
+        RmsNorm.reference(d(y), d(x), d(weight), R, C, eps);
+    }
+
+    @Override
+    public void swiglu(Buf y, Buf gate, Buf up, int R, int I) {
+        SwiGlu.reference(d(y), d(gate), d(up), R, I);
+    }
+
+    @Override
+    public void toHeads(Buf q, Buf kCache, Buf vCache, Buf qSrc, Buf kSrc, Buf vSrc, HeadSplit split, int[] start, Rope rope) {
+        HeadLayout.toHeadsReference(d(q), d(kCache), d(vCache), d(qSrc), d(kSrc), d(vSrc), split, start, rope);
     }
 
     @Override

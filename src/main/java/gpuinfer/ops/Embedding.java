@@ -18,12 +18,16 @@ public final class Embedding {
         reference(y, WeightRows.of(wte, C), WeightRows.of(wpe, C), tokens, positions, C);
     }
 
-    /** The CPU reference for tables in any stored format. */
+    /** The CPU reference for tables in any stored format; wpe null for a model without a position table. */
     public static void reference(float[] y, WeightRows wte, WeightRows wpe, int[] tokens, int[] positions, int C) {
         float[] token = new float[C];
         float[] position = new float[C];
         for (int r = 0; r < tokens.length; r++) {
             wte.row(tokens[r], token);
+            if (wpe == null) {
+                System.arraycopy(token, 0, y, r * C, C);
+                continue;
+            }
             wpe.row(positions[r], position);
             for (int c = 0; c < C; c++) {
                 y[r * C + c] = (float) ((double) token[c] + position[c]);

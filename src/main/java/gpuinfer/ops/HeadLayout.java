@@ -34,6 +34,37 @@ public final class HeadLayout {
         }
     }
 
+    /**
+     * The CPU reference of heads: q, k and v rows as {@code split} places them, to q [B, H, T, D] and to rows
+     * {@code start[b] + t} of the caches [B, Hkv, sMax, D]; with {@code rope}, q and k are rotated at position
+     * {@code start[b] + t} (in double) before they are stored, so the cache holds rotated keys.
+     */
+    public static void toHeadsReference(float[] q, float[] kCache, float[] vCache, float[] qSrc, float[] kSrc, float[] vSrc,
+                                        HeadSplit split, int[] start, Rope rope) {
+        int B = split.B(), T = split.T(), H = split.H(), Hkv = split.Hkv(), D = split.D(), sMax = split.sMax();
+        for (int b = 0; b < B; b++) {
+            for (int t = 0; t < T; t++) {
+                int r = b * T + t;
+                int position = start[b] + t;
+                for (int h = 0; h < H; h++) {
+                    int to = ((b * H + h) * T + t) * D;
+                    System.arraycopy(qSrc, r * split.qStride() + split.qOffset() + h * D, q, to, D);
+                    if (rope != null) {
+                        rope.rotate(q, to, position);
+                    }
+                }
+                for (int h = 0; h < Hkv; h++) {
+                    int to = ((b * Hkv + h) * sMax + position) * D;
+                    System.arraycopy(kSrc, r * split.kvStride() + split.kOffset() + h * D, kCache, to, D);
+                    System.arraycopy(vSrc, r * split.kvStride() + split.vOffset() + h * D, vCache, to, D);
+                    if (rope != null) {
+                        rope.rotate(kCache, to, position);
+                    }
+                }
+            }
+        }
+    }
+
     /** The CPU reference of merge_heads: [B, H, T, D] to [B*T, C]. */
     public static void mergeHeadsReference(float[] y, float[] x, int B, int T, int H, int D) {
         int C = H * D;
