@@ -1,7 +1,7 @@
 package gpuinfer.bench;
 
-import gpuinfer.model.Gpt2Config;
-import gpuinfer.model.Gpt2Model;
+import gpuinfer.model.ModelConfig;
+import gpuinfer.model.DecoderModel;
 import gpuinfer.model.Tap;
 
 import java.util.SplittableRandom;
@@ -28,7 +28,7 @@ public final class ModelBenchmark {
     }
 
     /** A round with every launch recorded; returns each kernel's total device time (decode steps only). */
-    public static java.util.List<KernelShare> profileDecode(Gpt2Model model, gpuinfer.cl.ClQueue queue, int promptTokens,
+    public static java.util.List<KernelShare> profileDecode(DecoderModel model, gpuinfer.cl.ClQueue queue, int promptTokens,
                                                             int decodeTokens) {
         int V = model.config().vocabSize();
         model.forward(new SplittableRandom(7).ints(promptTokens, 0, V).toArray(), new int[] {0}, new int[] {promptTokens},
@@ -51,7 +51,7 @@ public final class ModelBenchmark {
         return new java.util.ArrayList<>(shares.values());
     }
 
-    public static Round run(Gpt2Model model, int promptTokens, int decodeTokens, long seed) {
+    public static Round run(DecoderModel model, int promptTokens, int decodeTokens, long seed) {
         int V = model.config().vocabSize();
         int[] prompt = new SplittableRandom(seed).ints(promptTokens, 0, V).toArray();
         long t0 = System.nanoTime();
@@ -72,7 +72,7 @@ public final class ModelBenchmark {
      * Floating-point work of a prefill of T tokens with logits for one row: 2 per weight of the block linears per
      * token, the attention products (2·T·T·C per layer for causal attention), and one row of the output projection.
      */
-    public static double prefillFlops(Gpt2Config c, int T) {
+    public static double prefillFlops(ModelConfig c, int T) {
         double C = c.nEmbd();
         double perTokenLinear = 2 * c.nLayer() * (3 * C * C + C * C + 2 * C * c.nInner());
         double attention = c.nLayer() * 2.0 * T * T * C;

@@ -7,9 +7,9 @@ import gpuinfer.bench.ModelBenchmark;
 import gpuinfer.bench.Stats;
 import gpuinfer.cl.ClContext;
 import gpuinfer.cl.ClDevice;
-import gpuinfer.model.Gpt2Config;
-import gpuinfer.model.Gpt2Model;
-import gpuinfer.model.Gpt2Weights;
+import gpuinfer.model.ModelConfig;
+import gpuinfer.model.DecoderModel;
+import gpuinfer.model.ModelWeights;
 import gpuinfer.model.LoadedModel;
 import gpuinfer.model.ModelLocator;
 import gpuinfer.ops.ClBackend;
@@ -82,8 +82,8 @@ final class BenchRunCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         LoadedModel loaded = modelOptions.open(err);
-        Gpt2Config config = loaded.config();
-        Gpt2Weights weights = loaded.weights();
+        ModelConfig config = loaded.config();
+        ModelWeights weights = loaded.weights();
         Path dir = loaded.path();
         if (promptTokens + decodeTokens > config.nPositions()) {
             throw new InputException("--prompt-tokens " + promptTokens + " plus --decode-tokens " + decodeTokens
@@ -92,7 +92,7 @@ final class BenchRunCommand implements Callable<Integer> {
         ClDevice device = opencl.selectDevice();
         List<ModelBenchmark.Round> rounds = new ArrayList<>();
         try (ClContext context = opencl.openContext(device);
-             Gpt2Model gpt = new Gpt2Model(new ClBackend(context), weights, 1, promptTokens + decodeTokens, promptTokens, 1)) {
+             DecoderModel gpt = new DecoderModel(new ClBackend(context), weights, 1, promptTokens + decodeTokens, promptTokens, 1)) {
             for (int r = 0; r <= repeat; r++) {
                 ModelBenchmark.Round round = ModelBenchmark.run(gpt, promptTokens, decodeTokens, r);
                 if (r > 0) {

@@ -5,7 +5,7 @@ import gpuinfer.check.Tolerance;
 import gpuinfer.compare.CompareReport;
 import gpuinfer.compare.Execution;
 import gpuinfer.compare.ModelComparison;
-import gpuinfer.model.Gpt2Weights;
+import gpuinfer.model.ModelWeights;
 import gpuinfer.model.ModelLocator;
 import gpuinfer.text.Gpt2Tokenizer;
 import gpuinfer.util.AtomicFiles;
@@ -73,7 +73,7 @@ final class CompareCommand implements Callable<Integer> {
             throw new InputException("--max-tokens must be 0 or more.");
         }
         gpuinfer.model.LoadedModel loaded = modelOptions.open(spec.commandLine().getErr());
-        Gpt2Weights weights = loaded.weights();
+        ModelWeights weights = loaded.weights();
         int[] ids = loaded.tokenizer().encode(prompt);
         if (ids.length == 0) {
             throw new InputException("--prompt is empty; give at least one token of text.");

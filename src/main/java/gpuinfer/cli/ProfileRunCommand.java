@@ -7,8 +7,8 @@ import gpuinfer.cl.ClQueue;
 import gpuinfer.cl.KernelTiming;
 import gpuinfer.generate.Generator;
 import gpuinfer.generate.SamplingOptions;
-import gpuinfer.model.Gpt2Model;
-import gpuinfer.model.Gpt2Weights;
+import gpuinfer.model.DecoderModel;
+import gpuinfer.model.ModelWeights;
 import gpuinfer.model.ModelLocator;
 import gpuinfer.ops.ClBackend;
 import gpuinfer.profile.DevicePeaks;
@@ -61,7 +61,7 @@ final class ProfileRunCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         gpuinfer.model.LoadedModel loaded = modelOptions.open(spec.commandLine().getErr());
         Path dir = loaded.path();
-        Gpt2Weights weights = loaded.weights();
+        ModelWeights weights = loaded.weights();
         Gpt2Tokenizer tokenizer = loaded.tokenizer();
         int[] ids = tokenizer.encode(prompt);
         if (ids.length == 0 || ids.length + maxTokens > weights.config.nPositions()) {
@@ -74,7 +74,7 @@ final class ProfileRunCommand implements Callable<Integer> {
         double[] walls = new double[repeat];
         DevicePeaks peaks;
         try (ClContext context = opencl.openContext(device);
-             Gpt2Model gpt = new Gpt2Model(new ClBackend(context), weights, 1, ids.length + maxTokens, ids.length, 1)) {
+             DecoderModel gpt = new DecoderModel(new ClBackend(context), weights, 1, ids.length + maxTokens, ids.length, 1)) {
             peaks = DevicePeaks.of(context, output.measurePeaks);
             ClQueue queue = context.queue();
             Generator.generate(gpt, tokenizer, List.of(ids), maxTokens, SamplingOptions.greedy(), false, null);

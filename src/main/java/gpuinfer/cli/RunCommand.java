@@ -5,9 +5,9 @@ import gpuinfer.cl.ClContext;
 import gpuinfer.cl.OpenClUnavailableException;
 import gpuinfer.generate.Generator;
 import gpuinfer.generate.SamplingOptions;
-import gpuinfer.model.Gpt2Config;
-import gpuinfer.model.Gpt2Model;
-import gpuinfer.model.Gpt2Weights;
+import gpuinfer.model.ModelConfig;
+import gpuinfer.model.DecoderModel;
+import gpuinfer.model.ModelWeights;
 import gpuinfer.model.LoadedModel;
 import gpuinfer.model.ModelLocator;
 import gpuinfer.ops.Backend;
@@ -139,9 +139,9 @@ final class RunCommand implements Callable<Integer> {
         OpenClStart started = null;
         try {
             LoadedModel loaded = modelOptions.open(err);
-            Gpt2Config config = loaded.config();
+            ModelConfig config = loaded.config();
             Gpt2Tokenizer tokenizer = loaded.tokenizer();
-            Gpt2Weights weights = loaded.weights();
+            ModelWeights weights = loaded.weights();
             List<int[]> promptIds = new ArrayList<>();
             List<Integer> truncated = new ArrayList<>();
             if (promptTokenIds != null) {
@@ -223,9 +223,9 @@ final class RunCommand implements Callable<Integer> {
                          List<Integer> truncated, Map<String, Object> report, SamplingOptions sampling,
                          OpenClStart start) throws IOException {
         ClContext context = start == null ? null : start.context();
-        Gpt2Config config = loaded.config();
+        ModelConfig config = loaded.config();
         Gpt2Tokenizer tokenizer = loaded.tokenizer();
-        Gpt2Weights weights = loaded.weights();
+        ModelWeights weights = loaded.weights();
         int longest = promptIds.stream().mapToInt(p -> p.length).max().orElseThrow();
         double loadMs = loaded.openMillis();
         int maxSequence = longest + maxTokens;
@@ -242,12 +242,12 @@ final class RunCommand implements Callable<Integer> {
                     gpuinfer.check.Finite.require(name, new int[] {rows, cols}, values, step);
                 };
         long uploadStart = System.nanoTime();
-        Gpt2Model made;
+        DecoderModel made;
         try (Progress progress = new Progress(err, "uploading " + loaded.name() + " (" + weights.formats() + ")",
                 weights.deviceBytes(), 1.0)) {
-            made = new Gpt2Model(backend, weights, texts.size(), maxSequence, longest, logitRows, progress::step);
+            made = new DecoderModel(backend, weights, texts.size(), maxSequence, longest, logitRows, progress::step);
         }
-        try (Gpt2Model gpt = made) {
+        try (DecoderModel gpt = made) {
             uploadMs = (System.nanoTime() - uploadStart) / 1e6;
             deviceBytes = backend.deviceBytes();
             if (context != null) {
@@ -333,7 +333,7 @@ final class RunCommand implements Callable<Integer> {
     }
 
     /** The prompt's ids, truncated from the start when --truncate allows, or an error that gives the numbers. */
-    private int[] fit(Gpt2Tokenizer tokenizer, Gpt2Config config, String text, List<Integer> truncated) {
+    private int[] fit(Gpt2Tokenizer tokenizer, ModelConfig config, String text, List<Integer> truncated) {
         int[] ids = tokenizer.encode(text);
         if (ids.length == 0) {
             int eos = tokenizer.endOfTextId().orElse(config.eosTokenId());
@@ -346,7 +346,7 @@ final class RunCommand implements Callable<Integer> {
     }
 
     /** The ids, truncated from the start when --truncate allows, or an error that gives the numbers. */
-    private int[] fitIds(int[] ids, Gpt2Config config, List<Integer> truncated) {
+    private int[] fitIds(int[] ids, ModelConfig config, List<Integer> truncated) {
         int room = config.nPositions() - maxTokens;
         if (ids.length > room) {
             if (!truncate || room < 1) {

@@ -1,6 +1,6 @@
 package gpuinfer.generate;
 
-import gpuinfer.model.Gpt2Model;
+import gpuinfer.model.DecoderModel;
 import gpuinfer.model.Tap;
 import gpuinfer.text.Gpt2Tokenizer;
 import gpuinfer.text.StreamingDecoder;
@@ -60,7 +60,7 @@ public final class Generator {
      *
      * @param keepPromptLogits return the logits of every prompt position (one prompt only)
      */
-    public static Result generate(Gpt2Model model, Gpt2Tokenizer tokenizer, List<int[]> prompts, int maxTokens,
+    public static Result generate(DecoderModel model, Gpt2Tokenizer tokenizer, List<int[]> prompts, int maxTokens,
                                   SamplingOptions sampling, boolean keepPromptLogits, Listener listener) {
         return generate(model, tokenizer, prompts, maxTokens, sampling, keepPromptLogits, listener, step -> Tap.NONE);
     }
@@ -69,7 +69,7 @@ public final class Generator {
      * As above, with a tap per forward step: {@code taps} receives "prefill" or "decode step N" and returns the tap
      * for that step (--check-finite scans every tensor this way).
      */
-    public static Result generate(Gpt2Model model, Gpt2Tokenizer tokenizer, List<int[]> prompts, int maxTokens,
+    public static Result generate(DecoderModel model, Gpt2Tokenizer tokenizer, List<int[]> prompts, int maxTokens,
                                   SamplingOptions sampling, boolean keepPromptLogits, Listener listener,
                                   java.util.function.Function<String, Tap> taps) {
         int B = prompts.size();

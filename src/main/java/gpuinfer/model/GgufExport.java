@@ -20,7 +20,7 @@ import java.util.function.LongConsumer;
  * {@code tokenizer.ggml.*} (tokens, token types, merges, end-of-text ids), and the tensors under llama.cpp's names.
  *
  * <p>Formats, as llama.cpp's converters and llama-quantize choose them: every matrix (token embedding, attention,
- * MLP, untied output) in the target format; the position table in F32 ({@link Gpt2Weights#POSITION_FORMAT}:
+ * MLP, untied output) in the target format; the position table in F32 ({@link ModelWeights#POSITION_FORMAT}:
  * llama.cpp never converts or quantises it); vectors (norms, biases) in F32; a matrix whose rows are not whole
  * blocks of the target is written as F16, as llama-quantize falls back.
  */
@@ -43,9 +43,9 @@ public final class GgufExport {
      */
     public static Summary write(LoadedModel model, WeightType target, String name, Path out, LongConsumer progress)
             throws IOException {
-        Gpt2Config c = model.config();
+        ModelConfig c = model.config();
         if (!c.tanhGelu()) {
-            throw new InputException(model.path() + ": activation_function '" + c.activation() + "' (exact GELU) has no "
+            throw new InputException(model.path() + ": activation_function 'gelu' (exact GELU) has no "
                     + "place in llama.cpp's gpt2 architecture, which always uses the tanh approximation; the GGUF file would "
                     + "compute something else, so it is not written.");
         }
@@ -53,7 +53,7 @@ public final class GgufExport {
             throw new InputException(model.path() + ": scale_attn_weights is false, but llama.cpp's gpt2 architecture always "
                     + "scales scores by 1/sqrt(head_dim); the GGUF file would compute something else, so it is not written.");
         }
-        Gpt2Weights w = model.weights();
+        ModelWeights w = model.weights();
         List<String> notes = new ArrayList<>();
         GgufWriter gguf = new GgufWriter();
         gguf.put("general.architecture", GgufValue.string("gpt2"));
@@ -67,30 +67,30 @@ public final class GgufExport {
         gguf.put("gpt2.embedding_length", GgufValue.uint32(c.nEmbd()));
         gguf.put("gpt2.feed_forward_length", GgufValue.uint32(c.nInner()));
         gguf.put("gpt2.attention.head_count", GgufValue.uint32(c.nHead()));
-        gguf.put("gpt2.attention.layer_norm_epsilon", GgufValue.float32(c.layerNormEpsilon()));
+        gguf.put("gpt2.attention.layer_norm_epsilon", GgufValue.float32(c.normEpsilon()));
         putTokenizer(gguf, model.tokenizer(), c);
 
         List<String> kept = new ArrayList<>();
         gguf.add(matrix("token_embd.weight", w.tokenEmbedding, target, kept));
-        gguf.add(matrix("position_embd.weight", w.positionEmbedding, Gpt2Weights.POSITION_FORMAT, kept));
+        gguf.add(matrix("position_embd.weight", w.positionEmbedding, ModelWeights.POSITION_FORMAT, kept));
         for (int i = 0; i < w.layers.length; i++) {
-            Gpt2Weights.Layer l = w.layers[i];
+            ModelWeights.Layer l = w.layers[i];
             String p = "blk." + i + ".";
-            gguf.add(vector(p + "attn_norm.weight", l.ln1Weight));
-            gguf.add(vector(p + "attn_norm.bias", l.ln1Bias));
+            gguf.add(vector(p + "attn_norm.weight", l.attnNormWeight));
+            gguf.add(vector(p + "attn_norm.bias", l.attnNormBias));
             gguf.add(matrix(p + "attn_qkv.weight", l.qkvWeight, target, kept));
             gguf.add(vector(p + "attn_qkv.bias", l.qkvBias));
-            gguf.add(matrix(p + "attn_output.weight", l.attnProjWeight, target, kept));
-            gguf.add(vector(p + "attn_output.bias", l.attnProjBias));
-            gguf.add(vector(p + "ffn_norm.weight", l.ln2Weight));
-            gguf.add(vector(p + "ffn_norm.bias", l.ln2Bias));
-            gguf.add(matrix(p + "ffn_up.weight", l.fcWeight, target, kept));
-            gguf.add(vector(p + "ffn_up.bias", l.fcBias));
-            gguf.add(matrix(p + "ffn_down.weight", l.fcProjWeight, target, kept));
-            gguf.add(vector(p + "ffn_down.bias", l.fcProjBias));
+            gguf.add(matrix(p + "attn_output.weight", l.attnOutWeight, target, kept));
+            gguf.add(vector(p + "attn_output.bias", l.attnOutBias));
+            gguf.add(vector(p + "ffn_norm.weight", l.mlpNormWeight));
+            gguf.add(vector(p + "ffn_norm.bias", l.mlpNormBias));
+            gguf.add(matrix(p + "ffn_up.weight", l.upWeight, target, kept));
+            gguf.add(vector(p + "ffn_up.bias", l.upBias));
+            gguf.add(matrix(p + "ffn_down.weight", l.downWeight, target, kept));
+            gguf.add(vector(p + "ffn_down.bias", l.downBias));
         }
-        gguf.add(vector("output_norm.weight", w.lnFinalWeight));
-        gguf.add(vector("output_norm.bias", w.lnFinalBias));
+        gguf.add(vector("output_norm.weight", w.finalNormWeight));
+        gguf.add(vector("output_norm.bias", w.finalNormBias));
         if (!w.isTied()) {
             gguf.add(matrix("output.weight", w.outputWeight, target, kept));
         }
@@ -115,7 +115,7 @@ public final class GgufExport {
     }
 
     private static WeightTensor matrix(String name, WeightTensor tensor, WeightType target, List<String> kept) {
-        return Gpt2Weights.inFormat(tensor.named(name), target, kept);
+        return ModelWeights.inFormat(tensor.named(name), target, kept);
     }
 
     private static WeightTensor vector(String name, float[] values) {
@@ -126,7 +126,7 @@ public final class GgufExport {
      * GPT-2's tokenizer as llama.cpp's converter writes it: tokens padded to the embedding's rows with "[PADn]"
      * (type unused), end-of-text as a control token and as bos/eos/unk, the merges, and no automatic BOS.
      */
-    private static void putTokenizer(GgufWriter gguf, Gpt2Tokenizer tokenizer, Gpt2Config c) {
+    private static void putTokenizer(GgufWriter gguf, Gpt2Tokenizer tokenizer, ModelConfig c) {
         String[] vocab = tokenizer.tokens();
         String[] tokens = Arrays.copyOf(vocab, c.vocabSize());
         int[] types = new int[c.vocabSize()];

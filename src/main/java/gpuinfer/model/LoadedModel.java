@@ -20,7 +20,7 @@ import java.util.List;
  * @param source     "Hugging Face folder" or "GGUF v3"
  * @param openMillis time to open, check and map the files
  */
-public record LoadedModel(Path path, String source, Gpt2Config config, Gpt2Tokenizer tokenizer, Gpt2Weights weights,
+public record LoadedModel(Path path, String source, ModelConfig config, Gpt2Tokenizer tokenizer, ModelWeights weights,
                           double openMillis) {
 
     /** Whether {@code path} is a GGUF file (by its first four bytes), rather than a model folder. */
@@ -44,7 +44,7 @@ public record LoadedModel(Path path, String source, Gpt2Config config, Gpt2Token
      */
     public static LoadedModel open(Path path, WeightType convertTo) {
         LoadedModel stored = openAsStored(path);
-        Gpt2Weights weights = (convertTo == null ? stored.weights : stored.weights.convertedTo(convertTo)).runnable();
+        ModelWeights weights = (convertTo == null ? stored.weights : stored.weights.convertedTo(convertTo)).runnable();
         return new LoadedModel(path, stored.source, stored.config, stored.tokenizer, weights, stored.openMillis);
     }
 
@@ -53,20 +53,20 @@ public record LoadedModel(Path path, String source, Gpt2Config config, Gpt2Token
         long start = System.nanoTime();
         LoadedModel model;
         if (Files.isDirectory(path)) {
-            Gpt2Config config = Gpt2Config.read(path.resolve("config.json"));
+            ModelConfig config = ModelConfig.read(path.resolve("config.json"));
             Gpt2Tokenizer tokenizer = Gpt2Tokenizer.fromModelDirectory(path);
             checkVocab(path, tokenizer, config);
-            model = new LoadedModel(path, "Hugging Face folder", config, tokenizer, Gpt2Weights.loadFolder(path), 0);
+            model = new LoadedModel(path, "Hugging Face folder", config, tokenizer, ModelWeights.loadFolder(path), 0);
         } else if (Files.isRegularFile(path)) {
             if (!isGguf(path)) {
                 throw new InputException(path + " is neither a model folder (config.json, model.safetensors, vocab.json, "
                         + "merges.txt) nor a GGUF file (it does not start with 'GGUF').");
             }
             try (GgufFile file = GgufFile.open(path)) {
-                Gpt2Config config = Gpt2Config.fromGguf(file);
+                ModelConfig config = ModelConfig.fromGguf(file);
                 Gpt2Tokenizer tokenizer = tokenizer(file);
                 checkVocab(path, tokenizer, config);
-                model = new LoadedModel(path, "GGUF v" + file.version(), config, tokenizer, Gpt2Weights.load(config, file), 0);
+                model = new LoadedModel(path, "GGUF v" + file.version(), config, tokenizer, ModelWeights.load(config, file), 0);
             }
         } else {
             throw new InputException("--model " + path + ": no such file or folder. Pass a Hugging Face GPT-2 model "
@@ -100,7 +100,7 @@ public record LoadedModel(Path path, String source, Gpt2Config config, Gpt2Token
         return Gpt2Tokenizer.of(file.file(), tokens, merges);
     }
 
-    private static void checkVocab(Path path, Gpt2Tokenizer tokenizer, Gpt2Config config) {
+    private static void checkVocab(Path path, Gpt2Tokenizer tokenizer, ModelConfig config) {
         if (tokenizer.vocabSize() > config.vocabSize()) {
             throw new InputException(path + ": the tokenizer has " + tokenizer.vocabSize() + " tokens but the model's "
                     + "vocabulary (token embedding) has " + config.vocabSize() + " rows; the files do not belong together.");

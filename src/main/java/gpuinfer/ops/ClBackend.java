@@ -168,6 +168,10 @@ public final class ClBackend implements Backend {
 
     @Override
     public void toHeads(Buf q, Buf kCache, Buf vCache, Buf qSrc, Buf kSrc, Buf vSrc, HeadSplit split, int[] start, Rope rope) {
+        if (rope == null && split.equals(HeadSplit.fused(split.B(), split.T(), split.H(), split.D(), split.sMax())) && qSrc == kSrc && kSrc == vSrc) {
+            qkvToHeads(q, kCache, vCache, qSrc, split.B(), split.T(), split.H(), split.D(), split.sMax(), start);
+            return;
+        }
         throw new UnsupportedOperationException("toHeads on OpenCL: in progress");
     }
 

@@ -4,7 +4,7 @@ import gpuinfer.attention.AttentionProblem;
 import gpuinfer.attention.AttentionShape;
 import gpuinfer.attention.PlantedBugs;
 import gpuinfer.check.Tolerance;
-import gpuinfer.model.Gpt2Weights;
+import gpuinfer.model.ModelWeights;
 import gpuinfer.model.ModelLocator;
 import gpuinfer.tensor.RandomTensors;
 import gpuinfer.tensor.Tensor;
@@ -67,7 +67,7 @@ class CompareTest {
     void comparesAModelLayerByLayerWithTeacherForcing() {
         OpenClTestSupport.device("lwjgl");
         var dir = ModelLocator.bundled();
-        Gpt2Weights weights = Gpt2Weights.loadFolder(dir);
+        ModelWeights weights = ModelWeights.loadFolder(dir);
         int[] prompt = Gpt2Tokenizer.fromModelDirectory(dir).encode("hello");
         try (ModelComparison.Side a = ModelComparison.cpu();
              ModelComparison.Side b = ModelComparison.opencl(Execution.parse("device=auto", "opencl"))) {

@@ -3,7 +3,7 @@ package gpuinfer.fuzz;
 import gpuinfer.InputException;
 import gpuinfer.gguf.GgufFile;
 import gpuinfer.model.GgufExport;
-import gpuinfer.model.Gpt2Config;
+import gpuinfer.model.ModelConfig;
 import gpuinfer.model.LoadedModel;
 import gpuinfer.model.ModelLocator;
 import gpuinfer.weights.WeightTensor;
@@ -98,7 +98,7 @@ class ParserFuzzTest {
     @Property
     void configFiles(@ForAll("seeds") long seed) throws IOException {
         Path file = mutated(GOLDEN.resolve("gpt2/random-tiny/config.json"), seed, "config.json");
-        check(file, () -> Gpt2Config.read(file));
+        check(file, () -> ModelConfig.read(file));
     }
 
     @Property

@@ -9,8 +9,8 @@ import gpuinfer.cl.ClContext;
 import gpuinfer.cl.LiveObjects;
 import gpuinfer.generate.Generator;
 import gpuinfer.generate.SamplingOptions;
-import gpuinfer.model.Gpt2Model;
-import gpuinfer.model.Gpt2Weights;
+import gpuinfer.model.DecoderModel;
+import gpuinfer.model.ModelWeights;
 import gpuinfer.ops.ClBackend;
 import gpuinfer.tensor.RandomTensors;
 import gpuinfer.tensor.Tensor;
@@ -76,7 +76,7 @@ class SoakTest {
                 assertEquals(live, LiveObjects.count(), () -> "attention left " + LiveObjects.describe());
             }
 
-            Gpt2Weights weights = Gpt2Weights.loadFolder(MODEL);
+            ModelWeights weights = ModelWeights.loadFolder(MODEL);
             Gpt2Tokenizer tokenizer = Gpt2Tokenizer.fromModelDirectory(MODEL);
             int[] prompt = tokenizer.encode("hello world");
             for (int i = 0; i < 10; i++) {
@@ -94,8 +94,8 @@ class SoakTest {
         assertEquals(liveBefore, LiveObjects.count(), () -> "closing the context left " + LiveObjects.describe());
     }
 
-    private static int[] generate(ClContext context, Gpt2Weights weights, Gpt2Tokenizer tokenizer, int[] prompt) {
-        try (Gpt2Model model = new Gpt2Model(new ClBackend(context), weights, 1, prompt.length + 4, prompt.length, 1)) {
+    private static int[] generate(ClContext context, ModelWeights weights, Gpt2Tokenizer tokenizer, int[] prompt) {
+        try (DecoderModel model = new DecoderModel(new ClBackend(context), weights, 1, prompt.length + 4, prompt.length, 1)) {
             return Generator.generate(model, tokenizer, List.of(prompt), 4, SamplingOptions.greedy(), false, null)
                     .completions().get(0).generatedIds();
         }
@@ -104,7 +104,7 @@ class SoakTest {
     @Test
     void twoJobsOnOneDeviceFromTwoThreadsGiveTheSequentialResults() throws Exception {
         OpenClTestSupport.device("lwjgl");
-        Gpt2Weights weights = Gpt2Weights.loadFolder(MODEL);
+        ModelWeights weights = ModelWeights.loadFolder(MODEL);
         Gpt2Tokenizer tokenizer = Gpt2Tokenizer.fromModelDirectory(MODEL);
         int[] promptA = tokenizer.encode("The meaning of life is");
         int[] promptB = tokenizer.encode("It was a dark and stormy night");

@@ -60,16 +60,16 @@ class GgufModelTest {
     }
 
     /** Logits of every prompt position. */
-    private static float[] logits(Backend backend, Gpt2Weights weights) {
+    private static float[] logits(Backend backend, ModelWeights weights) {
         int T = PROMPT.length;
         int[] rows = new int[T];
         java.util.Arrays.setAll(rows, i -> i);
-        try (Gpt2Model model = new Gpt2Model(backend, weights, 1, T, T, T)) {
+        try (DecoderModel model = new DecoderModel(backend, weights, 1, T, T, T)) {
             return model.forward(PROMPT, new int[] {0}, new int[] {T}, T, rows, Tap.NONE);
         }
     }
 
-    private static float[] onDevice(Gpt2Weights weights) {
+    private static float[] onDevice(ModelWeights weights) {
         try (ClContext context = OpenClTestSupport.context(OpenClTestSupport.bindings().get(0))) {
             return logits(new ClBackend(context), weights);
         }
@@ -117,7 +117,7 @@ class GgufModelTest {
     @Test
     void filesThatAreNotARunnableGpt2AreRefusedWithTheReason() throws IOException {
         Path f32 = FILES.get(WeightType.F32);
-        refused(rewrite(f32, m -> m.put("general.architecture", GgufValue.string("llama")), null), "'llama' model");
+        refused(rewrite(f32, m -> m.put("general.architecture", GgufValue.string("falcon")), null), "'falcon' model");
         refused(rewrite(f32, m -> m.remove("gpt2.block_count"), null), "gpt2.block_count");
         refused(rewrite(f32, m -> m.put("gpt2.block_count", GgufValue.uint32(5)), null), "has no tensor 'blk.4.attn_norm.weight'");
         refused(rewrite(f32, m -> m.put("gpt2.feed_forward_length", GgufValue.uint32(500)), null),

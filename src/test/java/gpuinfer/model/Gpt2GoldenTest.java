@@ -75,7 +75,7 @@ class Gpt2GoldenTest {
     @ParameterizedTest(name = "{0} on {1}")
     @MethodSource("casesOnEveryBackend")
     void logitsAndGreedyContinuationsMatchTheReference(Case c, String backendName) throws IOException {
-        Gpt2Weights weights = Gpt2Weights.loadFolder(c.model());
+        ModelWeights weights = ModelWeights.loadFolder(c.model());
         Gpt2Tokenizer tokenizer = Gpt2Tokenizer.fromModelDirectory(c.model());
         int V = weights.config.vocabSize();
         try (ClContext context = backendName.equals("cpu") ? null : OpenClTestSupport.context(backendName)) {
@@ -86,7 +86,7 @@ class Gpt2GoldenTest {
                 assertArrayEquals(ids, tokenizer.encode(golden.get("prompt").asText()), "the Java tokenizer agrees with tools/bpe.py");
 
                 Backend backend = context == null ? new CpuBackend() : new ClBackend(context);
-                try (Gpt2Model model = new Gpt2Model(backend, weights, 1, ids.length + greedy.length, ids.length, ids.length)) {
+                try (DecoderModel model = new DecoderModel(backend, weights, 1, ids.length + greedy.length, ids.length, ids.length)) {
                     int T = ids.length;
                     int[] rows = new int[T];
                     java.util.Arrays.setAll(rows, r -> r);
@@ -124,13 +124,13 @@ class Gpt2GoldenTest {
     @MethodSource("backends")
     void activationsMatchLayerByLayer(String backendName) throws IOException {
         Path dir = GOLDEN.resolve("random-tiny");
-        Gpt2Weights weights = Gpt2Weights.loadFolder(dir);
+        ModelWeights weights = ModelWeights.loadFolder(dir);
         int[] ids = ints(new ObjectMapper().readTree(dir.resolve("prompt0.json").toFile()).get("ids"));
         int T = ids.length;
         Map<String, float[]> taps = new HashMap<>();
         try (ClContext context = backendName.equals("cpu") ? null : OpenClTestSupport.context(backendName)) {
             Backend backend = context == null ? new CpuBackend() : new ClBackend(context);
-            try (Gpt2Model model = new Gpt2Model(backend, weights, 1, T, T, T)) {
+            try (DecoderModel model = new DecoderModel(backend, weights, 1, T, T, T)) {
                 int[] rows = new int[T];
                 java.util.Arrays.setAll(rows, r -> r);
                 model.forward(ids, new int[] {0}, new int[] {T}, T, rows, (name, buf, r, cols) -> {

@@ -39,13 +39,13 @@ class Gpt2ModelTest {
     @TempDir
     Path dir;
 
-    private Gpt2Weights weights() throws IOException {
-        return Gpt2Weights.loadFolder(TinyGpt2.write(dir.resolve("m"), "F32", false, 100));
+    private ModelWeights weights() throws IOException {
+        return ModelWeights.loadFolder(TinyGpt2.write(dir.resolve("m"), "F32", false, 100));
     }
 
     /** Logits of every position of a sequence run in one step. */
-    private static float[] fullForward(Backend backend, Gpt2Weights w, int[] tokens) {
-        try (Gpt2Model model = new Gpt2Model(backend, w, 1, tokens.length, tokens.length, tokens.length)) {
+    private static float[] fullForward(Backend backend, ModelWeights w, int[] tokens) {
+        try (DecoderModel model = new DecoderModel(backend, w, 1, tokens.length, tokens.length, tokens.length)) {
             int[] rows = new int[tokens.length];
             Arrays.setAll(rows, i -> i);
             return model.forward(tokens, new int[] {0}, new int[] {tokens.length}, tokens.length, rows, Tap.NONE);
@@ -55,7 +55,7 @@ class Gpt2ModelTest {
     @ParameterizedTest
     @ValueSource(strings = {"lwjgl", "jocl"})
     void openClMatchesTheCpuReference(String binding) throws IOException {
-        Gpt2Weights w = weights();
+        ModelWeights w = weights();
         int[] tokens = TinyGpt2.tokens(23, 1);
         float[] want = fullForward(new CpuBackend(), w, tokens);
         try (ClContext context = OpenClTestSupport.context(binding)) {
@@ -68,13 +68,13 @@ class Gpt2ModelTest {
     @ParameterizedTest
     @ValueSource(strings = {"cpu", "lwjgl", "jocl"})
     void decodingWithTheCacheEqualsRecomputingTheSequence(String backendName) throws IOException {
-        Gpt2Weights w = weights();
+        ModelWeights w = weights();
         int[] tokens = TinyGpt2.tokens(12, 2);
         float[] full = fullForward(new CpuBackend(), w, tokens);
         int V = TinyGpt2.VOCAB;
         try (ClContext context = backendName.equals("cpu") ? null : OpenClTestSupport.context(backendName)) {
             Backend backend = context == null ? new CpuBackend() : new ClBackend(context);
-            try (Gpt2Model model = new Gpt2Model(backend, w, 1, tokens.length, 5, 1)) {
+            try (DecoderModel model = new DecoderModel(backend, w, 1, tokens.length, 5, 1)) {
                 int prefill = 5;
                 float[] logits = model.forward(Arrays.copyOf(tokens, prefill), new int[] {0}, new int[] {prefill}, prefill,
                         new int[] {prefill - 1}, Tap.NONE);
@@ -90,7 +90,7 @@ class Gpt2ModelTest {
     @ParameterizedTest
     @ValueSource(strings = {"cpu", "lwjgl"})
     void aPaddedBatchEqualsEachSequenceAlone(String backendName) throws IOException {
-        Gpt2Weights w = weights();
+        ModelWeights w = weights();
         int[][] prompts = {TinyGpt2.tokens(7, 3), TinyGpt2.tokens(3, 4), TinyGpt2.tokens(5, 5)};
         int[] next = {11, 22, 33};
         int V = TinyGpt2.VOCAB;
@@ -98,7 +98,7 @@ class Gpt2ModelTest {
         int T = 7;
         try (ClContext context = backendName.equals("cpu") ? null : OpenClTestSupport.context(backendName)) {
             Backend backend = context == null ? new CpuBackend() : new ClBackend(context);
-            try (Gpt2Model model = new Gpt2Model(backend, w, B, T + 1, T, B)) {
+            try (DecoderModel model = new DecoderModel(backend, w, B, T + 1, T, B)) {
                 int[] tokens = new int[B * T];
                 int[] lengths = new int[B];
                 int[] lastRows = new int[B];
@@ -129,12 +129,12 @@ class Gpt2ModelTest {
 
     @Test
     void halfAndBfloat16FilesLoadToTheirRoundedValues() throws IOException {
-        Gpt2Weights f32 = Gpt2Weights.loadFolder(TinyGpt2.write(dir.resolve("f32"), "F32", true, 100));
+        ModelWeights f32 = ModelWeights.loadFolder(TinyGpt2.write(dir.resolve("f32"), "F32", true, 100));
         for (String dtype : new String[] {"F16", "BF16"}) {
-            Gpt2Weights half = Gpt2Weights.loadFolder(TinyGpt2.write(dir.resolve(dtype), dtype, true, 100));
-            float[] a = f32.layers[1].fcWeight.toFloats();
-            float[] b = half.layers[1].fcWeight.toFloats();
-            assertEquals(dtype, half.layers[1].fcWeight.type().name(), "the matrix keeps its stored format");
+            ModelWeights half = ModelWeights.loadFolder(TinyGpt2.write(dir.resolve(dtype), dtype, true, 100));
+            float[] a = f32.layers[1].upWeight.toFloats();
+            float[] b = half.layers[1].upWeight.toFloats();
+            assertEquals(dtype, half.layers[1].upWeight.type().name(), "the matrix keeps its stored format");
             double tolerance = dtype.equals("F16") ? 0x1p-11 : 0x1p-8; // half an ulp of the format, relative
             for (int i = 0; i < a.length; i++) {
                 assertEquals(a[i], b[i], Math.abs(a[i]) * tolerance + 1e-7, dtype + " value " + i);

@@ -40,7 +40,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * 16-token prompt and a 16-token greedy continuation for files that gpu-infer convert wrote (F32, F16, Q8_0, Q4_0
  * of the tiny model) and for llama-quantize's K-quant files. gpu-infer opens the same files with
  * {@code LoadedModel.open(path, null)} (K-quants are converted to Q8_0 at load, as gpu-infer runs them), runs them
- * through {@link Gpt2Model} on the Java CPU reference and on OpenCL with both bindings, and compares
+ * through {@link DecoderModel} on the Java CPU reference and on OpenCL with both bindings, and compares
  * log-softmax(logits) with llama.cpp's log-probabilities. The tokenizer each file carries also encodes a test text
  * (spaces, digits, contractions, newline, tab, non-ASCII, emoji) to llama.cpp's ids.
  *
@@ -128,7 +128,7 @@ class LlamaCppGoldenTest {
 
         try (ClContext context = backendName.equals("cpu") ? null : OpenClTestSupport.context(backendName)) {
             Backend backend = context == null ? new CpuBackend() : new ClBackend(context);
-            try (Gpt2Model gpt = new Gpt2Model(backend, model.weights(), 1, T + greedy.length, T, T)) {
+            try (DecoderModel gpt = new DecoderModel(backend, model.weights(), 1, T + greedy.length, T, T)) {
                 int[] rows = new int[T];
                 java.util.Arrays.setAll(rows, r -> r);
                 float[] got = logSoftmax(gpt.forward(prompt, new int[] {0}, new int[] {T}, T, rows, Tap.NONE), T, V);

@@ -29,13 +29,13 @@ class ModelFilesTest {
         assertConfig("{\"n_layer\": 1, \"n_head\": 3, \"n_embd\": 8, \"n_positions\": 4, \"vocab_size\": 5}", "not a multiple of n_head");
         assertConfig("{\"n_layer\": 1, \"n_head\": 2, \"n_embd\": 8, \"n_positions\": 4, \"vocab_size\": 5, \"activation_function\": \"relu\"}",
                 "activation_function 'relu'");
-        assertConfig("{\"model_type\": \"llama\"}", "model_type is 'llama'");
+        assertConfig("{\"model_type\": \"bert\"}", "model_type is 'bert'");
         assertConfig("{\"n_layer\": 1,", "not valid JSON");
         assertConfig("[1, 2]", "not a JSON object");
-        Gpt2Config ok = Gpt2Config.read(write("ok.json", "{\"n_layer\": 1, \"n_head\": 2, \"n_embd\": 8, \"n_ctx\": 4, \"vocab_size\": 5}"));
+        ModelConfig ok = ModelConfig.read(write("ok.json", "{\"n_layer\": 1, \"n_head\": 2, \"n_embd\": 8, \"n_ctx\": 4, \"vocab_size\": 5}"));
         assertEquals(4, ok.nPositions(), "n_ctx is accepted for n_positions");
         assertEquals(32, ok.nInner(), "n_inner defaults to 4C");
-        assertTrue(assertThrows(ModelFormatException.class, () -> Gpt2Config.read(dir.resolve("none.json"))).getMessage()
+        assertTrue(assertThrows(ModelFormatException.class, () -> ModelConfig.read(dir.resolve("none.json"))).getMessage()
                 .contains("config.json"));
     }
 
@@ -60,25 +60,25 @@ class ModelFilesTest {
         Path model = TinyGpt2.write(dir.resolve("m"), "F32", false, 100);
         // a config whose width does not match the weights
         Files.writeString(model.resolve("config.json"), Files.readString(model.resolve("config.json")).replace("\"n_embd\": 48", "\"n_embd\": 24"));
-        ModelFormatException wrong = assertThrows(ModelFormatException.class, () -> Gpt2Weights.loadFolder(model));
+        ModelFormatException wrong = assertThrows(ModelFormatException.class, () -> ModelWeights.loadFolder(model));
         assertTrue(wrong.getMessage().contains("tensor 'wte.weight' has shape [97, 48] but config.json implies [97, 24]"), wrong.getMessage());
 
         Path short1 = TinyGpt2.write(dir.resolve("s"), "F32", false, 100);
         Files.writeString(short1.resolve("config.json"), Files.readString(short1.resolve("config.json")).replace("\"n_layer\": 2", "\"n_layer\": 3"));
-        ModelFormatException missing = assertThrows(ModelFormatException.class, () -> Gpt2Weights.loadFolder(short1));
+        ModelFormatException missing = assertThrows(ModelFormatException.class, () -> ModelWeights.loadFolder(short1));
         assertTrue(missing.getMessage().contains("no tensor 'h.2.ln_1.weight'"), missing.getMessage());
 
         Path truncated = TinyGpt2.write(dir.resolve("t"), "F32", false, 100);
         byte[] all = Files.readAllBytes(truncated.resolve("model.safetensors"));
         Files.write(truncated.resolve("model.safetensors"), Arrays.copyOf(all, all.length - 100));
-        ModelFormatException cut = assertThrows(ModelFormatException.class, () -> Gpt2Weights.loadFolder(truncated));
+        ModelFormatException cut = assertThrows(ModelFormatException.class, () -> ModelWeights.loadFolder(truncated));
         assertTrue(cut.getMessage().contains("truncated or damaged"), cut.getMessage());
 
         Path noWeights = dir.resolve("empty");
         Files.createDirectories(noWeights);
         Files.copy(model.resolve("config.json"), noWeights.resolve("config.json"));
         Files.write(noWeights.resolve("pytorch_model.bin"), new byte[8]);
-        ModelFormatException bin = assertThrows(ModelFormatException.class, () -> Gpt2Weights.loadFolder(noWeights));
+        ModelFormatException bin = assertThrows(ModelFormatException.class, () -> ModelWeights.loadFolder(noWeights));
         assertTrue(bin.getMessage().contains("convert it to safetensors"), bin.getMessage());
     }
 
@@ -101,7 +101,7 @@ class ModelFilesTest {
 
     private void assertConfig(String json, String fragment) throws IOException {
         Path file = write("config.json", json);
-        ModelFormatException e = assertThrows(ModelFormatException.class, () -> Gpt2Config.read(file));
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> ModelConfig.read(file));
         assertTrue(e.getMessage().startsWith(file.toString()) && e.getMessage().contains(fragment), e.getMessage());
     }
 

@@ -10,88 +10,119 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.function.UnaryOperator;
 
 /**
- * The weights of a GPT-2-family model in the layout the kernels use: every matrix is a {@link WeightTensor} in its
- * stored format (memory-mapped from the model file, or converted row by row as it is uploaded), {@code [out, in]}
- * row-major (Hugging Face stores GPT-2's Conv1D weights as {@code [in, out]}; they are read transposed); the
- * vectors (LayerNorm weights, biases) are float32. Shapes use C = n_embd, I = n_inner, V = vocab_size,
- * P = n_positions.
+ * The weights of a decoder model in the layout the kernels use: every matrix is a {@link WeightTensor} in its stored
+ * format (memory-mapped from the model file, or converted row by row as it is uploaded), {@code [out, in]} row-major;
+ * the vectors (norm weights, biases) are float32. A tensor a family does not have is null: GPT-2 has a position
+ * table, a fused q/k/v matrix and biases everywhere; the Llama family has separate q, k and v matrices (Qwen2 with
+ * biases), a gate matrix and no biases elsewhere. Shapes use C = n_embd, I = n_inner, V = vocab_size,
+ * P = n_positions, Q = H·D, KV = Hkv·D.
  */
-public final class Gpt2Weights {
+public final class ModelWeights {
     /** One transformer block. */
     public static final class Layer {
-        public float[] ln1Weight;             // [C]
-        public float[] ln1Bias;               // [C]
-        public WeightTensor qkvWeight;        // [3C, C]: rows 0..C-1 give q, then k, then v; heads contiguous in each
-        public float[] qkvBias;               // [3C]
-        public WeightTensor attnProjWeight;   // [C, C]
-        public float[] attnProjBias;          // [C]
-        public float[] ln2Weight;             // [C]
-        public float[] ln2Bias;               // [C]
-        public WeightTensor fcWeight;         // [I, C]
-        public float[] fcBias;                // [I]
-        public WeightTensor fcProjWeight;     // [C, I]
-        public float[] fcProjBias;            // [C]
+        public float[] attnNormWeight;        // [C]
+        public float[] attnNormBias;          // [C], LayerNorm only
+        public WeightTensor qkvWeight;        // [Q + 2KV, C] fused (GPT-2): rows give q, then k, then v
+        public float[] qkvBias;               // [Q + 2KV]
+        public WeightTensor qWeight;          // [Q, C]  separate projections (Llama family)
+        public WeightTensor kWeight;          // [KV, C]
+        public WeightTensor vWeight;          // [KV, C]
+        public float[] qBias;                 // [Q]  (Qwen2)
+        public float[] kBias;                 // [KV]
+        public float[] vBias;                 // [KV]
+        public WeightTensor attnOutWeight;    // [C, Q]
+        public float[] attnOutBias;           // [C]
+        public float[] mlpNormWeight;         // [C]
+        public float[] mlpNormBias;           // [C], LayerNorm only
+        public WeightTensor gateWeight;       // [I, C], SwiGLU only
+        public WeightTensor upWeight;         // [I, C]
+        public float[] upBias;                // [I]
+        public WeightTensor downWeight;       // [C, I]
+        public float[] downBias;              // [C]
 
         Layer map(UnaryOperator<WeightTensor> f) {
             Layer l = new Layer();
-            l.ln1Weight = ln1Weight;
-            l.ln1Bias = ln1Bias;
-            l.qkvWeight = f.apply(qkvWeight);
+            l.attnNormWeight = attnNormWeight;
+            l.attnNormBias = attnNormBias;
+            l.qkvWeight = apply(f, qkvWeight);
             l.qkvBias = qkvBias;
-            l.attnProjWeight = f.apply(attnProjWeight);
-            l.attnProjBias = attnProjBias;
-            l.ln2Weight = ln2Weight;
-            l.ln2Bias = ln2Bias;
-            l.fcWeight = f.apply(fcWeight);
-            l.fcBias = fcBias;
-            l.fcProjWeight = f.apply(fcProjWeight);
-            l.fcProjBias = fcProjBias;
+            l.qWeight = apply(f, qWeight);
+            l.kWeight = apply(f, kWeight);
+            l.vWeight = apply(f, vWeight);
+            l.qBias = qBias;
+            l.kBias = kBias;
+            l.vBias = vBias;
+            l.attnOutWeight = apply(f, attnOutWeight);
+            l.attnOutBias = attnOutBias;
+            l.mlpNormWeight = mlpNormWeight;
+            l.mlpNormBias = mlpNormBias;
+            l.gateWeight = apply(f, gateWeight);
+            l.upWeight = apply(f, upWeight);
+            l.upBias = upBias;
+            l.downWeight = apply(f, downWeight);
+            l.downBias = downBias;
             return l;
         }
 
-        List<WeightTensor> matrices() {
-            return List.of(qkvWeight, attnProjWeight, fcWeight, fcProjWeight);
+        private static WeightTensor apply(UnaryOperator<WeightTensor> f, WeightTensor t) {
+            return t == null ? null : f.apply(t);
+        }
+
+        /** The matrices this block has, in the order a forward pass reads them. */
+        public List<WeightTensor> matrices() {
+            return present(qkvWeight, qWeight, kWeight, vWeight, attnOutWeight, gateWeight, upWeight, downWeight);
         }
 
         long vectorValues() {
-            return (long) ln1Weight.length + ln1Bias.length + qkvBias.length + attnProjBias.length + ln2Weight.length
-                    + ln2Bias.length + fcBias.length + fcProjBias.length;
+            long n = 0;
+            for (float[] v : Arrays.asList(attnNormWeight, attnNormBias, qkvBias, qBias, kBias, vBias, attnOutBias,
+                    mlpNormWeight, mlpNormBias, upBias, downBias)) {
+                n += v == null ? 0 : v.length;
+            }
+            return n;
         }
     }
 
-    public final Gpt2Config config;
+    private static List<WeightTensor> present(WeightTensor... tensors) {
+        return Arrays.stream(tensors).filter(Objects::nonNull).toList();
+    }
+
+    public final ModelConfig config;
     public final WeightTensor tokenEmbedding;    // [V, C]; also the output projection when tied
-    public final WeightTensor positionEmbedding; // [P, C]
+    public final WeightTensor positionEmbedding; // [P, C], or null with rotary embeddings
     public final Layer[] layers;
-    public final float[] lnFinalWeight;          // [C]
-    public final float[] lnFinalBias;            // [C]
+    public final float[] finalNormWeight;        // [C]
+    public final float[] finalNormBias;          // [C], LayerNorm only
     public final WeightTensor outputWeight;      // [V, C]: lm_head / output.weight if the file has one, else tokenEmbedding
     private final List<String> notes;
 
-    private Gpt2Weights(Gpt2Config config, WeightTensor tokenEmbedding, WeightTensor positionEmbedding, Layer[] layers,
-                        float[] lnFinalWeight, float[] lnFinalBias, WeightTensor outputWeight, List<String> notes) {
+    ModelWeights(ModelConfig config, WeightTensor tokenEmbedding, WeightTensor positionEmbedding, Layer[] layers,
+                 float[] finalNormWeight, float[] finalNormBias, WeightTensor outputWeight, List<String> notes) {
         this.config = config;
         this.tokenEmbedding = tokenEmbedding;
         this.positionEmbedding = positionEmbedding;
         this.layers = layers;
-        this.lnFinalWeight = lnFinalWeight;
-        this.lnFinalBias = lnFinalBias;
+        this.finalNormWeight = finalNormWeight;
+        this.finalNormBias = finalNormBias;
         this.outputWeight = outputWeight;
         this.notes = List.copyOf(notes);
     }
 
     /** Number of parameters (the tied output projection counted once). */
     public long parameterCount() {
-        Gpt2Config c = config;
-        long C = c.nEmbd();
-        long I = c.nInner();
-        long perLayer = 2 * C + 3 * C * C + 3 * C + C * C + C + 2 * C + I * C + I + I * C + C;
-        long tied = isTied() ? 0 : (long) c.vocabSize() * C;
-        return (long) c.vocabSize() * C + (long) c.nPositions() * C + c.nLayer() * perLayer + 2 * C + tied;
+        long n = (long) finalNormWeight.length + (finalNormBias == null ? 0 : finalNormBias.length);
+        for (Layer l : layers) {
+            n += l.vectorValues();
+        }
+        for (WeightTensor t : matrices()) {
+            n += t.elementCount();
+        }
+        return n;
     }
 
     /** Whether the output projection is the token embedding. */
@@ -103,7 +134,9 @@ public final class Gpt2Weights {
     public List<WeightTensor> matrices() {
         List<WeightTensor> all = new ArrayList<>();
         all.add(tokenEmbedding);
-        all.add(positionEmbedding);
+        if (positionEmbedding != null) {
+            all.add(positionEmbedding);
+        }
         for (Layer l : layers) {
             all.addAll(l.matrices());
         }
@@ -113,9 +146,13 @@ public final class Gpt2Weights {
         return all;
     }
 
+    private long finalNormValues() {
+        return finalNormWeight.length + (finalNormBias == null ? 0L : finalNormBias.length);
+    }
+
     /** Bytes the weights take on a device: every matrix in its format, the vectors as float32. */
     public long deviceBytes() {
-        long bytes = 4L * (lnFinalWeight.length + lnFinalBias.length);
+        long bytes = 4L * finalNormValues();
         for (Layer l : layers) {
             bytes += 4 * l.vectorValues();
         }
@@ -130,8 +167,8 @@ public final class Gpt2Weights {
      * one row of each embedding table.
      */
     public long decodeBytesPerToken() {
-        long bytes = 4L * (lnFinalWeight.length + lnFinalBias.length) + outputWeight.storedBytes()
-                + tokenEmbedding.rowBytes() + positionEmbedding.rowBytes();
+        long bytes = 4L * finalNormValues() + outputWeight.storedBytes() + tokenEmbedding.rowBytes()
+                + (positionEmbedding == null ? 0 : positionEmbedding.rowBytes());
         for (Layer l : layers) {
             bytes += 4 * l.vectorValues();
             for (WeightTensor t : l.matrices()) {
@@ -157,9 +194,10 @@ public final class Gpt2Weights {
      * blocks of {@code target} goes to F16 (as llama-quantize does), with a note. The same rules as a GGUF file written by
      * {@link GgufExport}, so that {@code --weights q8_0} and a converted Q8_0 file run the same weights.
      */
-    public Gpt2Weights convertedTo(WeightType target) {
+    public ModelWeights convertedTo(WeightType target) {
         List<String> kept = new ArrayList<>();
-        Gpt2Weights converted = withMatrices(t -> inFormat(t, target, kept), positionEmbedding.to(POSITION_FORMAT), List.of());
+        ModelWeights converted = withMatrices(t -> inFormat(t, target, kept),
+                positionEmbedding == null ? null : positionEmbedding.to(POSITION_FORMAT), List.of());
         List<String> added = new ArrayList<>();
         added.add("weights converted to " + target + " as they are uploaded: " + Sizes.bytes(converted.deviceBytes())
                 + " on the device instead of " + Sizes.bytes(deviceBytes()) + " (" + formats() + " before)");
@@ -192,7 +230,7 @@ public final class Gpt2Weights {
      * These weights as a device runs them: every K-quant matrix converted to Q8_0 as it is uploaded (no kernel reads
      * K-quants), with a note saying so and what it costs; these weights themselves when nothing needs converting.
      */
-    public Gpt2Weights runnable() {
+    public ModelWeights runnable() {
         Set<WeightType> found = new java.util.TreeSet<>();
         long before = 0;
         int count = 0;
@@ -207,7 +245,8 @@ public final class Gpt2Weights {
             return this;
         }
         UnaryOperator<WeightTensor> convert = t -> t.type().runsNatively() ? t : t.to(WeightType.Q8_0);
-        Gpt2Weights converted = withMatrices(convert, convert.apply(positionEmbedding), List.of());
+        ModelWeights converted = withMatrices(convert, positionEmbedding == null ? null : convert.apply(positionEmbedding),
+                List.of());
         long after = before + converted.deviceBytes() - deviceBytes();
         return converted.withNotes(List.of(count + " tensor(s) stored as " + found + " are converted to Q8_0 while they "
                 + "are uploaded (gpu-infer runs F32, F16, BF16, Q8_0 and Q4_0): " + Sizes.bytes(after) + " on the device "
@@ -218,25 +257,31 @@ public final class Gpt2Weights {
      * These weights with {@code convert} applied to every matrix but the position table, which becomes
      * {@code positions} (a tied output projection stays the token embedding), and {@code added} notes.
      */
-    private Gpt2Weights withMatrices(UnaryOperator<WeightTensor> convert, WeightTensor positions, List<String> added) {
+    private ModelWeights withMatrices(UnaryOperator<WeightTensor> convert, WeightTensor positions, List<String> added) {
         WeightTensor wte = convert.apply(tokenEmbedding);
         Layer[] converted = Arrays.stream(layers).map(l -> l.map(convert)).toArray(Layer[]::new);
         WeightTensor out = isTied() ? wte : convert.apply(outputWeight);
         List<String> all = new ArrayList<>(notes);
         all.addAll(added);
-        return new Gpt2Weights(config, wte, positions, converted, lnFinalWeight, lnFinalBias, out, all);
+        return new ModelWeights(config, wte, positions, converted, finalNormWeight, finalNormBias, out, all);
     }
 
     /** These weights with {@code added} notes. */
-    private Gpt2Weights withNotes(List<String> added) {
+    private ModelWeights withNotes(List<String> added) {
         return withMatrices(UnaryOperator.identity(), positionEmbedding, added);
     }
 
     // ------------------------------------------------------------------------------------------------ Hugging Face
 
-    /** Reads config.json and memory-maps model.safetensors of a Hugging Face model folder. */
-    public static Gpt2Weights loadFolder(Path dir) {
-        Gpt2Config config = Gpt2Config.read(dir.resolve("config.json"));
+    /**
+     * Reads config.json and memory-maps the weights of a Hugging Face model folder: GPT-2's model.safetensors, or a
+     * Llama-family model's model.safetensors or its shards.
+     */
+    public static ModelWeights loadFolder(Path dir) {
+        ModelConfig config = ModelConfig.read(dir.resolve("config.json"));
+        if (!config.architecture().equals("gpt2")) {
+            return LlamaFamily.weights(config, dir);
+        }
         Path weights = dir.resolve("model.safetensors");
         if (!Files.exists(weights)) {
             String hint = Files.exists(dir.resolve("pytorch_model.bin"))
@@ -254,7 +299,7 @@ public final class Gpt2Weights {
      * shapes against config.json; dtype F32, F16 or BF16. A missing tensor or a wrong shape names the tensor and
      * what was expected. The Conv1D matrices are read transposed; nothing is converted to float32 but the vectors.
      */
-    public static Gpt2Weights load(Gpt2Config config, SafeTensors file) {
+    public static ModelWeights load(ModelConfig config, SafeTensors file) {
         SafeTensorsReader r = new SafeTensorsReader(config, file);
         int C = config.nEmbd();
         int I = config.nInner();
@@ -268,7 +313,7 @@ public final class Gpt2Weights {
         float[] lnfW = r.vector("ln_f.weight", C);
         float[] lnfB = r.vector("ln_f.bias", C);
         WeightTensor head = file.entry("lm_head.weight") != null ? r.matrix("lm_head.weight", config.vocabSize(), C) : wte;
-        return new Gpt2Weights(config, wte, wpe, layers, lnfW, lnfB, head, List.of());
+        return new ModelWeights(config, wte, wpe, layers, lnfW, lnfB, head, List.of());
     }
 
     /**
@@ -295,23 +340,23 @@ public final class Gpt2Weights {
     /** One block's tensors, named {@code prefix + names[i]}, with their shapes checked. */
     private static Layer block(String[] names, String prefix, int C, int I, Vectors vectors, Matrices matrices) {
         Layer l = new Layer();
-        l.ln1Weight = vectors.read(prefix + names[0], C);
-        l.ln1Bias = vectors.read(prefix + names[1], C);
+        l.attnNormWeight = vectors.read(prefix + names[0], C);
+        l.attnNormBias = vectors.read(prefix + names[1], C);
         l.qkvWeight = matrices.read(prefix + names[2], 3 * C, C);
         l.qkvBias = vectors.read(prefix + names[3], 3 * C);
-        l.attnProjWeight = matrices.read(prefix + names[4], C, C);
-        l.attnProjBias = vectors.read(prefix + names[5], C);
-        l.ln2Weight = vectors.read(prefix + names[6], C);
-        l.ln2Bias = vectors.read(prefix + names[7], C);
-        l.fcWeight = matrices.read(prefix + names[8], I, C);
-        l.fcBias = vectors.read(prefix + names[9], I);
-        l.fcProjWeight = matrices.read(prefix + names[10], C, I);
-        l.fcProjBias = vectors.read(prefix + names[11], C);
+        l.attnOutWeight = matrices.read(prefix + names[4], C, C);
+        l.attnOutBias = vectors.read(prefix + names[5], C);
+        l.mlpNormWeight = vectors.read(prefix + names[6], C);
+        l.mlpNormBias = vectors.read(prefix + names[7], C);
+        l.upWeight = matrices.read(prefix + names[8], I, C);
+        l.upBias = vectors.read(prefix + names[9], I);
+        l.downWeight = matrices.read(prefix + names[10], C, I);
+        l.downBias = vectors.read(prefix + names[11], C);
         return l;
     }
 
     /** Finds tensors under their plain or {@code transformer.}-prefixed names and checks their shapes. */
-    private record SafeTensorsReader(Gpt2Config config, SafeTensors file) {
+    private record SafeTensorsReader(ModelConfig config, SafeTensors file) {
         SafeTensors.Entry entry(String name, int... shape) {
             SafeTensors.Entry entry = file.entry(name);
             if (entry == null) {
@@ -338,11 +383,10 @@ public final class Gpt2Weights {
         }
     }
 
-    static ModelFormatException mismatch(Path file, String tensor, String found, String wanted, Gpt2Config config,
+    static ModelFormatException mismatch(Path file, String tensor, String found, String wanted, ModelConfig config,
                                          String source) {
         return new ModelFormatException(file, "tensor '" + tensor + "' has shape " + found + " but " + source
-                + " implies " + wanted + " (n_embd " + config.nEmbd() + ", n_inner " + config.nInner() + ", vocab_size "
-                + config.vocabSize() + ", n_positions " + config.nPositions() + "): the weights do not belong to this config");
+                + " implies " + wanted + " (" + config.describe() + "): the weights do not belong to this config");
     }
 
     // -------------------------------------------------------------------------------------------------------- GGUF
@@ -351,9 +395,13 @@ public final class Gpt2Weights {
      * Maps every tensor of a GGUF file of llama.cpp's {@code gpt2} architecture ({@code token_embd},
      * {@code position_embd}, {@code blk.N.attn_norm}, {@code blk.N.attn_qkv}, {@code blk.N.attn_output},
      * {@code blk.N.ffn_norm}, {@code blk.N.ffn_up}, {@code blk.N.ffn_down}, {@code output_norm}, optional
-     * {@code output}), checked against the metadata, as stored ({@link #runnable()} makes K-quants runnable).
+     * {@code output}), checked against the metadata, as stored ({@link #runnable()} makes K-quants runnable); a
+     * {@code llama} or {@code qwen2} file is read by {@link LlamaFamily}.
      */
-    public static Gpt2Weights load(Gpt2Config config, GgufFile file) {
+    public static ModelWeights load(ModelConfig config, GgufFile file) {
+        if (!config.architecture().equals("gpt2")) {
+            return LlamaFamily.weights(config, file);
+        }
         GgufReader r = new GgufReader(config, file);
         int C = config.nEmbd();
         int I = config.nInner();
@@ -366,10 +414,10 @@ public final class Gpt2Weights {
         float[] lnfW = r.vector("output_norm.weight", C);
         float[] lnfB = r.vector("output_norm.bias", C);
         WeightTensor head = file.tensors().containsKey("output.weight") ? r.matrix("output.weight", config.vocabSize(), C) : wte;
-        return new Gpt2Weights(config, wte, wpe, layers, lnfW, lnfB, head, List.of());
+        return new ModelWeights(config, wte, wpe, layers, lnfW, lnfB, head, List.of());
     }
 
-    private record GgufReader(Gpt2Config config, GgufFile file) {
+    private record GgufReader(ModelConfig config, GgufFile file) {
         GgufFile.TensorInfo info(String name, long... shape) {
             GgufFile.TensorInfo info = file.tensors().get(name);
             if (info == null) {
