@@ -3,6 +3,7 @@ package gpuinfer.model;
 import gpuinfer.InputException;
 import gpuinfer.gguf.GgufValue;
 import gpuinfer.gguf.GgufWriter;
+import gpuinfer.ops.Rope;
 import gpuinfer.text.Gpt2Tokenizer;
 import gpuinfer.weights.WeightTensor;
 import gpuinfer.weights.WeightType;
@@ -44,6 +45,9 @@ public final class GgufExport {
     public static Summary write(LoadedModel model, WeightType target, String name, Path out, LongConsumer progress)
             throws IOException {
         ModelConfig c = model.config();
+        if (!c.architecture().equals("gpt2")) {
+            return writeLlamaFamily(model, target, name, out, progress);
+        }
         if (!c.tanhGelu()) {
             throw new InputException(model.path() + ": activation_function 'gelu' (exact GELU) has no "
                     + "place in llama.cpp's gpt2 architecture, which always uses the tanh approximation; the GGUF file would "
@@ -100,6 +104,123 @@ public final class GgufExport {
         }
         gguf.write(out, progress);
         return new Summary(gguf.tensorCount(), gguf.formats(), gguf.dataBytes(), notes);
+    }
+
+    /**
+     * A Llama-family model as llama.cpp's converter writes it: {@code llama} or {@code qwen2} metadata, tensors
+     * {@code blk.N.attn_q/k/v/output}, {@code ffn_gate/up/down}, {@code attn_norm}, {@code ffn_norm},
+     * {@code output_norm}, {@code output} (absent when tied). For {@code llama}, q and k rows are in interleaved rotary
+     * pairs (a Hugging Face checkpoint's rows are permuted to it, as convert_hf_to_gguf.py does); {@code qwen2} keeps
+     * halves. Llama 3's (or linear) frequency scaling is written as the {@code rope_freqs} tensor.
+     */
+    private static Summary writeLlamaFamily(LoadedModel model, WeightType target, String name, Path out,
+                                            LongConsumer progress) throws IOException {
+        ModelConfig c = model.config();
+        String arch = c.architecture();
+        ModelWeights w = model.weights();
+        GgufWriter gguf = new GgufWriter();
+        gguf.put("general.architecture", GgufValue.string(arch));
+        gguf.put("general.name", GgufValue.string(name));
+        gguf.put("general.file_type", GgufValue.uint32(fileType(target)));
+        if (target.isBlockQuantized()) {
+            gguf.put("general.quantization_version", GgufValue.uint32(2));
+        }
+        String k = arch + ".";
+        gguf.put(k + "block_count", GgufValue.uint32(c.nLayer()));
+        gguf.put(k + "context_length", GgufValue.uint32(c.nPositions()));
+        gguf.put(k + "embedding_length", GgufValue.uint32(c.nEmbd()));
+        gguf.put(k + "feed_forward_length", GgufValue.uint32(c.nInner()));
+        gguf.put(k + "attention.head_count", GgufValue.uint32(c.nHead()));
+        gguf.put(k + "attention.head_count_kv", GgufValue.uint32(c.nKvHead()));
+        gguf.put(k + "attention.layer_norm_rms_epsilon", GgufValue.float32(c.normEpsilon()));
+        gguf.put(k + "rope.freq_base", GgufValue.float32((float) c.rope().theta()));
+        gguf.put(k + "rope.dimension_count", GgufValue.uint32(c.rope().dims()));
+        if (c.headDim() * c.nHead() != c.nEmbd()) {
+            gguf.put(k + "attention.key_length", GgufValue.uint32(c.headDim()));
+            gguf.put(k + "attention.value_length", GgufValue.uint32(c.headDim()));
+        }
+        gguf.put(k + "vocab_size", GgufValue.uint32(c.vocabSize()));
+        putTokenizer(gguf, model.tokenizer(), c);
+
+        Rope.Order fileOrder = arch.equals("llama") ? Rope.Order.INTERLEAVED : Rope.Order.HALVES;
+        boolean permute = c.rope().order() != fileOrder;
+        List<String> kept = new ArrayList<>();
+        float[] factors = c.rope().frequencyFactors();
+        boolean scaled = false;
+        for (float f : factors) {
+            scaled |= f != 1f;
+        }
+        if (scaled) {
+            gguf.add(vector("rope_freqs.weight", factors));
+        }
+        gguf.add(matrix("token_embd.weight", w.tokenEmbedding, target, kept));
+        for (int i = 0; i < w.layers.length; i++) {
+            ModelWeights.Layer l = w.layers[i];
+            String p = "blk." + i + ".";
+            gguf.add(vector(p + "attn_norm.weight", l.attnNormWeight));
+            gguf.add(matrix(p + "attn_q.weight", permute ? pairsReordered(l.qWeight, c.nHead(), c, fileOrder) : l.qWeight, target, kept));
+            gguf.add(matrix(p + "attn_k.weight", permute ? pairsReordered(l.kWeight, c.nKvHead(), c, fileOrder) : l.kWeight, target, kept));
+            gguf.add(matrix(p + "attn_v.weight", l.vWeight, target, kept));
+            if (c.qkvBias()) {
+                gguf.add(vector(p + "attn_q.bias", permute ? pairsReordered(l.qBias, c.nHead(), c, fileOrder) : l.qBias));
+                gguf.add(vector(p + "attn_k.bias", permute ? pairsReordered(l.kBias, c.nKvHead(), c, fileOrder) : l.kBias));
+                gguf.add(vector(p + "attn_v.bias", l.vBias));
+            }
+            gguf.add(matrix(p + "attn_output.weight", l.attnOutWeight, target, kept));
+            gguf.add(vector(p + "ffn_norm.weight", l.mlpNormWeight));
+            gguf.add(matrix(p + "ffn_gate.weight", l.gateWeight, target, kept));
+            gguf.add(matrix(p + "ffn_up.weight", l.upWeight, target, kept));
+            gguf.add(matrix(p + "ffn_down.weight", l.downWeight, target, kept));
+        }
+        gguf.add(vector("output_norm.weight", w.finalNormWeight));
+        if (!w.isTied()) {
+            gguf.add(matrix("output.weight", w.outputWeight, target, kept));
+        }
+        List<String> notes = new ArrayList<>();
+        if (permute) {
+            notes.add("q and k rows reordered from " + c.rope().order().name().toLowerCase() + " to "
+                    + fileOrder.name().toLowerCase() + " rotary pairs, as llama.cpp's " + arch + " expects");
+        }
+        if (!kept.isEmpty()) {
+            notes.add(kept.size() + " matrix(es) written as F16 because their rows are not whole " + target + " blocks of "
+                    + target.blockSize + " values: " + String.join(", ", kept));
+        }
+        gguf.write(out, progress);
+        return new Summary(gguf.tensorCount(), gguf.formats(), gguf.dataBytes(), notes);
+    }
+
+    /**
+     * For each output row of a q or k projection [heads·D, ...], the source row that moves there when the rotary
+     * pairs of the first {@code dims} values of every head go from one order to the other: interleaved row 2j + s is
+     * halves row s·dims/2 + j.
+     */
+    static int[] pairRowOrder(int heads, int D, int dims, Rope.Order to) {
+        int[] from = new int[heads * D];
+        for (int h = 0; h < heads; h++) {
+            for (int d = 0; d < D; d++) {
+                int src = d;
+                if (d < dims) {
+                    int half = dims / 2;
+                    // interleaved index 2j+s <-> halves index s*half + j
+                    src = to == Rope.Order.INTERLEAVED ? (d % 2) * half + d / 2 : 2 * (d % half) + d / half;
+                }
+                from[h * D + d] = h * D + src;
+            }
+        }
+        return from;
+    }
+
+    private static WeightTensor pairsReordered(WeightTensor t, int heads, ModelConfig c, Rope.Order to) {
+        return t.rowsFrom(pairRowOrder(heads, c.headDim(), c.rope().dims(), to), "rotary pairs reordered to " + to);
+    }
+
+    private static float[] pairsReordered(float[] bias, int heads, ModelConfig c, Rope.Order to) {
+        int[] from = pairRowOrder(heads, c.headDim(), c.rope().dims(), to);
+        float[] out = new float[bias.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = bias[from[i]];
+        }
+        return out;
     }
 
     /** llama.cpp's llama_ftype of a file whose matrices are mostly {@code target}. */

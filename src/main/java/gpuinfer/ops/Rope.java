@@ -20,8 +20,9 @@ import java.util.Arrays;
  * @param dims              rotated values per head (even, at most the head size)
  * @param order             which values form a pair
  * @param inverseFrequency  [dims/2] radians per position for each pair
+ * @param theta             the base the frequencies were derived from before any scaling (NaN when unknown)
  */
-public record Rope(int dims, Order order, double[] inverseFrequency) {
+public record Rope(int dims, Order order, double[] inverseFrequency, double theta) {
     /** Which two values of a head form a rotated pair. */
     public enum Order {
         /** (x[2i], x[2i+1]): GGUF llama, Meta's reference code. */
@@ -36,6 +37,11 @@ public record Rope(int dims, Order order, double[] inverseFrequency) {
                     + " frequencies, not " + inverseFrequency.length);
         }
         inverseFrequency = inverseFrequency.clone();
+    }
+
+    /** A rope with these frequencies and no known base. */
+    public Rope(int dims, Order order, double[] inverseFrequency) {
+        this(dims, order, inverseFrequency, Double.NaN);
     }
 
     /**
@@ -89,7 +95,27 @@ public record Rope(int dims, Order order, double[] inverseFrequency) {
                 f[i] = llama3.scale(f[i]);
             }
         }
-        return new Rope(dims, order, f);
+        return new Rope(dims, order, f, theta);
+    }
+
+    /**
+     * How much each pair's frequency is divided relative to the plain {@code theta^(-2i/dims)}: llama.cpp's
+     * {@code rope_freqs} factors (1 everywhere for an unscaled rope).
+     */
+    public float[] frequencyFactors() {
+        if (Double.isNaN(theta)) {
+            throw new IllegalStateException("this rope has no known base frequency");
+        }
+        float[] factors = new float[dims / 2];
+        for (int i = 0; i < factors.length; i++) {
+            factors[i] = (float) (Math.pow(theta, -2.0 * i / dims) / inverseFrequency[i]);
+        }
+        return factors;
+    }
+
+    /** The same rotation with the other pair order (for a weight layout permuted to match). */
+    public Rope withOrder(Order newOrder) {
+        return new Rope(dims, newOrder, inverseFrequency, theta);
     }
 
     /** This rope with each pair's frequency divided by {@code factors[i]} (GGUF's {@code rope_freqs} tensor). */
@@ -101,7 +127,7 @@ public record Rope(int dims, Order order, double[] inverseFrequency) {
         for (int i = 0; i < f.length; i++) {
             f[i] /= factors[i];
         }
-        return new Rope(dims, order, f);
+        return new Rope(dims, order, f, theta);
     }
 
     /**
@@ -148,7 +174,8 @@ public record Rope(int dims, Order order, double[] inverseFrequency) {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof Rope r && r.dims == dims && r.order == order && Arrays.equals(r.inverseFrequency, inverseFrequency);
+        return o instanceof Rope r && r.dims == dims && r.order == order && Arrays.equals(r.inverseFrequency, inverseFrequency)
+                && Double.compare(r.theta, theta) == 0;
     }
 
     @Override

@@ -218,6 +218,28 @@ public final class WeightTensor {
     }
 
     /**
+     * A tensor whose row i is this tensor's row {@code from[i]}, in the stored format (rows are whole blocks in every
+     * format, so nothing is converted): e.g. q and k rows reordered between rotary pair layouts.
+     */
+    public WeightTensor rowsFrom(int[] from, String why) {
+        if (from.length != rows) {
+            throw new IllegalArgumentException(from.length + " row indices for the " + rows + " rows of '" + name + "'");
+        }
+        for (int r : from) {
+            if (r < 0 || r >= rows) {
+                throw new IllegalArgumentException("row " + r + " outside the " + rows + " rows of '" + name + "'");
+            }
+        }
+        WeightTensor source = this;
+        int[] order = from.clone();
+        return computed(name, type, shape, (first, count, dst) -> {
+            for (int i = 0; i < count; i++) {
+                source.storedRows(order[(int) first + i], 1, dst);
+            }
+        }, why);
+    }
+
+    /**
      * The transpose of a 2-D tensor of F32, F16 or BF16 values that has a buffer ([a, b] becomes [b, a]); its rows
      * are gathered when read. GPT-2's Conv1D weights are stored [in, out]; the kernels read [out, in].
      */
