@@ -44,7 +44,8 @@ public record LoadedModel(Path path, String source, ModelConfig config, Gpt2Toke
      */
     public static LoadedModel open(Path path, WeightType convertTo) {
         LoadedModel stored = openAsStored(path);
-        ModelWeights weights = (convertTo == null ? stored.weights : stored.weights.convertedTo(convertTo)).runnable();
+        ModelWeights weights = (convertTo == null ? stored.weights : stored.weights.convertedTo(convertTo)).runnable()
+                .withFusedQkv();
         return new LoadedModel(path, stored.source, stored.config, stored.tokenizer, weights, stored.openMillis);
     }
 

@@ -254,6 +254,34 @@ public final class ModelWeights {
     }
 
     /**
+     * These weights with each block's separate q, k and v projections stacked into one [Q + 2KV, C] matrix (and their
+     * biases into one vector), in their stored format: one matrix product per block instead of three, so a decode
+     * step launches fewer kernels. The heads are then read from the fused rows (HeadSplit offsets Q and Q + KV).
+     */
+    public ModelWeights withFusedQkv() {
+        if (layers.length == 0 || layers[0].qWeight == null) {
+            return this;
+        }
+        Layer[] fused = new Layer[layers.length];
+        for (int i = 0; i < layers.length; i++) {
+            Layer l = layers[i].map(UnaryOperator.identity());
+            l.qkvWeight = WeightTensor.concatRows("blk." + i + ".attn_qkv.weight", List.of(l.qWeight, l.kWeight, l.vWeight));
+            if (l.qBias != null) {
+                float[] bias = new float[l.qBias.length + l.kBias.length + l.vBias.length];
+                System.arraycopy(l.qBias, 0, bias, 0, l.qBias.length);
+                System.arraycopy(l.kBias, 0, bias, l.qBias.length, l.kBias.length);
+                System.arraycopy(l.vBias, 0, bias, l.qBias.length + l.kBias.length, l.vBias.length);
+                l.qkvBias = bias;
+            }
+            l.qWeight = l.kWeight = l.vWeight = null;
+            l.qBias = l.kBias = l.vBias = null;
+            fused[i] = l;
+        }
+        return new ModelWeights(config, tokenEmbedding, positionEmbedding, fused, finalNormWeight, finalNormBias,
+                outputWeight, notes);
+    }
+
+    /**
      * These weights with {@code convert} applied to every matrix but the position table, which becomes
      * {@code positions} (a tied output projection stays the token embedding), and {@code added} notes.
      */

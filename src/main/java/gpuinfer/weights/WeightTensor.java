@@ -5,6 +5,7 @@ import gpuinfer.InputException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
 
@@ -215,6 +216,38 @@ public final class WeightTensor {
                 done += n;
             }
         }, "converted from " + type);
+    }
+
+    /**
+     * The rows of {@code parts} one after another, as one [sum of rows, cols] tensor in their common stored format
+     * (nothing converted): e.g. q, k and v projections fused so that one launch computes all three.
+     */
+    public static WeightTensor concatRows(String name, List<WeightTensor> parts) {
+        WeightTensor first = parts.get(0);
+        long total = 0;
+        for (WeightTensor p : parts) {
+            if (p.type != first.type || p.cols != first.cols || p.shape.length != 2) {
+                throw new IllegalArgumentException("cannot stack '" + p.name + "' " + p.describeShape() + " " + p.type
+                        + " under '" + first.name + "' " + first.describeShape() + " " + first.type);
+            }
+            total += p.rows;
+        }
+        long[] starts = new long[parts.size() + 1];
+        for (int i = 0; i < parts.size(); i++) {
+            starts[i + 1] = starts[i] + parts.get(i).rows;
+        }
+        List<WeightTensor> stacked = List.copyOf(parts);
+        return computed(name, first.type, new long[] {total, first.cols}, (row, count, dst) -> {
+            for (long r = row; r < row + count; ) {
+                int part = 0;
+                while (starts[part + 1] <= r) {
+                    part++;
+                }
+                int n = (int) Math.min(row + count, starts[part + 1]) - (int) r;
+                stacked.get(part).storedRows(r - starts[part], n, dst);
+                r += n;
+            }
+        }, "rows of " + parts.size() + " tensors stacked");
     }
 
     /**

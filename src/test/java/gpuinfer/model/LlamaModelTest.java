@@ -155,6 +155,19 @@ class LlamaModelTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"llama", "qwen2"})
+    void fusedQkvProjectionsEqualSeparateOnes(String arch) throws IOException {
+        ModelWeights separate = weights(arch);
+        ModelWeights fused = separate.withFusedQkv();
+        assertNull(fused.layers[0].qWeight);
+        assertEquals(60 + 2 * 20, fused.layers[0].qkvWeight.rows());
+        assertEquals(separate.parameterCount(), fused.parameterCount());
+        int[] tokens = TinyLlama.tokens(12, 8);
+        // the same products (rows are only stacked), so the same values exactly
+        assertArrayEquals(fullForward(new CpuBackend(), separate, tokens), fullForward(new CpuBackend(), fused, tokens));
+    }
+
     @Test
     void shardedSafetensorsLoadLikeOneFile() throws IOException {
         ModelWeights one = weights("llama");
