@@ -29,8 +29,8 @@ def main():
     formats = sys.argv[2:]
     machine = load(os.path.join(folder, "machine.json"))
     copy = max(machine.get("copy_gbps", 0), machine.get("copy_gbps_2t", 0))
-    anchor = load(os.path.join(folder, "anchor_gpt2.json"))
-    torch = {s["name"]: s for s in anchor["settings"]}
+    anchor_file = os.path.join(folder, "anchor_gpt2.json")  # the PyTorch anchor of bench_weights.sh (GPT-2 only)
+    torch = {s["name"]: s for s in load(anchor_file)["settings"]} if os.path.exists(anchor_file) else {}
 
     print("machine: %s, %d cores; copy bandwidth %.1f GB/s, SGEMM %.0f GFLOP/s (%s)"
           % (machine.get("cpu", "?"), machine.get("cores", 0), copy, machine["sgemm_gflops"], machine.get("blas", "?")[:40]))
@@ -59,7 +59,7 @@ def main():
             fmt.upper(), runs[0]["weightBytesPerToken"] / 1e6, median(gp), median(lp), median(xp), min(xp), max(xp),
             median(gd), median(ld), median(xd), min(xd), max(xd), gbps, 100 * gbps / copy))
     print()
-    print("%d round(s) per format" % len(f32_rounds) if f32_rounds else "")
+    print("%d round(s) per format" % max(len(glob.glob(os.path.join(folder, "gpu_infer_%s_*.json" % f))) for f in formats))
     if f32_rounds:
         gp = median([r["prefillTokensPerSecond"] for r in f32_rounds])
         gd = median([r["decodeTokensPerSecond"] for r in f32_rounds])

@@ -74,8 +74,11 @@ public final class ModelBenchmark {
      */
     public static double prefillFlops(ModelConfig c, int T) {
         double C = c.nEmbd();
-        double perTokenLinear = 2 * c.nLayer() * (3 * C * C + C * C + 2 * C * c.nInner());
-        double attention = c.nLayer() * 2.0 * T * T * C;
+        double projections = (double) (c.qDim() + 2 * c.kvDim()) * C + C * c.qDim();
+        double mlp = (c.mlp() == ModelConfig.Mlp.SWIGLU ? 3 : 2) * C * c.nInner();
+        double perTokenLinear = 2 * c.nLayer() * (projections + mlp);
+        // causal: T²/2 score and T²/2 value products of H·D each, two FLOPs apiece
+        double attention = c.nLayer() * 2.0 * T * T * c.qDim();
         return T * perTokenLinear + attention + 2.0 * c.vocabSize() * C;
     }
 }

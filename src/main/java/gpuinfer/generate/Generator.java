@@ -72,9 +72,22 @@ public final class Generator {
     public static Result generate(DecoderModel model, Gpt2Tokenizer tokenizer, List<int[]> prompts, int maxTokens,
                                   SamplingOptions sampling, boolean keepPromptLogits, Listener listener,
                                   java.util.function.Function<String, Tap> taps) {
+        int eos = tokenizer.endOfTextId().orElse(model.config().eosTokenId());
+        return generate(model, tokenizer, prompts, new int[prompts.size()], eos >= 0 ? new int[] {eos} : new int[0],
+                maxTokens, sampling, keepPromptLogits, listener, taps);
+    }
+
+    /**
+     * The general form: each prompt continues a sequence whose first {@code cached[b]} positions are already in the
+     * model's KV cache (a chat's earlier turns; 0 for a fresh sequence), and generation stops at any of
+     * {@code stopIds} (end-of-text, a chat template's end-of-turn), which is recorded but not fed back.
+     */
+    public static Result generate(DecoderModel model, Gpt2Tokenizer tokenizer, List<int[]> prompts, int[] cached,
+                                  int[] stopIds, int maxTokens, SamplingOptions sampling, boolean keepPromptLogits,
+                                  Listener listener, java.util.function.Function<String, Tap> taps) {
         int B = prompts.size();
         int V = model.config().vocabSize();
-        int eos = tokenizer.endOfTextId().orElse(model.config().eosTokenId());
+        int filler = stopIds.length > 0 ? stopIds[0] : 0;
         int T = prompts.stream().mapToInt(p -> p.length).max().orElseThrow();
         if (keepPromptLogits && B != 1) {
             throw new IllegalArgumentException("prompt logits are kept for one prompt at a time");
@@ -89,7 +102,8 @@ public final class Generator {
             int[] p = prompts.get(b);
             System.arraycopy(p, 0, tokens, b * T, p.length);
             Arrays.fill(tokens, b * T + p.length, (b + 1) * T, p[p.length - 1]);
-            length[b] = p.length;
+            start[b] = cached[b];
+            length[b] = cached[b] + p.length;
             lastRow[b] = b * T + p.length - 1;
         }
         int[] logitRows = keepPromptLogits ? rangeOf(T) : lastRow;
@@ -119,13 +133,13 @@ public final class Generator {
             gpuinfer.util.Interruption.check();
             for (int b = 0; b < B; b++) {
                 if (done[b]) {
-                    next[b] = eos >= 0 ? eos : 0;
+                    next[b] = filler;
                     continue;
                 }
                 int token = samplers[b].sample(logits, (logitBase + b) * V, V);
                 next[b] = token;
                 generated.get(b).add(token);
-                if (token == eos) {
+                if (isStop(token, stopIds)) {
                     done[b] = true;
                     continue;
                 }
@@ -171,6 +185,15 @@ public final class Generator {
         Timings timings = new Timings((t1 - t0) / 1e6, firstTokenMs, (decodeEnd - decodeStart) / 1e6, promptTokens,
                 decodeSteps, B);
         return new Result(completions, timings, promptLogits);
+    }
+
+    private static boolean isStop(int token, int[] stopIds) {
+        for (int id : stopIds) {
+            if (id == token) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static int[] rangeOf(int n) {

