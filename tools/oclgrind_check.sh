@@ -7,11 +7,15 @@
 #   - gpu-infer compare on the Q4_0 and Q8_0 files: the teacher-forced forward of every position on the device;
 #   - LinearShapeSweep (src/test/java/gpuinfer/ops): the linear layer in every format over shapes one short of and
 #     one past the kernels' tiles (rows for each of linear_rows, linear_nt and the widened prefill; 63, 65 and 1
-#     outputs; K not a multiple of the vector width), every activation, against the CPU reference.
+#     outputs; K not a multiple of the vector width), every activation, against the CPU reference;
+#   - TransformerOpsSweep (same folder): rmsnorm, swiglu, heads (grouped kv heads, rope in both pair orders, partial
+#     rope, GPT-2's fused rows) and embed without a position table, over shapes one short of and one past each
+#     work-group size, against the CPU reference.
 # Oclgrind interprets kernels (thousands of times slower than PoCL): the models are the tiny golden ones.
 #
 # Needs: apt-get install oclgrind. Only Oclgrind is visible to the runs (OCL_ICD_VENDORS points at it alone).
 #     tools/oclgrind_check.sh            (from the repository root; a few minutes)
+#     tools/oclgrind_check.sh sweeps     (only the two shape sweeps; about a minute)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -41,35 +45,45 @@ check() {
     echo "ok    $what"
 }
 
-for format in f32 f16 q8_0 q4_0; do
-    check "run $format (prefill and decode)" run --model "$golden/tiny-$format.gguf" --prompt "The meaning of life" \
-        --max-tokens 3 --temperature 0 --no-cache
-done
-long="one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen"
-for format in f16 q8_0 q4_0; do
-    # a prompt of 16 tokens or more: prefill widens the weights first (dequantize_rows), then linear_nt in float32
-    check "run $format, long prompt (widened prefill)" run --model "$golden/tiny-$format.gguf" --prompt "$long" \
-        --max-tokens 2 --temperature 0 --no-cache
-done
-check "run --weights bf16" run --model "$golden/tiny-f32.gguf" --weights bf16 --prompt "The meaning" --max-tokens 2 --temperature 0 --no-cache
-for format in q8_0 q4_0; do
-    check "compare $format (teacher-forced prefill, CPU against device)" compare --model "$golden/tiny-$format.gguf" \
-        --prompt "The meaning of life" --max-tokens 2
-done
-# the shape sweep runs from the test classes (built here if needed)
+if [ "${1:-}" != "sweeps" ]; then
+    for format in f32 f16 q8_0 q4_0; do
+        check "run $format (prefill and decode)" run --model "$golden/tiny-$format.gguf" --prompt "The meaning of life" \
+            --max-tokens 3 --temperature 0 --no-cache
+    done
+    long="one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen"
+    for format in f16 q8_0 q4_0; do
+        # a prompt of 16 tokens or more: prefill widens the weights first (dequantize_rows), then linear_nt in float32
+        check "run $format, long prompt (widened prefill)" run --model "$golden/tiny-$format.gguf" --prompt "$long" \
+            --max-tokens 2 --temperature 0 --no-cache
+    done
+    check "run --weights bf16" run --model "$golden/tiny-f32.gguf" --weights bf16 --prompt "The meaning" --max-tokens 2 --temperature 0 --no-cache
+    for format in q8_0 q4_0; do
+        check "compare $format (teacher-forced prefill, CPU against device)" compare --model "$golden/tiny-$format.gguf" \
+            --prompt "The meaning of life" --max-tokens 2
+    done
+fi
+# the shape sweeps run from the test classes and target/lib (built here if needed: "sweeps" alone runs no gpu-infer)
+[ -d target/lib ] || (cd "$root" && mvn -q -B -DskipTests package >&2)
 (cd "$root" && mvn -q -B test-compile >&2)
 classpath="target/classes:target/test-classes:$(ls target/lib/*.jar | tr '\n' ':')"
 java_home="$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")"
-sweep_log="$vendors/sweep.txt"
-status=0
-LD_PRELOAD="$java_home/lib/libjsig.so" java -cp "$classpath" gpuinfer.ops.LinearShapeSweep > "$sweep_log" 2>&1 || status=$?
-if [ "$status" -ne 0 ]; then
-    echo "FAIL  linear shape sweep: exit status $status" && cat "$sweep_log" && failed=1
-elif grep -E -q "Invalid (read|write)|out of bounds|data race|Uninitialized|Oclgrind - |Kernel .* exceeded" "$sweep_log"; then
-    echo "FAIL  linear shape sweep:" && cat "$sweep_log" && failed=1
-elif ! grep -q "device Oclgrind" "$sweep_log"; then
-    echo "FAIL  linear shape sweep did not run on Oclgrind:" && cat "$sweep_log" && failed=1
-else
-    echo "ok    linear shape sweep: $(tail -1 "$sweep_log")"
-fi
+
+sweep() {
+    local what="$1" main="$2"
+    local sweep_log="$vendors/sweep.txt"
+    local status=0
+    LD_PRELOAD="$java_home/lib/libjsig.so" java -cp "$classpath" "$main" > "$sweep_log" 2>&1 || status=$?
+    if [ "$status" -ne 0 ]; then
+        echo "FAIL  $what: exit status $status" && cat "$sweep_log" && failed=1
+    elif grep -E -q "Invalid (read|write)|out of bounds|data race|Uninitialized|Oclgrind - |Kernel .* exceeded" "$sweep_log"; then
+        echo "FAIL  $what:" && cat "$sweep_log" && failed=1
+    elif ! grep -q "device Oclgrind" "$sweep_log"; then
+        echo "FAIL  $what did not run on Oclgrind:" && cat "$sweep_log" && failed=1
+    else
+        echo "ok    $what: $(tail -1 "$sweep_log")"
+    fi
+}
+
+sweep "linear shape sweep" gpuinfer.ops.LinearShapeSweep
+sweep "transformer ops sweep" gpuinfer.ops.TransformerOpsSweep
 exit $failed

@@ -33,8 +33,12 @@ public final class ClKernel extends ClObject {
         return program;
     }
 
+    /**
+     * A buffer argument; null binds no buffer (a NULL pointer), for an argument the kernel (or this variant of it)
+     * never reads.
+     */
     public ClKernel arg(int index, ClBuffer buffer) {
-        cl.setArgBuffer(handle, index, buffer.handle);
+        cl.setArgBuffer(handle, index, buffer == null ? null : buffer.handle);
         localArgs.remove(index);
         return this;
     }

@@ -81,6 +81,7 @@ public interface ClNative {
     /** CL_KERNEL_LOCAL_MEM_SIZE: the local memory the kernel itself declares (not counting __local arguments). */
     long kernelLocalMemSize(Object kernel, Object device);
 
+    /** A buffer argument; {@code buffer} null sets a NULL pointer. */
     void setArgBuffer(Object kernel, int index, Object buffer);
 
     void setArgInt(Object kernel, int index, int value);

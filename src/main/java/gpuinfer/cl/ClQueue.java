@@ -87,6 +87,20 @@ public final class ClQueue extends ClObject {
         inFlight.add(copy);
     }
 
+    /**
+     * Enqueues writing {@code src} (float32) to the start of {@code dst} without waiting, like
+     * {@link #writeLater(ClBuffer, int[])}: the values are copied to memory the queue keeps until the next blocking call.
+     */
+    public void writeLater(ClBuffer dst, float[] src) {
+        checkRange(dst, 0, src.length, 4);
+        ByteBuffer copy = ByteBuffer.allocateDirect(4 * Math.max(1, src.length)).order(ByteOrder.nativeOrder());
+        copy.asFloatBuffer().put(src);
+        copy.limit(4 * src.length);
+        holdIfBatching();
+        cl.writeBufferAsync(handle, dst.handle, 0, copy);
+        inFlight.add(copy);
+    }
+
     /** With batching on, the first command after a blocking call is preceded by a barrier on a new user event. */
     private void holdIfBatching() {
         if (batching && gate == null) {

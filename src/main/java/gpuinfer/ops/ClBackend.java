@@ -18,8 +18,8 @@ import java.util.List;
 
 /**
  * Every op on one OpenCL context, enqueued on its default queue without waiting; {@link #read} blocks. The
- * backend owns the buffers it hands out and the small int32 buffers it fills with token ids, positions and
- * lengths; {@link #close()} releases them all (not the context).
+ * backend owns the buffers it hands out, the small int32 buffers it fills with token ids, positions and lengths,
+ * and the rotary embeddings' cos/sin table; {@link #close()} releases them all (not the context).
  */
 public final class ClBackend implements Backend {
     /** A device buffer of {@code size} values stored in {@code type}. */
@@ -43,6 +43,7 @@ public final class ClBackend implements Backend {
     private final IntBuffer starts = new IntBuffer("cache starts");
     private final IntBuffer lengths = new IntBuffer("kv lengths");
     private final IntBuffer rows = new IntBuffer("gathered rows");
+    private final RopeTable ropeTable = new RopeTable();
 
     /** Whether weights are always copied to device memory, even where the device could read them in place. */
     private final boolean copyWeights;
@@ -137,8 +138,9 @@ public final class ClBackend implements Backend {
 
     @Override
     public void embed(Buf y, Buf wte, Buf wpe, int[] tokenIds, int[] tokenPositions, int C) {
-        Embedding.enqueue(kernels, queue, b(y), b(wte), wte.type(), b(wpe), wpe.type(), tokens.with(tokenIds),
-                positions.with(tokenPositions), tokenIds.length, C);
+        boolean table = wpe != null;
+        Embedding.enqueue(kernels, queue, b(y), b(wte), wte.type(), b(wpe), table ? wpe.type() : null,
+                tokens.with(tokenIds), table ? positions.with(tokenPositions) : null, tokenIds.length, C);
     }
 
     @Override
@@ -152,27 +154,21 @@ public final class ClBackend implements Backend {
     }
 
     @Override
-    public void qkvToHeads(Buf q, Buf kCache, Buf vCache, Buf qkv, int B, int T, int H, int D, int sMax, int[] start) {
-        HeadLayout.enqueueQkvToHeads(kernels, queue, b(q), b(kCache), b(vCache), b(qkv), starts.with(start), B, T, H, D, sMax);
-    }
-
-    @Override
     public void rmsNorm(Buf y, Buf x, Buf weight, int R, int C, float eps) {
-        throw new UnsupportedOperationException("rmsNorm on OpenCL: in progress");
+        RmsNorm.enqueue(kernels, queue, b(y), b(x), b(weight), R, C, eps);
     }
 
     @Override
     public void swiglu(Buf y, Buf gate, Buf up, int R, int I) {
-        throw new UnsupportedOperationException("swiglu on OpenCL: in progress");
+        SwiGlu.enqueue(kernels, queue, b(y), b(gate), b(up), R, I);
     }
 
     @Override
     public void toHeads(Buf q, Buf kCache, Buf vCache, Buf qSrc, Buf kSrc, Buf vSrc, HeadSplit split, int[] start, Rope rope) {
-        if (rope == null && split.equals(HeadSplit.fused(split.B(), split.T(), split.H(), split.D(), split.sMax())) && qSrc == kSrc && kSrc == vSrc) {
-            qkvToHeads(q, kCache, vCache, qSrc, split.B(), split.T(), split.H(), split.D(), split.sMax(), start);
-            return;
-        }
-        throw new UnsupportedOperationException("toHeads on OpenCL: in progress");
+        HeadLayout.check(split, start, rope); // before the start values reach the device
+        ClBuffer table = rope == null ? null : ropeTable.with(rope, HeadLayout.positions(split, start));
+        HeadLayout.enqueueHeads(kernels, queue, b(q), b(kCache), b(vCache), b(qSrc), b(kSrc), b(vSrc), split, start,
+                starts.with(start), rope, table);
     }
 
     @Override
@@ -204,6 +200,7 @@ public final class ClBackend implements Backend {
         for (IntBuffer ints : List.of(tokens, positions, starts, lengths, rows)) {
             ints.close();
         }
+        ropeTable.close();
         linear.close();
         kernels.close();
         attention.close();
@@ -244,6 +241,43 @@ public final class ClBackend implements Backend {
                 buffer.close();
                 buffer = null;
                 last = null;
+            }
+        }
+    }
+
+    /**
+     * The cos/sin table of a rope at a step's positions ({@link Rope#table}, [B*T, dims/2, 2]), computed on the host
+     * in double and written without waiting, like {@link IntBuffer}. Every layer of a step rotates at the same
+     * positions with the same rope, so only the first layer computes and writes it.
+     */
+    private final class RopeTable {
+        private ClBuffer buffer;
+        private Rope lastRope;
+        private int[] lastPositions;
+
+        ClBuffer with(Rope rope, int[] positions) {
+            if (buffer != null && rope.equals(lastRope) && java.util.Arrays.equals(positions, lastPositions)) {
+                return buffer;
+            }
+            float[] table = rope.table(positions);
+            if (buffer == null || buffer.bytes() < 4L * table.length) {
+                if (buffer != null) {
+                    buffer.close();
+                }
+                buffer = context.createBuffer(4L * Math.max(64, table.length), "rope cos/sin table");
+            }
+            queue.writeLater(buffer, table);
+            lastRope = new Rope(rope.dims(), rope.order(), rope.inverseFrequency()); // a copy: the array is not ours
+            lastPositions = positions.clone();
+            return buffer;
+        }
+
+        void close() {
+            if (buffer != null) {
+                buffer.close();
+                buffer = null;
+                lastRope = null;
+                lastPositions = null;
             }
         }
     }

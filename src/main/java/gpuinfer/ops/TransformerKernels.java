@@ -9,7 +9,8 @@ import gpuinfer.weights.WeightType;
 
 /**
  * The kernels of {@code kernels/transformer.cl} on one context, with their work-group sizes; close to release. The
- * embedding kernel has one variant per pair of table formats, built on first use.
+ * embedding kernel has one variant per pair of table formats (and one per token-table format without a position
+ * table), built on first use.
  */
 public final class TransformerKernels implements AutoCloseable {
     final int lnGroup;
@@ -18,8 +19,10 @@ public final class TransformerKernels implements AutoCloseable {
     private final String options;
     private final java.util.Map<String, ClKernel> embedVariants = new java.util.HashMap<>();
     final ClKernel layernorm;
+    final ClKernel rmsnorm;
+    final ClKernel swiglu;
     final ClKernel embed;
-    final ClKernel qkvToHeads;
+    final ClKernel heads;
     final ClKernel mergeHeads;
     final ClKernel gatherRows;
 
@@ -30,8 +33,8 @@ public final class TransformerKernels implements AutoCloseable {
         this.context = context;
         this.options = "-DLN_WG=" + lnGroup + " -DCOPY_WG=" + copyGroup;
         ClProgram program = context.program(KernelSource.load("transformer.cl"), options);
-        ClKernel[] made = new ClKernel[5];
-        String[] names = {"layernorm", "embed", "qkv_to_heads", "merge_heads", "gather_rows"};
+        String[] names = {"layernorm", "rmsnorm", "swiglu", "embed", "heads", "merge_heads", "gather_rows"};
+        ClKernel[] made = new ClKernel[names.length];
         try {
             for (int i = 0; i < names.length; i++) {
                 made[i] = program.kernel(names[i]);
@@ -40,18 +43,24 @@ public final class TransformerKernels implements AutoCloseable {
             throw Closing.afterFailure(e, made);
         }
         layernorm = made[0];
-        embed = made[1];
-        qkvToHeads = made[2];
-        mergeHeads = made[3];
-        gatherRows = made[4];
+        rmsnorm = made[1];
+        swiglu = made[2];
+        embed = made[3];
+        heads = made[4];
+        mergeHeads = made[5];
+        gatherRows = made[6];
     }
 
-    /** The embedding kernel for a token table stored in {@code wte} and a position table stored in {@code wpe}. */
+    /**
+     * The embedding kernel for a token table stored in {@code wte} and a position table stored in {@code wpe}; wpe
+     * null for the variant without a position table (it reads neither wpe nor the positions).
+     */
     ClKernel embed(WeightType wte, WeightType wpe) {
         if (wte == WeightType.F32 && wpe == WeightType.F32) {
             return embed;
         }
-        String defines = " -DWTE_TYPE=" + wte.kernelCode + " -DWPE_TYPE=" + wpe.kernelCode;
+        String defines = " -DWTE_TYPE=" + wte.kernelCode
+                + (wpe == null ? " -DEMBED_POSITIONS=0" : " -DWPE_TYPE=" + wpe.kernelCode);
         return embedVariants.computeIfAbsent(defines,
                 d -> context.program(KernelSource.load("transformer.cl"), options + d).kernel("embed"));
     }
@@ -70,8 +79,10 @@ public final class TransformerKernels implements AutoCloseable {
         embedVariants.values().forEach(ClKernel::close);
         embedVariants.clear();
         layernorm.close();
+        rmsnorm.close();
+        swiglu.close();
         embed.close();
-        qkvToHeads.close();
+        heads.close();
         mergeHeads.close();
         gatherRows.close();
     }

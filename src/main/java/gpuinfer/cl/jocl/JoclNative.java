@@ -272,7 +272,9 @@ public final class JoclNative implements ClNative {
 
     @Override
     public void setArgBuffer(Object kernel, int index, Object buffer) {
-        ClException.check(CL.clSetKernelArg((cl_kernel) kernel, index, Sizeof.cl_mem, Pointer.to((cl_mem) buffer)),
+        // the specification allows a NULL arg_value for a buffer argument: the kernel sees a NULL pointer
+        ClException.check(CL.clSetKernelArg((cl_kernel) kernel, index, Sizeof.cl_mem,
+                        buffer == null ? null : Pointer.to((cl_mem) buffer)),
                 "clSetKernelArg(" + index + ", buffer)");
     }
 

@@ -320,7 +320,8 @@ public final class LwjglNative implements ClNative {
 
     @Override
     public void setArgBuffer(Object kernel, int index, Object buffer) {
-        ClException.check(CL10.clSetKernelArg1p(h(kernel), index, h(buffer)), "clSetKernelArg(" + index + ", buffer)");
+        ClException.check(CL10.clSetKernelArg1p(h(kernel), index, buffer == null ? 0L : h(buffer)),
+                "clSetKernelArg(" + index + ", buffer)");
     }
 
     @Override
