@@ -5,6 +5,11 @@
 // Usage (from the repository root; tools/golden_gguf.sh runs it):
 //
 //     node tools/golden_llama_cpp.mjs OUT_DIR FILE.gguf [FILE.gguf ...]
+//     node tools/golden_llama_cpp.mjs --prompt 1,2,3 --steps 8 --suffix -bos OUT_DIR FILE.gguf [...]
+//
+// --prompt IDS replaces the default PROMPT (below) with comma-separated token ids, --steps N the number of greedy
+// tokens (default 16), --suffix S is appended to each output folder's name (one folder per file and prompt), and
+// --context N sets the context size (default 64). tools/golden_llama.sh uses them for the Llama-family goldens.
 //
 // node-llama-cpp is resolved from the folder named by --modules DIR, else $NODE_LLAMA_CPP_MODULES, else
 // /work/anchors/node_modules (the folder that holds node_modules/node-llama-cpp). Get it with
@@ -54,18 +59,32 @@ const CONTEXT = 64;
 function parseArgs(argv) {
     let modules = process.env.NODE_LLAMA_CPP_MODULES || "/work/anchors/node_modules";
     const rest = [];
+    const opts = { prompt: PROMPT, steps: GREEDY_STEPS, suffix: "", context: CONTEXT };
     for (let i = 0; i < argv.length; i++) {
         if (argv[i] === "--modules") {
             modules = argv[++i];
+        } else if (argv[i] === "--prompt") {
+            opts.prompt = argv[++i].split(",").map((t) => Number.parseInt(t, 10));
+            if (opts.prompt.some((t) => !Number.isInteger(t) || t < 0)) {
+                console.error("golden_llama_cpp: --prompt wants comma-separated token ids");
+                process.exit(2);
+            }
+        } else if (argv[i] === "--steps") {
+            opts.steps = Number.parseInt(argv[++i], 10);
+        } else if (argv[i] === "--suffix") {
+            opts.suffix = argv[++i];
+        } else if (argv[i] === "--context") {
+            opts.context = Number.parseInt(argv[++i], 10);
         } else {
             rest.push(argv[i]);
         }
     }
     if (rest.length < 2) {
-        console.error("usage: node tools/golden_llama_cpp.mjs [--modules NODE_MODULES] OUT_DIR FILE.gguf [...]");
+        console.error("usage: node tools/golden_llama_cpp.mjs [--modules NODE_MODULES] [--prompt IDS] [--steps N] "
+            + "[--suffix S] [--context N] OUT_DIR FILE.gguf [...]");
         process.exit(2);
     }
-    return { modules, out: rest[0], files: rest.slice(1) };
+    return { modules, out: rest[0], files: rest.slice(1), ...opts };
 }
 
 async function loadNodeLlamaCpp(modules) {
@@ -134,7 +153,8 @@ function topTwo(values) {
     return { id, margin: a - b };
 }
 
-async function evaluateFile(llama, file, outDir, meta) {
+async function evaluateFile(llama, file, outDir, meta, opts) {
+    const { prompt: PROMPT, steps: GREEDY_STEPS, suffix, context: CONTEXT } = opts;
     const bytes = readFileSync(file);
     const sha256 = createHash("sha256").update(bytes).digest("hex");
     const model = await llama.loadModel({ modelPath: path.resolve(file), gpuLayers: 0, useMmap: true });
@@ -184,7 +204,7 @@ async function evaluateFile(llama, file, outDir, meta) {
             margins.push(top.margin);
             next = r.next.token;
         }
-        const name = path.basename(file).replace(/\.gguf$/, "");
+        const name = path.basename(file).replace(/\.gguf$/, "") + suffix;
         const dir = path.join(outDir, name);
         mkdirSync(dir, { recursive: true });
         writeFileSync(path.join(dir, "logprobs.npy"), npyFloat32([T, vocab], rows));
@@ -210,7 +230,7 @@ async function main() {
     const meta = {
         reference: "llama.cpp through node-llama-cpp " + version + " (llama.cpp " + llamaCppInfo.llamaCppGithubRepo + " "
             + llamaCppInfo.tag + ", " + llama.buildType + " CPU addon)",
-        settings: "getLlama({gpu: false}); context " + CONTEXT + ", 1 thread, 1 sequence, flashAttention false, "
+        settings: "getLlama({gpu: false}); context " + args.context + ", 1 thread, 1 sequence, flashAttention false, "
             + "KV cache F32/F32; controlledEvaluate with generateNext {probabilities, token, temperature 0} (greedy "
             + "sampler only: probabilities are float32 softmax of the raw logits over the whole vocabulary); "
             + "logprobs = log(probability)",
@@ -218,7 +238,7 @@ async function main() {
     };
     mkdirSync(args.out, { recursive: true });
     for (const file of args.files) {
-        await evaluateFile(llama, file, args.out, meta);
+        await evaluateFile(llama, file, args.out, meta, args);
     }
     await llama.dispose();
 }
