@@ -58,7 +58,9 @@ public final class Tokenizers {
     /**
      * The tokenizer held in a GGUF file's {@code tokenizer.ggml.*} metadata, as llama.cpp reads it: model "gpt2"
      * (byte-level BPE with merges and the pre-tokenizer {@code tokenizer.ggml.pre}) or "llama" (SentencePiece with
-     * scores and token types); special ids, add_bos_token / add_eos_token and add_space_prefix.
+     * scores and token types); special ids, add_bos_token / add_eos_token and add_space_prefix. Like llama.cpp,
+     * no normaliser is applied: a Qwen GGUF does not do the NFC that Qwen's tokenizer.json does (text that NFC
+     * changes gets other ids than Hugging Face's, the same ones llama.cpp gives).
      */
     public static Tokenizer fromGguf(GgufFile file) {
         Path path = file.file();

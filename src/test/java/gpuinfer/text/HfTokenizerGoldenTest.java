@@ -120,6 +120,36 @@ class HfTokenizerGoldenTest {
         assertEquals("Hello world", mistral.decode(ids));
     }
 
+    /** Loading and encoding times, printed; the bounds are loose because test machines are shared. */
+    @Test
+    void loadsAndEncodesQuickly() {
+        StringBuilder text = new StringBuilder();
+        for (Case c : RealTokenizers.allCases()) {
+            text.append(c.text()).append('\n');
+        }
+        String corpus = text.toString().repeat(20);
+        for (String name : RealTokenizers.NAMES) {
+            java.nio.file.Path folder = RealTokenizers.folder(name);
+            double[] loadMs = new double[2];
+            Tokenizer t = null;
+            for (int i = 0; i < 2; i++) {
+                long start = System.nanoTime();
+                t = Tokenizers.fromFolder(folder);
+                loadMs[i] = (System.nanoTime() - start) / 1e6;
+            }
+            double encodeMs = Double.MAX_VALUE;
+            int n = 0;
+            for (int i = 0; i < 5; i++) {
+                long start = System.nanoTime();
+                n = t.encode(corpus).length;
+                encodeMs = Math.min(encodeMs, (System.nanoTime() - start) / 1e6);
+            }
+            System.out.printf("%s: loaded in %.0f ms (again: %.0f ms); %d chars -> %d tokens in %.1f ms (%.1f MB/s)%n",
+                    name, loadMs[0], loadMs[1], corpus.length(), n, encodeMs, corpus.length() / encodeMs / 1e3);
+            assertTrue(loadMs[1] < 10_000, name + " took " + loadMs[1] + " ms to load");
+        }
+    }
+
     static String strings(Tokenizer t, int[] ids) {
         StringBuilder s = new StringBuilder("[");
         for (int id : ids) {
