@@ -30,7 +30,7 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>Instances are immutable apart from the cache and safe to use from several threads.
  */
-public final class Gpt2Tokenizer {
+public final class Gpt2Tokenizer implements Tokenizer {
     /** The special token GPT-2 puts between documents, and the only one it has. */
     public static final String END_OF_TEXT = "<|endoftext|>";
 
@@ -43,15 +43,18 @@ public final class Gpt2Tokenizer {
     private final MergeTable merges;
     private final int endOfText;
     private final Map<String, int[]> cache = new ConcurrentHashMap<>();
+    private final Map<String, Integer> ids;
 
     private Gpt2Tokenizer(String[] tokens, MergeTable merges) {
         this.tokens = tokens;
         this.merges = merges;
         this.tokenBytes = new byte[tokens.length][];
+        this.ids = new HashMap<>(tokens.length * 2);
         int eot = -1;
         Map<String, Integer> singleChars = new HashMap<>();
         for (int id = 0; id < tokens.length; id++) {
             tokenBytes[id] = ByteLevel.bytesOf(tokens[id]);
+            ids.putIfAbsent(tokens[id], id);
             if (tokens[id].length() == 1) {
                 singleChars.put(tokens[id], id);
             }
@@ -231,6 +234,80 @@ public final class Gpt2Tokenizer {
     public String tokenString(int id) {
         checkId(id);
         return tokens[id];
+    }
+
+    @Override
+    public StreamingDecoder continuationDecoder() {
+        return streamingDecoder();
+    }
+
+    @Override
+    public OptionalInt idOf(String token) {
+        Integer id = ids.get(token);
+        return id == null ? OptionalInt.empty() : OptionalInt.of(id);
+    }
+
+    /** {@code <|endoftext|>}: GPT-2 uses its one special token for BOS, EOS and end of turn. */
+    @Override
+    public OptionalInt bosId() {
+        return endOfTextId();
+    }
+
+    @Override
+    public OptionalInt eosId() {
+        return endOfTextId();
+    }
+
+    @Override
+    public OptionalInt eotId() {
+        return endOfTextId();
+    }
+
+    @Override
+    public OptionalInt unknownId() {
+        return OptionalInt.empty();
+    }
+
+    @Override
+    public OptionalInt paddingId() {
+        return OptionalInt.empty();
+    }
+
+    /** False: GPT-2 prompts start with no special token. */
+    @Override
+    public boolean addBos() {
+        return false;
+    }
+
+    @Override
+    public boolean addEos() {
+        return false;
+    }
+
+    @Override
+    public TokenType tokenType(int id) {
+        checkId(id);
+        return id == endOfText ? TokenType.CONTROL : TokenType.NORMAL;
+    }
+
+    @Override
+    public String ggufModel() {
+        return "gpt2";
+    }
+
+    @Override
+    public String ggufPre() {
+        return "gpt-2";
+    }
+
+    @Override
+    public float[] scores() {
+        return new float[0];
+    }
+
+    @Override
+    public Map<String, gpuinfer.gguf.GgufValue> ggufMetadata() {
+        return GgufTokenizerMetadata.of(this, false);
     }
 
     private void checkId(int id) {

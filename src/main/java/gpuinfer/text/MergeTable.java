@@ -71,6 +71,22 @@ final class MergeTable {
         return out;
     }
 
+    /** For each token id below {@code vocabSize}: the rank of the first merge that makes it, or -1. */
+    int[] firstRankOfMerged(int vocabSize) {
+        int[] rank = new int[vocabSize];
+        Arrays.fill(rank, -1);
+        for (int i = 0; i < keys.length; i++) {
+            if (keys[i] != EMPTY) {
+                int merged = merged(values[i]);
+                int r = rank(values[i]);
+                if (merged < vocabSize && (rank[merged] < 0 || r < rank[merged])) {
+                    rank[merged] = r;
+                }
+            }
+        }
+        return rank;
+    }
+
     private static int slot(long[] keys, long key) {
         int mask = keys.length - 1;
         long h = key * 0x9E3779B97F4A7C15L;

@@ -1,21 +1,33 @@
 package gpuinfer.text;
 
 import java.util.Arrays;
+import java.util.function.IntFunction;
 
 /**
  * Decodes token ids that arrive one at a time, as a model generates them. A character whose UTF-8 bytes are split
- * across tokens (GPT-2 spells most emoji and many CJK characters with two or three tokens) comes out whole, once,
- * with the token that completes it; the text of all {@link #feed} results and {@link #finish()} together is exactly
- * {@link Gpt2Tokenizer#decode} of all the ids, U+FFFD included. Holds at most three pending bytes. Not thread-safe:
- * one per generated sequence.
+ * across tokens (GPT-2 spells most emoji and many CJK characters with two or three tokens, SentencePiece models use
+ * {@code <0xNN>} byte tokens) comes out whole, once, with the token that completes it; the text of all {@link #feed}
+ * results and {@link #finish()} together is exactly the tokenizer's {@code decode} of all the ids, U+FFFD included.
+ * Holds at most three pending bytes. Not thread-safe: one per generated sequence.
+ *
+ * <p>A SentencePiece tokenizer's decoder drops the space at the very start of the text (the "▁" that encoding put
+ * in front); a decoder made with {@code stripLeadingSpace} does that to the first byte it is given.
  */
 public final class StreamingDecoder {
-    private final Gpt2Tokenizer tokenizer;
+    private final IntFunction<byte[]> bytesOf;
+    private final boolean stripLeadingSpace;
+    private boolean started;
     private byte[] pending = new byte[16];
     private int pendingLength;
 
     StreamingDecoder(Gpt2Tokenizer tokenizer) {
-        this.tokenizer = tokenizer;
+        this(tokenizer::bytesOf, false);
+    }
+
+    /** A decoder over the bytes of each id (not copied: the function's arrays must not change). */
+    StreamingDecoder(IntFunction<byte[]> bytesOf, boolean stripLeadingSpace) {
+        this.bytesOf = bytesOf;
+        this.stripLeadingSpace = stripLeadingSpace;
     }
 
     /**
@@ -24,17 +36,26 @@ public final class StreamingDecoder {
      * as soon as that is certain.
      */
     public String feed(int id) {
-        byte[] bytes = tokenizer.bytesOf(id);
-        if (pendingLength + bytes.length > pending.length) {
-            pending = Arrays.copyOf(pending, Math.max(pending.length * 2, pendingLength + bytes.length));
+        byte[] bytes = bytesOf.apply(id);
+        int from = 0;
+        if (!started && bytes.length > 0) {
+            started = true;
+            if (stripLeadingSpace && bytes[0] == ' ') {
+                from = 1;
+            }
         }
-        System.arraycopy(bytes, 0, pending, pendingLength, bytes.length);
-        pendingLength += bytes.length;
+        int n = bytes.length - from;
+        if (pendingLength + n > pending.length) {
+            pending = Arrays.copyOf(pending, Math.max(pending.length * 2, pendingLength + n));
+        }
+        System.arraycopy(bytes, from, pending, pendingLength, n);
+        pendingLength += n;
         return drain(false);
     }
 
     /** Ends the sequence: returns what is still held (an incomplete character becomes one U+FFFD) and starts over. */
     public String finish() {
+        started = false;
         return drain(true);
     }
 
