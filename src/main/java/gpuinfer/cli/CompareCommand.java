@@ -7,7 +7,7 @@ import gpuinfer.compare.Execution;
 import gpuinfer.compare.ModelComparison;
 import gpuinfer.model.ModelWeights;
 import gpuinfer.model.ModelLocator;
-import gpuinfer.text.Gpt2Tokenizer;
+import gpuinfer.text.Tokenizer;
 import gpuinfer.util.AtomicFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

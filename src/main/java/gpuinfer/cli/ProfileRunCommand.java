@@ -14,7 +14,7 @@ import gpuinfer.ops.ClBackend;
 import gpuinfer.profile.DevicePeaks;
 import gpuinfer.profile.KernelProfile;
 import gpuinfer.profile.ProfileOutput;
-import gpuinfer.text.Gpt2Tokenizer;
+import gpuinfer.text.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -62,7 +62,7 @@ final class ProfileRunCommand implements Callable<Integer> {
         gpuinfer.model.LoadedModel loaded = modelOptions.open(spec.commandLine().getErr());
         Path dir = loaded.path();
         ModelWeights weights = loaded.weights();
-        Gpt2Tokenizer tokenizer = loaded.tokenizer();
+        Tokenizer tokenizer = loaded.tokenizer();
         int[] ids = tokenizer.encode(prompt);
         if (ids.length == 0 || ids.length + maxTokens > weights.config.nPositions()) {
             throw new InputException("The prompt (" + ids.length + " tokens) must be non-empty and, with --max-tokens "

@@ -15,7 +15,7 @@ import gpuinfer.ops.ClBackend;
 import gpuinfer.ops.CpuBackend;
 import gpuinfer.tensor.Npy;
 import gpuinfer.tensor.Tensor;
-import gpuinfer.text.Gpt2Tokenizer;
+import gpuinfer.text.Tokenizer;
 import gpuinfer.util.Progress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -140,7 +140,7 @@ final class RunCommand implements Callable<Integer> {
         try {
             LoadedModel loaded = modelOptions.open(err);
             ModelConfig config = loaded.config();
-            Gpt2Tokenizer tokenizer = loaded.tokenizer();
+            Tokenizer tokenizer = loaded.tokenizer();
             ModelWeights weights = loaded.weights();
             List<int[]> promptIds = new ArrayList<>();
             List<Integer> truncated = new ArrayList<>();
@@ -224,7 +224,7 @@ final class RunCommand implements Callable<Integer> {
                          OpenClStart start) throws IOException {
         ClContext context = start == null ? null : start.context();
         ModelConfig config = loaded.config();
-        Gpt2Tokenizer tokenizer = loaded.tokenizer();
+        Tokenizer tokenizer = loaded.tokenizer();
         ModelWeights weights = loaded.weights();
         int longest = promptIds.stream().mapToInt(p -> p.length).max().orElseThrow();
         double loadMs = loaded.openMillis();
@@ -333,14 +333,15 @@ final class RunCommand implements Callable<Integer> {
     }
 
     /** The prompt's ids, truncated from the start when --truncate allows, or an error that gives the numbers. */
-    private int[] fit(Gpt2Tokenizer tokenizer, ModelConfig config, String text, List<Integer> truncated) {
-        int[] ids = tokenizer.encode(text);
+    private int[] fit(Tokenizer tokenizer, ModelConfig config, String text, List<Integer> truncated) {
+        // BOS in front where the model's tokenizer adds one (Llama), as Hugging Face's encode does
+        int[] ids = tokenizer.encodeWithBos(text);
         if (ids.length == 0) {
-            int eos = tokenizer.endOfTextId().orElse(config.eosTokenId());
-            if (eos < 0) {
-                throw new InputException("The prompt is empty and the model has no end-of-text token to start from.");
+            int start = tokenizer.bosId().orElse(tokenizer.eosId().orElse(config.eosTokenId()));
+            if (start < 0) {
+                throw new InputException("The prompt is empty and the model has no begin- or end-of-text token to start from.");
             }
-            ids = new int[] {eos}; // GPT-2 starts unconditional text from <|endoftext|>
+            ids = new int[] {start}; // GPT-2 starts unconditional text from <|endoftext|>
         }
         return fitIds(ids, config, truncated);
     }

@@ -2,7 +2,7 @@ package gpuinfer.generate;
 
 import gpuinfer.model.DecoderModel;
 import gpuinfer.model.Tap;
-import gpuinfer.text.Gpt2Tokenizer;
+import gpuinfer.text.Tokenizer;
 import gpuinfer.text.StreamingDecoder;
 
 import java.util.ArrayList;
@@ -60,7 +60,7 @@ public final class Generator {
      *
      * @param keepPromptLogits return the logits of every prompt position (one prompt only)
      */
-    public static Result generate(DecoderModel model, Gpt2Tokenizer tokenizer, List<int[]> prompts, int maxTokens,
+    public static Result generate(DecoderModel model, Tokenizer tokenizer, List<int[]> prompts, int maxTokens,
                                   SamplingOptions sampling, boolean keepPromptLogits, Listener listener) {
         return generate(model, tokenizer, prompts, maxTokens, sampling, keepPromptLogits, listener, step -> Tap.NONE);
     }
@@ -69,12 +69,12 @@ public final class Generator {
      * As above, with a tap per forward step: {@code taps} receives "prefill" or "decode step N" and returns the tap
      * for that step (--check-finite scans every tensor this way).
      */
-    public static Result generate(DecoderModel model, Gpt2Tokenizer tokenizer, List<int[]> prompts, int maxTokens,
+    public static Result generate(DecoderModel model, Tokenizer tokenizer, List<int[]> prompts, int maxTokens,
                                   SamplingOptions sampling, boolean keepPromptLogits, Listener listener,
                                   java.util.function.Function<String, Tap> taps) {
-        int eos = tokenizer.endOfTextId().orElse(model.config().eosTokenId());
+        int eos = tokenizer.eosId().orElse(model.config().eosTokenId());
         return generate(model, tokenizer, prompts, new int[prompts.size()], eos >= 0 ? new int[] {eos} : new int[0],
-                maxTokens, sampling, keepPromptLogits, listener, taps);
+                maxTokens, sampling, keepPromptLogits, listener, taps, tokenizer::continuationDecoder);
     }
 
     /**
@@ -82,9 +82,10 @@ public final class Generator {
      * model's KV cache (a chat's earlier turns; 0 for a fresh sequence), and generation stops at any of
      * {@code stopIds} (end-of-text, a chat template's end-of-turn), which is recorded but not fed back.
      */
-    public static Result generate(DecoderModel model, Gpt2Tokenizer tokenizer, List<int[]> prompts, int[] cached,
+    public static Result generate(DecoderModel model, Tokenizer tokenizer, List<int[]> prompts, int[] cached,
                                   int[] stopIds, int maxTokens, SamplingOptions sampling, boolean keepPromptLogits,
-                                  Listener listener, java.util.function.Function<String, Tap> taps) {
+                                  Listener listener, java.util.function.Function<String, Tap> taps,
+                                  java.util.function.Supplier<StreamingDecoder> decoderFactory) {
         int B = prompts.size();
         int V = model.config().vocabSize();
         int filler = stopIds.length > 0 ? stopIds[0] : 0;
@@ -115,12 +116,13 @@ public final class Generator {
 
         Sampler[] samplers = new Sampler[B];
         StreamingDecoder[] decoders = new StreamingDecoder[B];
+        java.util.function.Supplier<StreamingDecoder> newDecoder = decoderFactory;
         List<List<Integer>> generated = new ArrayList<>();
         StringBuilder[] texts = new StringBuilder[B];
         boolean[] done = new boolean[B];
         for (int b = 0; b < B; b++) {
             samplers[b] = new Sampler(sampling, b);
-            decoders[b] = tokenizer.streamingDecoder();
+            decoders[b] = newDecoder.get();
             generated.add(new ArrayList<>());
             texts[b] = new StringBuilder();
         }

@@ -5,6 +5,8 @@ import gpuinfer.gguf.GgufValue;
 import gpuinfer.gguf.GgufWriter;
 import gpuinfer.ops.Rope;
 import gpuinfer.text.Gpt2Tokenizer;
+import gpuinfer.text.Tokenizer;
+import java.util.Map;
 import gpuinfer.weights.WeightTensor;
 import gpuinfer.weights.WeightType;
 
@@ -140,7 +142,10 @@ public final class GgufExport {
             gguf.put(k + "attention.value_length", GgufValue.uint32(c.headDim()));
         }
         gguf.put(k + "vocab_size", GgufValue.uint32(c.vocabSize()));
-        putTokenizer(gguf, model.tokenizer(), c);
+        putTokenizerMetadata(gguf, model.tokenizer(), c.vocabSize());
+        if (model.chatTemplate() != null) {
+            gguf.put("tokenizer.chat_template", GgufValue.string(model.chatTemplate()));
+        }
 
         Rope.Order fileOrder = arch.equals("llama") ? Rope.Order.INTERLEAVED : Rope.Order.HALVES;
         boolean permute = c.rope().order() != fileOrder;
@@ -244,10 +249,46 @@ public final class GgufExport {
     }
 
     /**
+     * A tokenizer's {@code tokenizer.ggml.*} metadata as llama.cpp reads it ({@link Tokenizer#ggufMetadata()}), its
+     * tokens padded to the embedding's rows with "[PADn]" (type unused, score 0) as llama.cpp's converter pads them.
+     */
+    private static void putTokenizerMetadata(GgufWriter gguf, Tokenizer tokenizer, int rows) {
+        int n = tokenizer.vocabSize();
+        for (Map.Entry<String, GgufValue> e : tokenizer.ggufMetadata().entrySet()) {
+            GgufValue value = e.getValue();
+            if (n < rows) {
+                switch (e.getKey()) {
+                    case "tokenizer.ggml.tokens" -> {
+                        String[] tokens = Arrays.copyOf(tokenizer.tokens(), rows);
+                        for (int id = n; id < rows; id++) {
+                            tokens[id] = "[PAD" + id + "]";
+                        }
+                        value = GgufValue.strings(tokens);
+                    }
+                    case "tokenizer.ggml.token_type" -> {
+                        int[] types = new int[rows];
+                        for (int id = 0; id < rows; id++) {
+                            types[id] = id < n ? tokenizer.tokenType(id).code : TOKEN_UNUSED;
+                        }
+                        value = GgufValue.int32s(types);
+                    }
+                    case "tokenizer.ggml.scores" -> value = GgufValue.float32s(Arrays.copyOf(tokenizer.scores(), rows));
+                    default -> { }
+                }
+            }
+            gguf.put(e.getKey(), value);
+        }
+    }
+
+    /**
      * GPT-2's tokenizer as llama.cpp's converter writes it: tokens padded to the embedding's rows with "[PADn]"
      * (type unused), end-of-text as a control token and as bos/eos/unk, the merges, and no automatic BOS.
      */
-    private static void putTokenizer(GgufWriter gguf, Gpt2Tokenizer tokenizer, ModelConfig c) {
+    private static void putTokenizer(GgufWriter gguf, Tokenizer any, ModelConfig c) {
+        if (!(any instanceof Gpt2Tokenizer tokenizer)) {
+            throw new InputException("a gpt2 GGUF file carries GPT-2's byte-level BPE tokenizer; this model's is '"
+                    + any.ggufModel() + "' with the '" + any.ggufPre() + "' pre-tokenizer");
+        }
         String[] vocab = tokenizer.tokens();
         String[] tokens = Arrays.copyOf(vocab, c.vocabSize());
         int[] types = new int[c.vocabSize()];

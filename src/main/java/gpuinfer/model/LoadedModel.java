@@ -2,7 +2,8 @@ package gpuinfer.model;
 
 import gpuinfer.InputException;
 import gpuinfer.gguf.GgufFile;
-import gpuinfer.text.Gpt2Tokenizer;
+import gpuinfer.text.Tokenizer;
+import gpuinfer.text.Tokenizers;
 import gpuinfer.weights.WeightType;
 
 import java.io.IOException;
@@ -12,16 +13,17 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * A model opened for use: its config, tokenizer and weights, from a Hugging Face folder (config.json,
- * model.safetensors, vocab.json, merges.txt) or from one GGUF file (llama.cpp's format: hyperparameters, tokenizer
- * and tensors in one file). Weights are memory-mapped, not read: opening a model costs milliseconds and no heap; the
+ * A model opened for use: its config, tokenizer, chat template and weights, from a Hugging Face folder (config.json,
+ * model.safetensors or its shards, tokenizer.json or GPT-2's vocab.json and merges.txt, tokenizer_config.json) or
+ * from one GGUF file (llama.cpp's format: hyperparameters, tokenizer, chat template and tensors in one file). Weights are memory-mapped, not read: opening a model costs milliseconds and no heap; the
  * bytes are read when they are uploaded.
  *
- * @param source     "Hugging Face folder" or "GGUF v3"
- * @param openMillis time to open, check and map the files
+ * @param source       "Hugging Face folder" or "GGUF v3"
+ * @param chatTemplate the model's chat template (Jinja source), or null when it has none
+ * @param openMillis   time to open, check and map the files
  */
-public record LoadedModel(Path path, String source, ModelConfig config, Gpt2Tokenizer tokenizer, ModelWeights weights,
-                          double openMillis) {
+public record LoadedModel(Path path, String source, ModelConfig config, Tokenizer tokenizer, ModelWeights weights,
+                          String chatTemplate, double openMillis) {
 
     /** Whether {@code path} is a GGUF file (by its first four bytes), rather than a model folder. */
     public static boolean isGguf(Path path) {
@@ -46,7 +48,8 @@ public record LoadedModel(Path path, String source, ModelConfig config, Gpt2Toke
         LoadedModel stored = openAsStored(path);
         ModelWeights weights = (convertTo == null ? stored.weights : stored.weights.convertedTo(convertTo)).runnable()
                 .withFusedQkv();
-        return new LoadedModel(path, stored.source, stored.config, stored.tokenizer, weights, stored.openMillis);
+        return new LoadedModel(path, stored.source, stored.config, stored.tokenizer, weights, stored.chatTemplate,
+                stored.openMillis);
     }
 
     /** Opens a model folder or a GGUF file with every tensor as stored (K-quants too), for conversion to a file. */
@@ -55,9 +58,10 @@ public record LoadedModel(Path path, String source, ModelConfig config, Gpt2Toke
         LoadedModel model;
         if (Files.isDirectory(path)) {
             ModelConfig config = ModelConfig.read(path.resolve("config.json"));
-            Gpt2Tokenizer tokenizer = Gpt2Tokenizer.fromModelDirectory(path);
+            Tokenizer tokenizer = Tokenizers.fromFolder(path);
             checkVocab(path, tokenizer, config);
-            model = new LoadedModel(path, "Hugging Face folder", config, tokenizer, ModelWeights.loadFolder(path), 0);
+            model = new LoadedModel(path, "Hugging Face folder", config, tokenizer, ModelWeights.loadFolder(path),
+                    chatTemplate(path), 0);
         } else if (Files.isRegularFile(path)) {
             if (!isGguf(path)) {
                 throw new InputException(path + " is neither a model folder (config.json, model.safetensors, vocab.json, "
@@ -65,43 +69,40 @@ public record LoadedModel(Path path, String source, ModelConfig config, Gpt2Toke
             }
             try (GgufFile file = GgufFile.open(path)) {
                 ModelConfig config = ModelConfig.fromGguf(file);
-                Gpt2Tokenizer tokenizer = tokenizer(file);
+                Tokenizer tokenizer = Tokenizers.fromGguf(file);
                 checkVocab(path, tokenizer, config);
-                model = new LoadedModel(path, "GGUF v" + file.version(), config, tokenizer, ModelWeights.load(config, file), 0);
+                model = new LoadedModel(path, "GGUF v" + file.version(), config, tokenizer, ModelWeights.load(config, file),
+                        file.string("tokenizer.chat_template"), 0);
             }
         } else {
-            throw new InputException("--model " + path + ": no such file or folder. Pass a Hugging Face GPT-2 model "
-                    + "folder (config.json, model.safetensors, vocab.json, merges.txt) or a .gguf file.");
+            throw new InputException("--model " + path + ": no such file or folder. Pass a Hugging Face model folder "
+                    + "(config.json, safetensors weights, tokenizer files) or a .gguf file.");
         }
-        return new LoadedModel(path, model.source, model.config, model.tokenizer, model.weights, (System.nanoTime() - start) / 1e6);
+        return new LoadedModel(path, model.source, model.config, model.tokenizer, model.weights, model.chatTemplate,
+                (System.nanoTime() - start) / 1e6);
     }
 
-    /** GPT-2's byte-level BPE from {@code tokenizer.ggml.*}: tokens and merges, as llama.cpp's gpt2 tokenizer. */
-    static Gpt2Tokenizer tokenizer(GgufFile file) {
-        String kind = file.string("tokenizer.ggml.model");
-        if (kind == null) {
-            throw new ModelFormatException(file.file(), "has no tokenizer (tokenizer.ggml.model); gpu-infer needs the "
-                    + "tokenizer that llama.cpp's converters write into the file");
+    /**
+     * The chat template of a model folder: {@code chat_template.jinja} (newer Hugging Face repositories) or the
+     * {@code chat_template} of {@code tokenizer_config.json}; null when neither exists.
+     */
+    static String chatTemplate(Path dir) {
+        try {
+            Path jinja = dir.resolve("chat_template.jinja");
+            if (Files.isRegularFile(jinja)) {
+                return Files.readString(jinja);
+            }
+            Path config = dir.resolve("tokenizer_config.json");
+            if (!Files.isRegularFile(config)) {
+                return null;
+            }
+            return gpuinfer.chat.ChatTemplate.templateFrom(ModelConfig.json(config)).orElse(null);
+        } catch (IOException e) {
+            throw new ModelFormatException(dir.resolve("chat_template.jinja"), "cannot be read: " + e.getMessage());
         }
-        if (!kind.equals("gpt2")) {
-            throw new ModelFormatException(file.file(), "has a '" + kind + "' tokenizer; gpu-infer reads byte-level BPE "
-                    + "tokenizers (tokenizer.ggml.model gpt2)");
-        }
-        String pre = file.string("tokenizer.ggml.pre");
-        if (pre != null && !List.of("gpt-2", "default").contains(pre)) {
-            throw new ModelFormatException(file.file(), "its tokenizer splits text with the '" + pre + "' pre-tokenizer; "
-                    + "gpu-infer implements GPT-2's ('gpt-2')");
-        }
-        String[] tokens = file.strings("tokenizer.ggml.tokens");
-        String[] merges = file.strings("tokenizer.ggml.merges");
-        if (tokens == null || merges == null) {
-            throw new ModelFormatException(file.file(), "lacks tokenizer.ggml." + (tokens == null ? "tokens" : "merges")
-                    + ", which a gpt2 tokenizer needs");
-        }
-        return Gpt2Tokenizer.of(file.file(), tokens, merges);
     }
 
-    private static void checkVocab(Path path, Gpt2Tokenizer tokenizer, ModelConfig config) {
+    private static void checkVocab(Path path, Tokenizer tokenizer, ModelConfig config) {
         if (tokenizer.vocabSize() > config.vocabSize()) {
             throw new InputException(path + ": the tokenizer has " + tokenizer.vocabSize() + " tokens but the model's "
                     + "vocabulary (token embedding) has " + config.vocabSize() + " rows; the files do not belong together.");

@@ -111,7 +111,7 @@ class GgufModelTest {
                 "1234567 numbers, punctuation!?"}) {
             assertArrayEquals(folder.tokenizer().encode(text), file.tokenizer().encode(text), text);
         }
-        assertEquals(folder.tokenizer().endOfTextId(), file.tokenizer().endOfTextId());
+        assertEquals(folder.tokenizer().eosId(), file.tokenizer().eosId());
     }
 
     @Test
@@ -122,8 +122,8 @@ class GgufModelTest {
         refused(rewrite(f32, m -> m.put("gpt2.block_count", GgufValue.uint32(5)), null), "has no tensor 'blk.4.attn_norm.weight'");
         refused(rewrite(f32, m -> m.put("gpt2.feed_forward_length", GgufValue.uint32(500)), null),
                 "'blk.0.ffn_up.weight' has shape [512, 128] but the metadata implies [500, 128]");
-        refused(rewrite(f32, m -> m.put("tokenizer.ggml.model", GgufValue.string("llama")), null), "'llama' tokenizer");
-        refused(rewrite(f32, m -> m.put("tokenizer.ggml.pre", GgufValue.string("llama-bpe")), null), "'llama-bpe' pre-tokenizer");
+        refused(rewrite(f32, m -> m.put("tokenizer.ggml.model", GgufValue.string("llama")), null), "lacks tokenizer.ggml.scores");
+        refused(rewrite(f32, m -> m.put("tokenizer.ggml.pre", GgufValue.string("falcon")), null), "'falcon'");
         refused(rewrite(f32, m -> m.put("gpt2.attention.head_count", GgufValue.string("4")), null), "is STRING, expected an integer");
         refused(rewrite(f32, m -> m.put("tokenizer.ggml.merges", GgufValue.strings("Ġ t", "x y")), null),
                 "tokenizer.ggml.merges entry 1", "\"xy\" is not in the vocabulary");
