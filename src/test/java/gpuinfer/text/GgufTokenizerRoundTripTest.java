@@ -17,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 /**
  * A tokenizer written to a GGUF file through {@link Tokenizer#ggufMetadata()} and read back with
- * {@link Tokenizers#fromGguf}: Mistral becomes a "llama" (scores) tokenizer, Llama 3 and Qwen3 "gpt2" tokenizers
+ * {@link Tokenizers#fromGguf}: Mistral and Llama 2 become a "llama" (scores) tokenizer, Llama 3 and Qwen3 "gpt2" tokenizers
  * with their pre-tokenizers; each must still give Hugging Face's golden ids. One known exception, llama.cpp's:
  * GGUF has no normalizer, so a Qwen GGUF does not apply Qwen's NFC (text that NFC changes, such as "e" + U+0301,
  * tokenizes as written); for such text the ids must differ from Hugging Face's, as llama.cpp's do.
@@ -27,7 +27,7 @@ class GgufTokenizerRoundTripTest {
     Path dir;
 
     @ParameterizedTest
-    @ValueSource(strings = {"mistral", "llama3", "qwen3"})
+    @ValueSource(strings = {"mistral", "llama2", "llama3", "qwen3"})
     void givesTheGoldenIdsAfterAGgufRoundTrip(String name) throws IOException {
         Tokenizer original = RealTokenizers.load(name);
         GgufWriter writer = new GgufWriter();

@@ -14,16 +14,22 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The Mistral (Llama 2 style SentencePiece BPE), Llama 3 and Qwen3 tokenizers, loaded from their real
- * tokenizer.json, against Hugging Face's ids for the nasty strings of tools/golden_tokenizers.mjs.
+ * The Mistral and Llama 2 (SentencePiece-style BPE), Llama 3 and Qwen3 tokenizers, loaded from their real
+ * tokenizer.json, against Hugging Face's ids for the nasty strings of tools/golden_tokenizers.mjs. Llama 2's
+ * tokenizer.json is built from llama-tokenizer-js's vocabulary and merges (tools/llama2_tokenizer_from_js.mjs), and
+ * its golden ids are Hugging Face's, checked against llama-tokenizer-js's own BPE, which agrees on every text
+ * without special tokens in it (see "disagreements" in golden/tokenizer/llama2.json).
  */
 class HfTokenizerGoldenTest {
     static List<Case> cases() {
         return RealTokenizers.allCases();
     }
 
-    static List<Case> mistralCases() {
-        return RealTokenizers.cases("mistral");
+    /** The SentencePiece-style tokenizers, which a GGUF file of type "llama" carries with scores. */
+    static List<Case> sentencePieceCases() {
+        List<Case> out = new java.util.ArrayList<>(RealTokenizers.cases("mistral"));
+        out.addAll(RealTokenizers.cases("llama2"));
+        return out;
     }
 
     @ParameterizedTest
@@ -60,9 +66,9 @@ class HfTokenizerGoldenTest {
 
     /** A GGUF file of type "llama" written from the tokenizer.json (scores from SpmScores) must tokenize the same. */
     @ParameterizedTest
-    @MethodSource("mistralCases")
+    @MethodSource("sentencePieceCases")
     void scoreBasedSentencePieceGivesTheSameIds(Case c) {
-        Tokenizer spm = Tokenizers.asGgufWouldLoad(RealTokenizers.load("mistral"));
+        Tokenizer spm = Tokenizers.asGgufWouldLoad(RealTokenizers.load(c.tokenizer()));
         assertEquals("llama", spm.ggufModel());
         int[] got = spm.encode(c.text());
         assertArrayEquals(c.ids(), got, () -> c + ": got " + Arrays.toString(got) + " " + strings(spm, got));
@@ -85,6 +91,21 @@ class HfTokenizerGoldenTest {
         assertEquals("llama", mistral.ggufModel());
         assertEquals("default", mistral.ggufPre());
         assertEquals(2, mistral.idOf("</s>").orElseThrow());
+
+        Tokenizer llama2 = RealTokenizers.load("llama2");
+        assertEquals(32000, llama2.vocabSize());
+        assertEquals(1, llama2.bosId().orElseThrow());
+        assertEquals(2, llama2.eosId().orElseThrow());
+        assertEquals(0, llama2.unknownId().orElseThrow());
+        assertTrue(llama2.addBos());
+        assertFalse(llama2.addEos());
+        assertEquals(TokenType.BYTE, llama2.tokenType(3 + 0x0A));
+        assertEquals(TokenType.CONTROL, llama2.tokenType(2));
+        assertEquals("llama", llama2.ggufModel());
+        assertEquals("default", llama2.ggufPre());
+        assertEquals(61249, llama2.merges().length);
+        assertEquals(29871, llama2.idOf("\u2581").orElseThrow());
+        assertArrayEquals(new int[] {15043, 3186}, llama2.encode("Hello world"), "Llama 2's ids, not Mistral's");
 
         Tokenizer llama3 = RealTokenizers.load("llama3");
         assertEquals(128256, llama3.vocabSize());

@@ -19,7 +19,7 @@ import java.util.zip.GZIPInputStream;
  * src/test/resources/golden/tokenizer/ (tools/golden_tokenizers.mjs, Hugging Face's tokenizers.js).
  */
 final class RealTokenizers {
-    static final List<String> NAMES = List.of("mistral", "llama3", "qwen3");
+    static final List<String> NAMES = List.of("mistral", "llama2", "llama3", "qwen3");
     static final Path FILES = Path.of("src/test/resources/tokenizers");
     static final Path GOLDEN = Path.of("src/test/resources/golden/tokenizer");
     private static final Map<String, Tokenizer> LOADED = new ConcurrentHashMap<>();
