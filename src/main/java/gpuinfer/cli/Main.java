@@ -19,6 +19,7 @@ import java.util.List;
                 "",
                 "Examples:",
                 "  gpu-infer run --prompt \"The meaning of life is\" --max-tokens 40",
+                "  gpu-infer chat --model tinyllama.Q8_0.gguf",
                 "  gpu-infer devices",
                 "  gpu-infer attention --shape 2,8,2,77,300,64 --causal --check",
                 "  gpu-infer attention --q q.npy --k k.npy --v v.npy --out o.npy --device gpu",
@@ -29,7 +30,7 @@ import java.util.List;
                 + "70 internal error, 130 interrupted."})
 public final class Main implements Runnable {
     /** The subcommands, in the order the usage lists them. */
-    private static final List<Class<?>> COMMANDS = List.of(RunCommand.class, DevicesCommand.class, AttentionCommand.class,
+    private static final List<Class<?>> COMMANDS = List.of(RunCommand.class, ChatCommand.class, DevicesCommand.class, AttentionCommand.class,
             TokenizeCommand.class, ConvertCommand.class, CompareCommand.class, ProfileCommand.class, TuneCommand.class,
             BenchCommand.class, CommandLine.HelpCommand.class);
 

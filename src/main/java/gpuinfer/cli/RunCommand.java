@@ -1,6 +1,8 @@
 package gpuinfer.cli;
 
 import gpuinfer.InputException;
+import gpuinfer.chat.ChatTemplate;
+import gpuinfer.chat.Message;
 import gpuinfer.cl.ClContext;
 import gpuinfer.cl.OpenClUnavailableException;
 import gpuinfer.generate.Generator;
@@ -36,10 +38,11 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
-/** {@code gpu-infer run}: text generation with a GPT-2-family model. */
+/** {@code gpu-infer run}: text generation with a GPT-2 or Llama-family model. */
 @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Generate text with a GPT-2-family model: a Hugging Face folder (config.json, model.safetensors,",
-                "vocab.json, merges.txt) or a GGUF file. Without --model, the small bundled model (models/" + ModelLocator.BUNDLED + ").",
+        description = {"Generate text with a GPT-2, Llama (2, 3, TinyLlama, SmolLM, Mistral) or Qwen2 model: a Hugging",
+                "Face folder (config.json, safetensors, tokenizer files) or a GGUF file. Without --model, the small",
+                "bundled GPT-2 model (models/" + ModelLocator.BUNDLED + "). --chat wraps each prompt in the model's chat template.",
                 "Weights run in their stored format (F32, F16, BF16, Q8_0, Q4_0; K-quants are converted to Q8_0);",
                 "--weights converts them at load.",
                 "Tokens stream to stdout as they are produced; timings go to stderr (or into --json).",
@@ -48,6 +51,7 @@ import java.util.concurrent.CompletionException;
                 "  gpu-infer run --model ~/gpt2 --prompt \"Hello\" --temperature 0 --json",
                 "  gpu-infer run --model gpt2.Q8_0.gguf --prompt \"Hello\"",
                 "  gpu-infer run --model ~/gpt2 --weights q4_0 --prompt \"Hello\"",
+                "  gpu-infer run --model tinyllama.Q8_0.gguf --chat --prompt \"What is a GPU?\"",
                 "  gpu-infer run --prompt \"One\" --prompt \"Two words\" --max-tokens 20 --seed 7", ""})
 final class RunCommand implements Callable<Integer> {
     @Spec
@@ -67,22 +71,19 @@ final class RunCommand implements Callable<Integer> {
             description = "One prompt given as token ids instead of text (e.g. to feed another engine's exact ids).")
     List<Integer> promptTokenIds;
 
+    @Option(names = "--chat", description = "Each prompt is a user message: render it with the model's chat template "
+            + "(with --system, if given) and stop at the template's end-of-turn token.")
+    boolean chat;
+
+    @Option(names = "--system", paramLabel = "TEXT", description = "With --chat: a system message before each prompt.")
+    String system;
+
     @Option(names = "--max-tokens", defaultValue = "40", paramLabel = "N",
             description = "Tokens to generate per prompt, unless end-of-text comes first (default: ${DEFAULT-VALUE}).")
     int maxTokens;
 
-    @Option(names = "--temperature", defaultValue = "0.8", paramLabel = "T",
-            description = "0 for greedy decoding; else logits are divided by T (default: ${DEFAULT-VALUE}).")
-    double temperature;
-
-    @Option(names = "--top-k", defaultValue = "40", paramLabel = "K", description = "Sample among the K likeliest tokens; 0 for all (default: ${DEFAULT-VALUE}).")
-    int topK;
-
-    @Option(names = "--top-p", defaultValue = "0.95", paramLabel = "P", description = "Nucleus sampling threshold in (0, 1] (default: ${DEFAULT-VALUE}).")
-    double topP;
-
-    @Option(names = "--seed", defaultValue = "0", description = "Seed of the sampler: the same seed gives the same text (default: ${DEFAULT-VALUE}).")
-    long seed;
+    @Mixin
+    SamplingMixin samplingOptions;
 
     @Option(names = "--impl", defaultValue = "auto", paramLabel = "NAME",
             description = "auto (OpenCL if available, else the CPU reference with a warning), opencl, or cpu (the Java "
@@ -90,7 +91,7 @@ final class RunCommand implements Callable<Integer> {
     String impl;
 
     @Option(names = "--truncate", description = "Drop the start of a prompt that, with --max-tokens, exceeds the "
-            + "model's n_positions, instead of failing.")
+            + "model's context length, instead of failing.")
     boolean truncate;
 
     @Option(names = "--logits-out", paramLabel = "F.npy",
@@ -111,7 +112,7 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        SamplingOptions sampling = new SamplingOptions(temperature, topK, topP, seed);
+        SamplingOptions sampling = samplingOptions.options();
         if (maxTokens < 1) {
             throw new InputException("--max-tokens must be at least 1, not " + maxTokens);
         }
@@ -128,6 +129,12 @@ final class RunCommand implements Callable<Integer> {
                 throw new InputException("--prompt-ids is the prompt: give it without --prompt or --prompt-file.");
             }
             texts = List.of(""); // replaced by the ids' text once the tokenizer is loaded
+        }
+        if (system != null && !chat) {
+            throw new InputException("--system is a chat's system message: give it with --chat.");
+        }
+        if (chat && promptTokenIds != null) {
+            throw new InputException("--chat renders text prompts with the chat template; --prompt-ids are fed as they are.");
         }
         if (logitsOut != null && texts.size() != 1) {
             throw new InputException("--logits-out writes the logits of one prompt; give exactly one --prompt.");
@@ -154,6 +161,17 @@ final class RunCommand implements Callable<Integer> {
                 }
                 promptIds.add(fitIds(ids, config, truncated));
                 texts = List.of(tokenizer.decode(ids));
+            } else if (chat) {
+                ChatTemplate template = ChatSetup.template(loaded);
+                for (String text : texts) {
+                    List<Message> messages = new ArrayList<>();
+                    if (system != null) {
+                        messages.add(Message.system(system));
+                    }
+                    messages.add(Message.user(text));
+                    // the template writes BOS itself where the model wants one: no BOS is added
+                    promptIds.add(fitIds(tokenizer.encode(template.render(messages, true)), config, truncated));
+                }
             } else {
                 for (String text : texts) {
                     promptIds.add(fit(tokenizer, config, text, truncated));
@@ -257,14 +275,17 @@ final class RunCommand implements Callable<Integer> {
             // one prompt, not JSON: tokens stream to stdout; otherwise (JSON, or a batch printed at the end) progress
             // shows on stderr instead
             boolean stream = !json && texts.size() == 1;
+            int[] stops = chat ? ChatSetup.stopIds(loaded)
+                    : tokenizer.eosId().isPresent() ? new int[] {tokenizer.eosId().getAsInt()}
+                    : config.eosTokenId() >= 0 ? new int[] {config.eosTokenId()} : new int[0];
             try (Progress progress = stream ? null
                     : new Progress(err, "generating " + maxTokens + " tokens x " + texts.size(), (long) maxTokens * texts.size())) {
-                if (stream) {
+                if (stream && !chat) {
                     out.print(texts.get(0));
                     out.flush();
                 }
-                result = Generator.generate(gpt, tokenizer, promptIds, maxTokens, sampling, logitsOut != null,
-                        (seq, token, text) -> {
+                result = Generator.generate(gpt, tokenizer, promptIds, new int[promptIds.size()], stops, maxTokens,
+                        sampling, logitsOut != null, (seq, token, text) -> {
                             firstTokenAt[0] = firstTokenAt[0] == 0 ? System.currentTimeMillis() : firstTokenAt[0];
                             if (progress == null) {
                                 out.print(text);
@@ -272,7 +293,7 @@ final class RunCommand implements Callable<Integer> {
                             } else {
                                 progress.step(1);
                             }
-                        }, taps);
+                        }, taps, chat ? tokenizer::streamingDecoder : tokenizer::continuationDecoder);
                 if (stream) {
                     out.println();
                 }
@@ -298,7 +319,7 @@ final class RunCommand implements Callable<Integer> {
         timings.put("decodeTokensPerSecond", Double.isNaN(t.decodeTokensPerSecond()) ? null : round(t.decodeTokensPerSecond()));
         report.put("timings", timings);
         report.put("deviceBytes", deviceBytes);
-        report.put("sampling", Map.of("temperature", temperature, "topK", topK, "topP", topP, "seed", seed));
+        report.put("sampling", samplingOptions.report());
         List<Object> completions = new ArrayList<>();
         for (int i = 0; i < texts.size(); i++) {
             Generator.Completion c = result.completions().get(i);
@@ -319,7 +340,7 @@ final class RunCommand implements Callable<Integer> {
             if (texts.size() > 1) {
                 for (int i = 0; i < texts.size(); i++) {
                     out.println("--- prompt " + (i + 1) + ": " + texts.get(i));
-                    out.println(texts.get(i) + result.completions().get(i).text());
+                    out.println((chat ? "" : texts.get(i)) + result.completions().get(i).text());
                 }
             }
             err.printf(Locale.ROOT, "%s (%s) on %s: load %.0f ms, prompt %d tokens in %.0f ms (%.0f tokens/s), first token after %.0f ms "
@@ -352,7 +373,7 @@ final class RunCommand implements Callable<Integer> {
         if (ids.length > room) {
             if (!truncate || room < 1) {
                 throw new InputException("The prompt is " + ids.length + " tokens and --max-tokens is " + maxTokens
-                        + "; together " + (ids.length + maxTokens) + " exceed the model's n_positions " + config.nPositions()
+                        + "; together " + (ids.length + maxTokens) + " exceed the model's context length " + config.nPositions()
                         + ". Shorten the prompt, lower --max-tokens" + (room >= 1 ? ", or pass --truncate to keep the last "
                         + room + " prompt tokens." : " below " + config.nPositions() + "."));
             }

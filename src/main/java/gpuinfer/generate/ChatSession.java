@@ -32,16 +32,21 @@ public final class ChatSession {
     private int cached;
     /** Generated tokens that are part of {@link #fed} but not yet in the cache (a reply cut by the token budget). */
     private final List<Integer> pending = new ArrayList<>();
+    /** The ids in the cache, in position order. */
+    private final List<Integer> history = new ArrayList<>();
     private int turn;
 
     /**
      * What one turn did.
      *
      * @param reassembled  the template rewrote earlier text, so the whole conversation was prefilled again
-     * @param fedTokens    tokens prefilled this turn
+     * @param fedIds       the ids prefilled this turn, after the cache's first {@code startPosition} positions
      */
-    public record Turn(String reply, Generator.Completion completion, Generator.Timings timings, int fedTokens,
-                       boolean reassembled, int cachedPositions) {
+    public record Turn(String reply, Generator.Completion completion, Generator.Timings timings, int[] fedIds,
+                       int startPosition, boolean reassembled, int cachedPositions) {
+        public int fedTokens() {
+            return fedIds.length;
+        }
     }
 
     /**
@@ -64,6 +69,11 @@ public final class ChatSession {
         return conversation.messages();
     }
 
+    /** The ids the cache holds, in position order (what a fresh model would need fed to continue identically). */
+    public int[] history() {
+        return history.stream().mapToInt(Integer::intValue).toArray();
+    }
+
     /** Positions of the cache in use. */
     public int cachedPositions() {
         return cached;
@@ -75,6 +85,7 @@ public final class ChatSession {
         cached = 0;
         fed = "";
         pending.clear();
+        history.clear();
         turn = 0;
     }
 
@@ -119,13 +130,22 @@ public final class ChatSession {
         conversation = next.add("assistant", replyText);
         // the cache holds the prompt and every generated token but the last one sampled (never fed back)
         cached = start + prompt.length + Math.max(0, generated.length - 1);
+        if (reassembled) {
+            history.clear();
+        }
+        for (int id : prompt) {
+            history.add(id);
+        }
+        for (int i = 0; i < generated.length - 1; i++) {
+            history.add(generated[i]);
+        }
         pending.clear();
         if (!stopped && reply.length > 0) {
             pending.add(reply[reply.length - 1]);
         }
         fed = (reassembled ? "" : fed) + toFeed + replyText;
         turn++;
-        return new Turn(replyText, c, result.timings(), prompt.length, reassembled && turn > 1, cached);
+        return new Turn(replyText, c, result.timings(), prompt, start, reassembled && turn > 1, cached);
     }
 
 }
