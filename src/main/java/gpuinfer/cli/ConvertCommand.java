@@ -20,22 +20,23 @@ import java.util.concurrent.Callable;
 
 /** {@code gpu-infer convert}: a model folder or GGUF file to a GGUF file in F32, F16, BF16, Q8_0 or Q4_0. */
 @Command(name = "convert", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Write a GPT-2-family model as a GGUF file (llama.cpp's gpt2 architecture, with the tokenizer),",
-                "readable by llama.cpp and by gpu-infer. The source is a Hugging Face folder or a GGUF file (K-quants",
-                "included). Every matrix is written in --type (Q8_0 and Q4_0 with ggml's reference quantisers, bit for",
+        description = {"Write a model as a GGUF file (llama.cpp's gpt2, llama or qwen2 architecture, with the tokenizer",
+                "and chat template), readable by llama.cpp and by gpu-infer. The source is a Hugging Face folder or a",
+                "GGUF file (K-quants included); a Llama folder's q and k rows are permuted to llama.cpp's rotary order. Every matrix is written in --type (Q8_0 and Q4_0 with ggml's reference quantisers, bit for",
                 "bit as llama-quantize writes them; F16 for a matrix whose rows are not whole blocks); the position",
                 "table and the vectors in F32, as llama.cpp keeps them.",
                 "Tensors are converted one row range at a time: a model larger than memory converts in a few MiB. The",
                 "file is written under a temporary name and renamed when complete.",
                 "", "Examples:",
                 "  gpu-infer convert --model ~/models/gpt2 --type q8_0 --out gpt2.Q8_0.gguf",
-                "  gpu-infer convert --model gpt2.Q4_K_M.gguf --type f16 --out gpt2.F16.gguf", ""})
+                "  gpu-infer convert --model gpt2.Q4_K_M.gguf --type f16 --out gpt2.F16.gguf",
+                "  gpu-infer convert --model ~/models/TinyLlama-1.1B-Chat-v1.0 --type q8_0 --out tinyllama.Q8_0.gguf", ""})
 final class ConvertCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--model", paramLabel = "PATH",
-            description = "The model to convert: a Hugging Face GPT-2 folder or a GGUF file (default: the bundled model).")
+            description = "The model to convert: a Hugging Face folder or a GGUF file (default: the bundled model).")
     Path model;
 
     @Option(names = "--out", required = true, paramLabel = "FILE.gguf", description = "The GGUF file to write.")
@@ -75,7 +76,7 @@ final class ConvertCommand implements Callable<Integer> {
         for (String note : summary.notes()) {
             err.println("note: " + note);
         }
-        stdout.printf(Locale.ROOT, "wrote %s: gpt2 '%s', %d blocks, %d tensors (%s), %s of tensors (%s as %s), in %.1f s%n", out,
+        stdout.printf(Locale.ROOT, "wrote %s: " + loaded.config().architecture() + " '%s', %d blocks, %d tensors (%s), %s of tensors (%s as %s), in %.1f s%n", out,
                 title, loaded.config().nLayer(), summary.tensors(),
                 summary.formats(), Sizes.bytes(summary.bytes()), Sizes.bytes(sourceBytes), loaded.weights().formats(),
                 (System.nanoTime() - start) / 1e9);

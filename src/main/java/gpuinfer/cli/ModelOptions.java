@@ -11,8 +11,9 @@ import java.nio.file.Path;
 /** The options every command that runs a model shares: which model, and the format its weights run in. */
 public final class ModelOptions {
     @Option(names = "--model", paramLabel = "PATH",
-            description = "A Hugging Face GPT-2 folder (config.json, model.safetensors, vocab.json, merges.txt) or a "
-                    + "GGUF file of llama.cpp's gpt2 architecture (default: the bundled model).")
+            description = "A Hugging Face folder (config.json, model.safetensors or its shards, tokenizer.json or "
+                    + "vocab.json + merges.txt) of a gpt2, llama, mistral or qwen2 model, or a GGUF file of llama.cpp's "
+                    + "gpt2, llama or qwen2 architecture (default: the bundled model).")
     Path model;
 
     @Option(names = "--weights", paramLabel = "FORMAT",

@@ -1,7 +1,8 @@
 package gpuinfer.cli;
 
 import gpuinfer.InputException;
-import gpuinfer.text.Gpt2Tokenizer;
+import gpuinfer.text.Tokenizer;
+import gpuinfer.text.Tokenizers;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -22,7 +23,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** {@code gpu-infer tokenize}: text to GPT-2 token ids and back, with the model's own tokenizer files. */
+/** {@code gpu-infer tokenize}: text to token ids and back, with the model's own tokenizer. */
 @Command(name = "tokenize", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Turn text into the token ids of a GPT-2-family model, or ids back into text (--decode). "
                 + "The model directory holds vocab.json and merges.txt, as in the model's Hugging Face repository. "
@@ -38,9 +39,14 @@ final class TokenizeCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "DIR",
-            description = "Model directory with vocab.json and merges.txt (default: the bundled model).")
+    @Option(names = "--model", paramLabel = "PATH",
+            description = "A model folder (tokenizer.json, or GPT-2's vocab.json and merges.txt) or a GGUF file "
+                    + "(default: the bundled model).")
     Path model;
+
+    @Option(names = "--bos", description = "Add the BOS token in front where the model's tokenizer does (Llama), as "
+            + "Hugging Face's encode and a prompt do.")
+    boolean bos;
 
     @Option(names = "--decode", description = "The arguments are token ids (separated by spaces or commas); print "
             + "their text. Bytes that are not valid UTF-8 print as U+FFFD.")
@@ -69,7 +75,7 @@ final class TokenizeCommand implements Callable<Integer> {
         if (model == null) {
             model = gpuinfer.model.ModelLocator.bundled();
         }
-        Gpt2Tokenizer tokenizer = Gpt2Tokenizer.fromModelDirectory(model);
+        Tokenizer tokenizer = tokenizerOf(model);
         int[] ids;
         String text;
         if (decode) {
@@ -81,7 +87,7 @@ final class TokenizeCommand implements Callable<Integer> {
                         + ": quote it (\"like this\"), or give - to read standard input.");
             }
             text = arguments.get(0).equals("-") ? readStdin() : arguments.get(0);
-            ids = tokenizer.encode(text);
+            ids = bos ? tokenizer.encodeWithBos(text) : tokenizer.encode(text);
         }
         if (json) {
             Map<String, Object> report = new LinkedHashMap<>();
@@ -113,7 +119,17 @@ final class TokenizeCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
-    private static List<Object> tokensJson(Gpt2Tokenizer tokenizer, int[] ids) {
+    /** The tokenizer of a model folder or of a GGUF file. */
+    static Tokenizer tokenizerOf(Path model) {
+        if (gpuinfer.model.LoadedModel.isGguf(model)) {
+            try (gpuinfer.gguf.GgufFile file = gpuinfer.gguf.GgufFile.open(model)) {
+                return Tokenizers.fromGguf(file);
+            }
+        }
+        return Tokenizers.fromFolder(model);
+    }
+
+    private static List<Object> tokensJson(Tokenizer tokenizer, int[] ids) {
         List<Object> tokens = new ArrayList<>();
         for (int id : ids) {
             byte[] bytes = tokenizer.decodeBytes(new int[] {id});

@@ -143,6 +143,13 @@ public final class GgufExport {
         }
         gguf.put(k + "vocab_size", GgufValue.uint32(c.vocabSize()));
         putTokenizerMetadata(gguf, model.tokenizer(), c.vocabSize());
+        if (model.tokenizer().bosId().isEmpty() && java.nio.file.Files.isDirectory(model.path())) {
+            // as llama.cpp's converter: a BOS id the tokenizer files leave out comes from config.json (Qwen2's)
+            int bos = LlamaFamily.firstInt(ModelConfig.json(model.path().resolve("config.json")).get("bos_token_id"));
+            if (bos >= 0 && bos < c.vocabSize()) {
+                gguf.put("tokenizer.ggml.bos_token_id", GgufValue.uint32(bos));
+            }
+        }
         if (model.chatTemplate() != null) {
             gguf.put("tokenizer.chat_template", GgufValue.string(model.chatTemplate()));
         }
