@@ -364,11 +364,16 @@ final class RunCommand implements Callable<Integer> {
             }
             ids = new int[] {start}; // GPT-2 starts unconditional text from <|endoftext|>
         }
-        return fitIds(ids, config, truncated);
+        return fitIds(ids, config, truncated, tokenizer.addBos() ? tokenizer.bosId().orElse(-1) : -1);
     }
 
     /** The ids, truncated from the start when --truncate allows, or an error that gives the numbers. */
     private int[] fitIds(int[] ids, ModelConfig config, List<Integer> truncated) {
+        return fitIds(ids, config, truncated, -1);
+    }
+
+    /** As above; {@code bos} (or -1) stays in front when the start of the prompt is dropped. */
+    private int[] fitIds(int[] ids, ModelConfig config, List<Integer> truncated, int bos) {
         int room = config.nPositions() - maxTokens;
         if (ids.length > room) {
             if (!truncate || room < 1) {
@@ -378,7 +383,11 @@ final class RunCommand implements Callable<Integer> {
                         + room + " prompt tokens." : " below " + config.nPositions() + "."));
             }
             truncated.add(ids.length - room);
-            return Arrays.copyOfRange(ids, ids.length - room, ids.length);
+            int[] kept = Arrays.copyOfRange(ids, ids.length - room, ids.length);
+            if (bos >= 0 && ids[0] == bos && room > 1) {
+                kept[0] = bos; // a model that starts every text with BOS keeps it: the text after it is dropped
+            }
+            return kept;
         }
         truncated.add(0);
         return ids;
