@@ -5,6 +5,7 @@
 #     prefill (linear_nt; with a long prompt, dequantize_rows then linear_nt) and decode (linear_rows) per format,
 #     embed per table format, layernorm, attention;
 #   - gpu-infer compare on the Q4_0 and Q8_0 files: the teacher-forced forward of every position on the device;
+#   - the Llama family's golden models (llama-tiny, qwen2-tiny): run --chat, run, and compare of the folder;
 #   - LinearShapeSweep (src/test/java/gpuinfer/ops): the linear layer in every format over shapes one short of and
 #     one past the kernels' tiles (rows for each of linear_rows, linear_nt and the widened prefill; 63, 65 and 1
 #     outputs; K not a multiple of the vector width), every activation, against the CPU reference;
@@ -61,6 +62,13 @@ if [ "${1:-}" != "sweeps" ]; then
         check "compare $format (teacher-forced prefill, CPU against device)" compare --model "$golden/tiny-$format.gguf" \
             --prompt "The meaning of life" --max-tokens 2
     done
+    # the Llama family: rmsnorm, rotary heads with grouped kv heads, swiglu, fused q/k/v, untied and tied heads
+    llama=src/test/resources/golden/llama
+    check "run llama-tiny q8_0 --chat (GQA, llama3 rope, interleaved pairs)" run --model "$llama/llama-tiny-q8_0.gguf" \
+        --chat --prompt "Hi" --max-tokens 3 --temperature 0 --no-cache
+    check "run qwen2-tiny f16 (q/k/v biases, halves, tied head)" run --model "$llama/qwen2-tiny-f16.gguf" \
+        --prompt "one two three" --max-tokens 3 --temperature 0 --no-cache
+    check "compare llama-tiny folder (CPU against device)" compare --model "$llama/llama-tiny" --prompt "Hello" --max-tokens 2
 fi
 # the shape sweeps run from the test classes and target/lib (built here if needed: "sweeps" alone runs no gpu-infer)
 [ -d target/lib ] || (cd "$root" && mvn -q -B -DskipTests package >&2)
