@@ -107,7 +107,7 @@ class RunCommandTest {
         String longPrompt = "word ".repeat(400);
         CliRunner refused = CliRunner.run("run", "--prompt", longPrompt, "--max-tokens", "10");
         assertEquals(2, refused.status(), refused::toString);
-        assertTrue(refused.err().contains("exceed the model's n_positions") && refused.err().contains("--truncate"), refused::toString);
+        assertTrue(refused.err().contains("exceed the model's context length") && refused.err().contains("--truncate"), refused::toString);
         JsonNode truncated = json(CliRunner.run("run", "--prompt", longPrompt, "--max-tokens", "10", "--truncate", "--json"));
         JsonNode completion = truncated.get("completions").get(0);
         assertTrue(completion.get("truncatedPromptTokens").asInt() > 0);
