@@ -76,6 +76,24 @@ class ChatCommandTest {
     }
 
     @Test
+    void compareAndProfileRunLlamaFamilyModels() {
+        OpenClTestSupport.device("lwjgl");
+        CliRunner compare = CliRunner.run("compare", "--model", GOLDEN + "llama-tiny", "--prompt", "Hello", "--max-tokens", "3");
+        assertEquals(0, compare.status(), compare::toString);
+        assertTrue(compare.out().contains("h.1.qkv") && compare.out().contains("PASS: all"), compare::toString);
+        CliRunner quantised = CliRunner.run("compare", "--model", GOLDEN + "qwen2-tiny-f32.gguf", "--prompt", "Hello",
+                "--max-tokens", "3", "--b", "weights=q8_0");
+        assertEquals(0, quantised.status(), quantised::toString);
+        assertTrue(quantised.out().contains("nmse <= 1.0e-03"), quantised::toString);
+        CliRunner profile = CliRunner.run("profile", "run", "--model", GOLDEN + "qwen2-tiny-q8_0.gguf", "--prompt", "Hello",
+                "--max-tokens", "3");
+        assertEquals(0, profile.status(), profile::toString);
+        for (String kernel : new String[] {"rmsnorm", "heads", "swiglu", "linear_rows"}) {
+            assertTrue(profile.out().contains(kernel), profile::toString);
+        }
+    }
+
+    @Test
     void aModelWithoutATemplateIsToldSo() {
         CliRunner r = CliRunner.run("run", "--chat", "--prompt", "Hi", "--impl", "cpu");
         assertEquals(2, r.status(), r::toString);
