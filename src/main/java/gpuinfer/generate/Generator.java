@@ -90,6 +90,10 @@ public final class Generator {
         int V = model.config().vocabSize();
         int filler = stopIds.length > 0 ? stopIds[0] : 0;
         int T = prompts.stream().mapToInt(p -> p.length).max().orElseThrow();
+        if (B * T > model.maxStepRows() && B != 1) {
+            throw new IllegalArgumentException(B + " prompts of up to " + T + " tokens exceed the " + model.maxStepRows()
+                    + " rows of one step: a batch is prefilled in one step");
+        }
         if (keepPromptLogits && B != 1) {
             throw new IllegalArgumentException("prompt logits are kept for one prompt at a time");
         }
@@ -109,7 +113,9 @@ public final class Generator {
         }
         int[] logitRows = keepPromptLogits ? rangeOf(T) : lastRow;
         long t0 = System.nanoTime();
-        float[] logits = model.forward(tokens, start, length, T, logitRows, taps.apply("prefill"));
+        float[] logits = B * T <= model.maxStepRows()
+                ? model.forward(tokens, start, length, T, logitRows, taps.apply("prefill"))
+                : prefillInChunks(model, tokens, start[0], keepPromptLogits, taps);
         long t1 = System.nanoTime();
         float[] promptLogits = keepPromptLogits ? logits : null;
         int logitBase = keepPromptLogits ? T - 1 : 0;
@@ -187,6 +193,32 @@ public final class Generator {
         Timings timings = new Timings((t1 - t0) / 1e6, firstTokenMs, (decodeEnd - decodeStart) / 1e6, promptTokens,
                 decodeSteps, B);
         return new Result(completions, timings, promptLogits);
+    }
+
+    /**
+     * One sequence's prompt longer than the model's step: fed in steps of {@code model.maxStepRows()} tokens, each
+     * attending to the cache the earlier steps wrote; the logits of the last position (or of every one).
+     */
+    private static float[] prefillInChunks(DecoderModel model, int[] prompt, int cached, boolean keepAll,
+                                           java.util.function.Function<String, Tap> taps) {
+        int V = model.config().vocabSize();
+        int step = model.maxStepRows();
+        float[] all = keepAll ? new float[prompt.length * V] : null;
+        float[] last = null;
+        for (int from = 0; from < prompt.length; from += step) {
+            int n = Math.min(step, prompt.length - from);
+            int[] chunk = Arrays.copyOfRange(prompt, from, from + n);
+            int[] rows = keepAll ? rangeOf(n) : new int[] {n - 1};
+            float[] logits = model.forward(chunk, new int[] {cached + from}, new int[] {cached + from + n}, n, rows,
+                    taps.apply("prefill"));
+            if (keepAll) {
+                System.arraycopy(logits, 0, all, from * V, n * V);
+            } else {
+                last = logits;
+            }
+            gpuinfer.util.Interruption.check();
+        }
+        return keepAll ? all : last;
     }
 
     private static boolean isStop(int token, int[] stopIds) {
