@@ -50,21 +50,9 @@
 #ifndef WGR
 #define WGR 1
 #endif
-#ifndef RS
-#if WTYPE <= WT_BF16 && NB % 4 == 0
-#define RS 4
-#elif WTYPE <= WT_BF16 && NB % 2 == 0
-#define RS 2
-#else
-#define RS 1
-#endif
-#endif
 
 #if MB > 8 || NB > 8
 #error "MB and NB are at most 8"
-#endif
-#if RS > 8 || NB % RS != 0
-#error "RS is at most 8 and divides NB"
 #endif
 
 #include "vectors.h"
@@ -257,19 +245,28 @@ void linear_nt(__global const float* x,         // [R, K]
 // ---------------------------------------------------------------------------------------------------- linear_rows
 // The decode variant (a few rows of x, as in generating one token per sequence): every weight is read once, so the
 // product runs at the speed memory streams the weights. Work-item i computes the NB consecutive outputs i*NB ..
-// i*NB + NB - 1, RS rows at a time in lockstep, so a work-group reads WG*NB consecutive weight rows as one contiguous
-// region (linear_nt's NB rows in lockstep are NB short streams: a Q4_0 row of 768 values is 432 bytes, seven cache
-// lines).
-//   Float formats: RS = 4 rows in lockstep (4 streams per core; F16 is one vcvtph2ps + one FMA per 8 values, so it
-//   waits on memory, and one stream per core left bandwidth unused: TinyLlama shapes, F16, 2-core Zen 3: 14-19 GB/s
-//   with RS = 1, 18-25 GB/s with RS = 4), two independent VEC-wide partial sums per row.
-//   Block formats: RS = 1 (they are bound by the widening instructions, and more rows in lockstep spilled registers:
-//   Q8_0 -25%, Q4_0 -35% at RS = 2..4); 32 values at a time as two 16-wide halves, summed unscaled and multiplied by
-//   the block's scale once; the scales of four blocks are widened by one vcvtph2ps (scales4); Q4_0's nibbles become
-//   floats through the bit pattern 0x4b000000 | q (no conversion instruction). Every weight is still exactly d * q.
-// Measured (2-core AMD EPYC Zen 3, PoCL 3.1): see the header and README's weight-format table.
-// Tuning values: VEC (float formats), NB, WG, RS (rows in lockstep, divides NB; default 4 or 2 for the float
-// formats, 1 for the block formats).
+// i*NB + NB - 1 one after another, so a work-group reads WG*NB consecutive weight rows as one contiguous region: one
+// long stream that the hardware prefetcher follows (linear_nt's NB rows in lockstep are NB short streams: a Q4_0 row
+// of 768 values is 432 bytes, seven cache lines). Float formats: two independent VEC-wide partial sums per output.
+// Block formats: 32 values at a time as two 16-wide halves, summed unscaled and multiplied by the block's scale once;
+// the scales of four blocks are widened by one vcvtph2ps (scales4); Q4_0's nibbles become floats through the bit
+// pattern 0x4b000000 | q, less 2^23 + 8 (exact: every weight is still d * (q - 8)). These formats are bound by the
+// widening instructions, not by memory: on TinyLlama decode (2-core Zen 3) Q8_0 reads 17 GB/s, Q4_0 8 GB/s, F16 20.
+// Measured: see the header and README's weight-format table.
+// Tuning values: VEC (float formats), NB, WG.
+
+#if WTYPE == WT_Q8_0 || WTYPE == WT_Q4_0
+// the scales of blocks b .. b + 3 of a row (fp16 bit patterns WT_BLOCK_BYTES apart), widened exactly: gathered into
+// a private ushort4 whose vload_half4 PoCL compiles to one vcvtph2ps (its scalar vload_half is a dozen scalar
+// instructions, and an integer widening a dozen vector ones)
+inline float4 scales4(const __global uchar* blk)
+{
+    const ushort4 h = (ushort4)(*(const __global ushort*)blk, *(const __global ushort*)(blk + WT_BLOCK_BYTES),
+                                *(const __global ushort*)(blk + 2 * WT_BLOCK_BYTES),
+                                *(const __global ushort*)(blk + 3 * WT_BLOCK_BYTES));
+    return vload_half4(0, (const __private half*)&h);
+}
+#endif
 
 // the sum of a float16's lanes (a macro: a float16 argument or result of a function changes the ABI without
 // AVX-512, and clang warns about it on every build)
@@ -277,36 +274,27 @@ void linear_nt(__global const float* x,         // [R, K]
 #define SUM16_8_(a) SUM16_4_((a).lo + (a).hi)
 #define SUM16_4_(b) (((b).s0 + (b).s1) + ((b).s2 + (b).s3))
 
-#define FOR_RS(M) REP(RS, M)
-
 #if WTYPE <= WT_BF16
-// s[S] = x . rows[S] over K values of a float format, for the RS rows in lockstep (a macro: private arrays stay in
-// registers only when indexed by constants)
-#define ROW_DOTS(xr, rows, K, s)                                                                                 \
-    {                                                                                                            \
-        vec_t a0[RS], a1[RS];                                                                                    \
-        FOR_RS(RD_ZERO_)                                                                                         \
-        const int kv = (K) / VEC;                                                                                \
-        int i = 0;                                                                                               \
-        for (; i + 2 <= kv; i += 2) {                                                                            \
-            const vec_t x0 = VLOAD(i, xr);                                                                       \
-            const vec_t x1 = VLOAD(i + 1, xr);                                                                   \
-            FOR_RS(RD_STEP2_)                                                                                    \
-        }                                                                                                        \
-        if (i < kv) {                                                                                            \
-            const vec_t x0 = VLOAD(i, xr);                                                                       \
-            FOR_RS(RD_STEP1_)                                                                                    \
-        }                                                                                                        \
-        FOR_RS(RD_SUM_)                                                                                          \
-        for (int k = kv * VEC; k < (K); k++) {                                                                   \
-            FOR_RS(RD_TAIL_)                                                                                     \
-        }                                                                                                        \
+// x . row over K values of a float format
+inline float row_dot(const __global float* x, const __global uchar* row, const int K)
+{
+    vec_t a0 = (vec_t)(0.0f);
+    vec_t a1 = (vec_t)(0.0f);
+    const int kv = K / VEC;
+    int i = 0;
+    for (; i + 2 <= kv; i += 2) {
+        a0 = fma(VLOAD(i, x), WLOAD(i, row), a0);
+        a1 = fma(VLOAD(i + 1, x), WLOAD(i + 1, row), a1);
     }
-#define RD_ZERO_(S) a0[S] = (vec_t)(0.0f); a1[S] = (vec_t)(0.0f);
-#define RD_STEP2_(S) a0[S] = fma(x0, WLOAD(i, rows[S]), a0[S]); a1[S] = fma(x1, WLOAD(i + 1, rows[S]), a1[S]);
-#define RD_STEP1_(S) a0[S] = fma(x0, WLOAD(i, rows[S]), a0[S]);
-#define RD_SUM_(S) s[S] = HSUM(a0[S] + a1[S]);
-#define RD_TAIL_(S) s[S] = fma(xr[k], WT_AT(WTYPE, rows[S], k), s[S]);
+    if (i < kv) {
+        a0 = fma(VLOAD(i, x), WLOAD(i, row), a0);
+    }
+    float s = HSUM(a0 + a1);
+    for (int k = kv * VEC; k < K; k++) {
+        s = fma(x[k], WT_AT(WTYPE, row, k), s);
+    }
+    return s;
+}
 #else
 // the unscaled dot product of one block's 32 values (the bytes after its scale at q) with x[0..32), as a float16 of
 // partial sums (a macro, for the reason SUM16 is one)
@@ -322,51 +310,28 @@ void linear_nt(__global const float* x,         // [R, K]
         (as_float16((convert_uint16(vload16(0, (q))) & 15u) | 0x4b000000u) - 8388616.0f) * vload16(0, (x)))
 #endif
 
-// the scales of blocks b .. b + 3 of a row (fp16 bit patterns WT_BLOCK_BYTES apart), widened exactly: gathered into
-// a private ushort4 whose vload_half4 PoCL compiles to one vcvtph2ps (its scalar vload_half is a dozen scalar
-// instructions, and an integer widening a dozen vector ones)
-inline float4 scales4(const __global uchar* blk)
+inline float row_dot(const __global float* x, const __global uchar* row, const int K)
 {
-    const ushort4 h = (ushort4)(*(const __global ushort*)blk, *(const __global ushort*)(blk + WT_BLOCK_BYTES),
-                                *(const __global ushort*)(blk + 2 * WT_BLOCK_BYTES),
-                                *(const __global ushort*)(blk + 3 * WT_BLOCK_BYTES));
-    return vload_half4(0, (const __private half*)&h);
+    const int blocks = K / 32;
+    float16 acc0 = (float16)(0.0f);
+    float16 acc1 = (float16)(0.0f);
+    int b = 0;
+    for (; b + 4 <= blocks; b += 4) {
+        const __global uchar* blk = row + (size_t)b * WT_BLOCK_BYTES;
+        const float4 d = scales4(blk);
+        const __global float* xb = x + b * 32;
+        acc0 = fma((float16)(d.s0), BLOCK_DOT(blk + 2, xb), acc0);
+        acc1 = fma((float16)(d.s1), BLOCK_DOT(blk + WT_BLOCK_BYTES + 2, xb + 32), acc1);
+        acc0 = fma((float16)(d.s2), BLOCK_DOT(blk + 2 * WT_BLOCK_BYTES + 2, xb + 64), acc0);
+        acc1 = fma((float16)(d.s3), BLOCK_DOT(blk + 3 * WT_BLOCK_BYTES + 2, xb + 96), acc1);
+    }
+    for (; b < blocks; b++) {
+        const __global uchar* blk = row + (size_t)b * WT_BLOCK_BYTES;
+        acc0 = fma((float16)(vload_half(0, (const __global half*)blk)), BLOCK_DOT(blk + 2, x + b * 32), acc0);
+    }
+    const float16 acc = acc0 + acc1;
+    return SUM16(acc);
 }
-
-// s[S] = x . rows[S] over K values of a block format, for the RS rows in lockstep: four blocks of every row at a
-// time, each block's unscaled sum multiplied by its scale once
-#define ROW_DOTS(xr, rows, K, s)                                                                                 \
-    {                                                                                                            \
-        const int blocks = (K) / 32;                                                                             \
-        float16 acc0[RS], acc1[RS];                                                                              \
-        FOR_RS(RD_ZERO_)                                                                                         \
-        int b = 0;                                                                                               \
-        for (; b + 4 <= blocks; b += 4) {                                                                        \
-            const __global float* xb = (xr) + b * 32;                                                            \
-            FOR_RS(RD_STEP4_)                                                                                    \
-        }                                                                                                        \
-        for (; b < blocks; b++) {                                                                                \
-            FOR_RS(RD_STEP1_)                                                                                    \
-        }                                                                                                        \
-        FOR_RS(RD_SUM_)                                                                                          \
-    }
-#define RD_ZERO_(S) acc0[S] = (float16)(0.0f); acc1[S] = (float16)(0.0f);
-#define RD_STEP4_(S)                                                                                             \
-    {                                                                                                            \
-        const __global uchar* blk = rows[S] + (size_t)b * WT_BLOCK_BYTES;                                        \
-        const float4 d = scales4(blk);                                                                           \
-        acc0[S] = fma((float16)(d.s0), BLOCK_DOT(blk + 2, xb), acc0[S]);                                         \
-        acc1[S] = fma((float16)(d.s1), BLOCK_DOT(blk + WT_BLOCK_BYTES + 2, xb + 32), acc1[S]);                   \
-        acc0[S] = fma((float16)(d.s2), BLOCK_DOT(blk + 2 * WT_BLOCK_BYTES + 2, xb + 64), acc0[S]);               \
-        acc1[S] = fma((float16)(d.s3), BLOCK_DOT(blk + 3 * WT_BLOCK_BYTES + 2, xb + 96), acc1[S]);               \
-    }
-#define RD_STEP1_(S)                                                                                             \
-    {                                                                                                            \
-        const __global uchar* blk = rows[S] + (size_t)b * WT_BLOCK_BYTES;                                        \
-        acc0[S] = fma((float16)(vload_half(0, (const __global half*)blk)), BLOCK_DOT(blk + 2, (xr) + b * 32),    \
-                      acc0[S]);                                                                                  \
-    }
-#define RD_SUM_(S) { const float16 acc = acc0[S] + acc1[S]; s[S] = SUM16(acc); }
 #endif
 
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1)))
@@ -380,28 +345,17 @@ void linear_rows(__global const float* x,         // [R, K]
 {
     const int n0 = get_global_id(0) * NB;
     const size_t row_bytes = WT_ROW_BYTES(WTYPE, K);
-    for (int j = 0; j < NB; j += RS) {
-        const int nj = n0 + j;
-        if (nj >= N) {
+    for (int j = 0; j < NB; j++) {
+        const int n = n0 + j;
+        if (n >= N) {
             return;
         }
-        const __global uchar* rows[RS];   // rows past the end are clamped for loading (their results not stored)
-#define ROW_PTR(S) rows[S] = w + (size_t)min(nj + S, N - 1) * row_bytes;
-        FOR_RS(ROW_PTR)
-#undef ROW_PTR
-        for (int r = 0; r < R; r++) {   // more rows of x re-read these weight rows from cache
-            const __global float* xr = x + (size_t)r * K;
-            float s[RS];
-            ROW_DOTS(xr, rows, K, s)
-#define OUT(S)                                                                                                   \
-            if (nj + S < N) {                                                                                    \
-                const int n = nj + S;                                                                            \
-                const float v = activate1(s[S] + (has_bias ? bias[n] : 0.0f), act);                              \
-                const size_t at = (size_t)r * N + n;                                                             \
-                y[at] = v + (has_residual ? residual[at] : 0.0f);                                                \
-            }
-            FOR_RS(OUT)
-#undef OUT
+        const __global uchar* row = w + (size_t)n * row_bytes;
+        for (int r = 0; r < R; r++) {   // more rows of x re-read this weight row from cache
+            float v = row_dot(x + (size_t)r * K, row, K) + (has_bias ? bias[n] : 0.0f);
+            v = activate1(v, act);
+            const size_t at = (size_t)r * N + n;
+            y[at] = v + (has_residual ? residual[at] : 0.0f);
         }
     }
 }
