@@ -21,6 +21,17 @@
 //   GFLOP/s, -DVEC=16 -DMB=4 -DNB=4 -DWG=8 -DWGR=16); decode 1 x 8192 x 4096 in 3.6 ms (38 GB/s of weights, -DVEC=16
 //   -DMB=1 -DNB=8 -DWG=16); a GPT-2 124M forward: prefill 114 GFLOP/s, decode 19.8 GB/s (`tools/bench_gpt2.sh`).
 //   Per weight format on GPT-2 124M shapes: see README's weight-format table (`tools/bench_weights.sh`).
+//   linear_rows the decode variant (R < 4; its section below): one work-item streams NB whole weight rows. Measured
+//               decoding TinyLlama 1.1B shapes (2-core AMD EPYC Zen 3, AVX2, PoCL 3.1, -DVEC=8 -DMB=1 -DNB=4 -DWG=16;
+//               `gpu-infer bench run --prompt-tokens 8 --decode-tokens 32`, medians of 3 rounds interleaved with
+//               llama.cpp's llama-bench -t 2 on the same GGUF, on a machine shared with other work):
+//                 F16   9.9-10.7 tok/s, 20-22 GB/s of weights (llama.cpp 11.8 tok/s, 24 GB/s): waits on memory
+//                 Q8_0  14.6 tok/s, 16 GB/s (13.7 with the integer-widened scales before scales4; llama.cpp 17.1)
+//                 Q4_0  16.4 tok/s, 9.6 GB/s (11.8 with byte-domain nibbles before the bit-pattern widening;
+//                       llama.cpp 32.8, which multiplies int8 by an int8-quantised x: not the same numerics)
+//               Tried and left out (no gain): 2-8 rows in lockstep per work-item (F16 9.5 vs 9.6 tok/s; Q8_0/Q4_0
+//               25-35% slower in the micro-benchmark, registers spill), two blocks per step instead of four, Q4_0
+//               nibbles widened as fp16 0x6400 | q by vcvtph2ps (-20%).
 //
 // Tuning values (-D, with defaults so the file compiles on its own):
 //   WTYPE the weights' stored format (weights.h: 0 f32, 1 f16, 2 bf16, 3 q8_0, 4 q4_0)
