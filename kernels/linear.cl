@@ -21,6 +21,17 @@
 //   GFLOP/s, -DVEC=16 -DMB=4 -DNB=4 -DWG=8 -DWGR=16); decode 1 x 8192 x 4096 in 3.6 ms (38 GB/s of weights, -DVEC=16
 //   -DMB=1 -DNB=8 -DWG=16); a GPT-2 124M forward: prefill 114 GFLOP/s, decode 19.8 GB/s (`tools/bench_gpt2.sh`).
 //   Per weight format on GPT-2 124M shapes: see README's weight-format table (`tools/bench_weights.sh`).
+//   linear_rows the decode variant (R < 4; its section below): one work-item streams NB whole weight rows. Measured
+//               decoding TinyLlama 1.1B shapes (2-core AMD EPYC Zen 3, AVX2, PoCL 3.1, -DVEC=8 -DMB=1 -DNB=4 -DWG=16;
+//               `gpu-infer bench run --prompt-tokens 8 --decode-tokens 32`, medians of 3 rounds interleaved with
+//               llama.cpp's llama-bench -t 2 on the same GGUF, on a machine shared with other work):
+//                 F16   9.9-10.7 tok/s, 20-22 GB/s of weights (llama.cpp 11.8 tok/s, 24 GB/s): waits on memory
+//                 Q8_0  14.6 tok/s, 16 GB/s (13.7 with the integer-widened scales before scales4; llama.cpp 17.1)
+//                 Q4_0  16.4 tok/s, 9.6 GB/s (11.8 with byte-domain nibbles before the bit-pattern widening;
+//                       llama.cpp 32.8, which multiplies int8 by an int8-quantised x: not the same numerics)
+//               Tried and left out (no gain): 2-8 rows in lockstep per work-item (F16 9.5 vs 9.6 tok/s; Q8_0/Q4_0
+//               25-35% slower in the micro-benchmark, registers spill), two blocks per step instead of four, Q4_0
+//               nibbles widened as fp16 0x6400 | q by vcvtph2ps (-20%).
 //
 // Tuning values (-D, with defaults so the file compiles on its own):
 //   WTYPE the weights' stored format (weights.h: 0 f32, 1 f16, 2 bf16, 3 q8_0, 4 q4_0)
@@ -248,23 +259,25 @@ void linear_nt(__global const float* x,         // [R, K]
 // i*NB + NB - 1 one after another, so a work-group reads WG*NB consecutive weight rows as one contiguous region: one
 // long stream that the hardware prefetcher follows (linear_nt's NB rows in lockstep are NB short streams: a Q4_0 row
 // of 768 values is 432 bytes, seven cache lines). Float formats: two independent VEC-wide partial sums per output.
-// Block formats: 32 values at a time as two 16-wide halves, summed unscaled and multiplied by the block's scale once
-// (q - 8 for Q4_0 is taken on the bytes); the scales of four blocks are widened together (halves_to_float4).
-// Measured (2-core AMD EPYC Zen 3, PoCL 3.1, GPT-2 124M decode shapes): see README's weight-format table.
+// Block formats: 32 values at a time as two 16-wide halves, summed unscaled and multiplied by the block's scale once;
+// the scales of four blocks are widened by one vcvtph2ps (scales4); Q4_0's nibbles become floats through the bit
+// pattern 0x4b000000 | q, less 2^23 + 8 (exact: every weight is still d * (q - 8)). These formats are bound by the
+// widening instructions, not by memory: on TinyLlama decode (2-core Zen 3) Q8_0 reads 17 GB/s, Q4_0 8 GB/s, F16 20.
+// Measured: see the header and README's weight-format table.
 // Tuning values: VEC (float formats), NB, WG.
 
-// Four fp16 bit patterns to floats, exactly (normal, subnormal, infinity, NaN): integer vector operations, since
-// PoCL's scalar vload_half is a dozen scalar instructions and a block format needs one scale per 32 values.
-inline float4 halves_to_float4(const uint4 h)
+#if WTYPE == WT_Q8_0 || WTYPE == WT_Q4_0
+// the scales of blocks b .. b + 3 of a row (fp16 bit patterns WT_BLOCK_BYTES apart), widened exactly: gathered into
+// a private ushort4 whose vload_half4 PoCL compiles to one vcvtph2ps (its scalar vload_half is a dozen scalar
+// instructions, and an integer widening a dozen vector ones)
+inline float4 scales4(const __global uchar* blk)
 {
-    const uint4 sign = (h & 0x8000u) << 16;
-    const uint4 em = h & 0x7fffu;
-    const uint4 normal = (em << 13) + (112u << 23);          // rebias the exponent: 15 -> 127
-    const uint4 special = (em << 13) | 0x7f800000u;          // exponent 31: infinity or NaN
-    float4 f = as_float4(select(normal, special, em >= (uint4)(0x7c00u)));
-    f = select(f, convert_float4(em) * 0x1p-24f, as_int4(em < (uint4)(0x0400u)));  // subnormal: m * 2^-24
-    return as_float4(as_uint4(f) | sign);
+    const ushort4 h = (ushort4)(*(const __global ushort*)blk, *(const __global ushort*)(blk + WT_BLOCK_BYTES),
+                                *(const __global ushort*)(blk + 2 * WT_BLOCK_BYTES),
+                                *(const __global ushort*)(blk + 3 * WT_BLOCK_BYTES));
+    return vload_half4(0, (const __private half*)&h);
 }
+#endif
 
 // the sum of a float16's lanes (a macro: a float16 argument or result of a function changes the ABI without
 // AVX-512, and clang warns about it on every build)
@@ -301,9 +314,11 @@ inline float row_dot(const __global float* x, const __global uchar* row, const i
     fma(convert_float16(vload16(1, (const __global char*)(q))), vload16(1, (x)),                               \
         convert_float16(vload16(0, (const __global char*)(q))) * vload16(0, (x)))
 #else
+// the nibbles widened to 32-bit lanes (vpmovzxbd), then to floats without a conversion instruction: the bit pattern
+// 0x4b000000 | q is the float 2^23 + q, exactly, and subtracting 2^23 + 8 leaves q - 8, exactly
 #define BLOCK_DOT(q, x)                                                                                          \
-    fma(convert_float16(as_char16(vload16(0, (q)) >> (uchar16)(4)) - (char16)(8)), vload16(1, (x)),            \
-        convert_float16(as_char16(vload16(0, (q)) & (uchar16)(15)) - (char16)(8)) * vload16(0, (x)))
+    fma(as_float16((convert_uint16(vload16(0, (q))) >> 4) | 0x4b000000u) - 8388616.0f, vload16(1, (x)),       \
+        (as_float16((convert_uint16(vload16(0, (q))) & 15u) | 0x4b000000u) - 8388616.0f) * vload16(0, (x)))
 #endif
 
 inline float row_dot(const __global float* x, const __global uchar* row, const int K)
@@ -314,10 +329,7 @@ inline float row_dot(const __global float* x, const __global uchar* row, const i
     int b = 0;
     for (; b + 4 <= blocks; b += 4) {
         const __global uchar* blk = row + (size_t)b * WT_BLOCK_BYTES;
-        const uint4 bits = (uint4)(*(const __global ushort*)blk, *(const __global ushort*)(blk + WT_BLOCK_BYTES),
-                                   *(const __global ushort*)(blk + 2 * WT_BLOCK_BYTES),
-                                   *(const __global ushort*)(blk + 3 * WT_BLOCK_BYTES));
-        const float4 d = halves_to_float4(bits);
+        const float4 d = scales4(blk);
         const __global float* xb = x + b * 32;
         acc0 = fma((float16)(d.s0), BLOCK_DOT(blk + 2, xb), acc0);
         acc1 = fma((float16)(d.s1), BLOCK_DOT(blk + WT_BLOCK_BYTES + 2, xb + 32), acc1);

@@ -15,7 +15,8 @@ import java.util.SplittableRandom;
  * The linear layer in every weight format on the device {@code --device auto} picks, over shapes around the kernels'
  * tiles, against the CPU reference: rows of x for linear_rows (1, 3), linear_nt (4, 15) and the widened prefill
  * (16, 65: one past a 64-row tile); outputs one short of and one past 64 (N = 63, 65), a single output (N = 1), and
- * K not a multiple of the vector width (33, float formats). Every activation, with bias and residual. A main, not a
+ * K not a multiple of the vector width (33, float formats), and K = 160: five 32-value blocks, so linear_rows's
+ * four-block loop (its scales widened four at a time) and its one-block tail both run. Every activation, with bias and residual. A main, not a
  * test: {@code tools/oclgrind_check.sh} runs it on Oclgrind, which checks every memory access and looks for races
  * (the JUnit fork cannot host Oclgrind); WeightFormatOpsTest covers the same kernels on the test device.
  *
@@ -36,7 +37,7 @@ public final class LinearShapeSweep {
             System.out.println("device " + context.device().name());
             for (WeightType type : WeightType.targets()) {
                 for (int R : new int[] {1, 3, 4, 15, 16, 65}) {
-                    for (int[] nk : new int[][] {{63, 64}, {65, 96}, {1, 32}, {17, 33}}) {
+                    for (int[] nk : new int[][] {{63, 64}, {65, 96}, {1, 32}, {17, 33}, {9, 160}}) {
                         int N = nk[0];
                         int K = nk[1];
                         if (!type.fitsRow(K)) {
