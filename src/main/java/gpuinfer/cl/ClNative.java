@@ -81,6 +81,18 @@ public interface ClNative {
     /** CL_KERNEL_LOCAL_MEM_SIZE: the local memory the kernel itself declares (not counting __local arguments). */
     long kernelLocalMemSize(Object kernel, Object device);
 
+    /** CL_KERNEL_PRIVATE_MEM_SIZE: the private memory one work-item of the kernel uses (spilled registers, arrays). */
+    long kernelPrivateMemSize(Object kernel, Object device);
+
+    /** CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE: work-group sizes should be multiples of this (warp, SIMD width). */
+    long kernelPreferredWorkGroupSizeMultiple(Object kernel, Object device);
+
+    /**
+     * CL_KERNEL_COMPILE_WORK_GROUP_SIZE: the three sizes of the kernel's {@code reqd_work_group_size} attribute, or
+     * three zeros when it has none.
+     */
+    long[] kernelCompileWorkGroupSize(Object kernel, Object device);
+
     /** A buffer argument; {@code buffer} null sets a NULL pointer. */
     void setArgBuffer(Object kernel, int index, Object buffer);
 

@@ -200,7 +200,9 @@ public final class ClQueue extends ClObject {
 
     /**
      * Enqueues a kernel over {@code global} work-items in groups of {@code local} (null lets the driver choose).
-     * Each global size must be a multiple of its local size.
+     * Each global size must be a multiple of its local size, and {@code local} must be within the kernel's
+     * {@link ClKernel#limits() limits} ({@link ClKernel#fits}): a larger work-group is refused before it is enqueued,
+     * with CL_INVALID_WORK_GROUP_SIZE and both sizes.
      */
     public void launch(ClKernel kernel, long[] global, long[] local) {
         launch(kernel, global, local, Cost.UNKNOWN);
@@ -218,6 +220,17 @@ public final class ClQueue extends ClObject {
                 throw new IllegalArgumentException("kernel " + kernel.name() + ": global size " + Arrays.toString(global)
                         + " is not a multiple of the work-group size " + Arrays.toString(local));
             }
+        }
+        String refused = kernel.whyNot(local);
+        if (refused != null) {
+            // Checked here rather than left to clEnqueueNDRangeKernel: its CL_INVALID_WORK_GROUP_SIZE names neither
+            // the limit nor the size asked for.
+            throw new ClException(-54, "Launching kernel '" + kernel.name() + "' (options: "
+                    + (kernel.program().options().isEmpty() ? "none" : kernel.program().options()) + ") with global "
+                    + Arrays.toString(global) + ", local " + Arrays.toString(local) + " ("
+                    + Arrays.stream(local).reduce(1, Math::multiplyExact) + " work-items per group) on '"
+                    + context.device().name() + "' is refused: " + refused + ": " + ClErrors.name(-54) + ". Use a smaller work-group (e.g. a smaller --kernel-define WG=) or "
+                    + "another variant of the kernel; ClKernel.fits(local) tells a caller beforehand.");
         }
         long localBytes = kernel.localMemoryBytes();
         long deviceLocal = context.device().info().localMemBytes();

@@ -29,7 +29,10 @@ public final class JoclNative implements ClNative {
     private static final int CL_PROGRAM_BINARY_SIZES = 0x1165;
     private static final int CL_PROGRAM_BINARIES = 0x1166;
     private static final int CL_KERNEL_WORK_GROUP_SIZE = 0x11B0;
+    private static final int CL_KERNEL_COMPILE_WORK_GROUP_SIZE = 0x11B1;
     private static final int CL_KERNEL_LOCAL_MEM_SIZE = 0x11B2;
+    private static final int CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE = 0x11B3;
+    private static final int CL_KERNEL_PRIVATE_MEM_SIZE = 0x11B4;
     private static final long CL_DEVICE_TYPE_ALL = 0xFFFFFFFFL;
     private static final int CL_DEVICE_NOT_FOUND = -1;
     private static final int CL_PLATFORM_NOT_FOUND_KHR = -1001;
@@ -268,6 +271,32 @@ public final class JoclNative implements ClNative {
         ClException.check(CL.clGetKernelWorkGroupInfo((cl_kernel) kernel, (cl_device_id) device, CL_KERNEL_LOCAL_MEM_SIZE,
                 Sizeof.cl_ulong, Pointer.to(size), null), "clGetKernelWorkGroupInfo");
         return size[0];
+    }
+
+    @Override
+    public long kernelPrivateMemSize(Object kernel, Object device) {
+        long[] size = new long[1];
+        ClException.check(CL.clGetKernelWorkGroupInfo((cl_kernel) kernel, (cl_device_id) device, CL_KERNEL_PRIVATE_MEM_SIZE,
+                Sizeof.cl_ulong, Pointer.to(size), null), "clGetKernelWorkGroupInfo(CL_KERNEL_PRIVATE_MEM_SIZE)");
+        return size[0];
+    }
+
+    @Override
+    public long kernelPreferredWorkGroupSizeMultiple(Object kernel, Object device) {
+        long[] size = new long[1];
+        ClException.check(CL.clGetKernelWorkGroupInfo((cl_kernel) kernel, (cl_device_id) device,
+                        CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE, Sizeof.size_t, Pointer.to(size), null),
+                "clGetKernelWorkGroupInfo(CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE)");
+        return size[0];
+    }
+
+    @Override
+    public long[] kernelCompileWorkGroupSize(Object kernel, Object device) {
+        long[] sizes = new long[3];
+        ClException.check(CL.clGetKernelWorkGroupInfo((cl_kernel) kernel, (cl_device_id) device,
+                        CL_KERNEL_COMPILE_WORK_GROUP_SIZE, 3L * Sizeof.size_t, Pointer.to(sizes), null),
+                "clGetKernelWorkGroupInfo(CL_KERNEL_COMPILE_WORK_GROUP_SIZE)");
+        return sizes;
     }
 
     @Override

@@ -27,7 +27,10 @@ public final class LwjglNative implements ClNative {
     private static final int CL_PROGRAM_BINARY_SIZES = 0x1165;
     private static final int CL_PROGRAM_BINARIES = 0x1166;
     private static final int CL_KERNEL_WORK_GROUP_SIZE = 0x11B0;
+    private static final int CL_KERNEL_COMPILE_WORK_GROUP_SIZE = 0x11B1;
     private static final int CL_KERNEL_LOCAL_MEM_SIZE = 0x11B2;
+    private static final int CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE = 0x11B3;
+    private static final int CL_KERNEL_PRIVATE_MEM_SIZE = 0x11B4;
     private static final long CL_DEVICE_TYPE_ALL = 0xFFFFFFFFL;
     private static final int CL_DEVICE_NOT_FOUND = -1;
     private static final int CL_PLATFORM_NOT_FOUND_KHR = -1001;
@@ -315,6 +318,36 @@ public final class LwjglNative implements ClNative {
             ClException.check(CL10.clGetKernelWorkGroupInfo(h(kernel), h(device), CL_KERNEL_LOCAL_MEM_SIZE, size, null),
                     "clGetKernelWorkGroupInfo");
             return size.get(0);
+        }
+    }
+
+    @Override
+    public long kernelPrivateMemSize(Object kernel, Object device) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            LongBuffer size = stack.mallocLong(1);
+            ClException.check(CL10.clGetKernelWorkGroupInfo(h(kernel), h(device), CL_KERNEL_PRIVATE_MEM_SIZE, size, null),
+                    "clGetKernelWorkGroupInfo(CL_KERNEL_PRIVATE_MEM_SIZE)");
+            return size.get(0);
+        }
+    }
+
+    @Override
+    public long kernelPreferredWorkGroupSizeMultiple(Object kernel, Object device) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            PointerBuffer size = stack.mallocPointer(1);
+            ClException.check(CL10.clGetKernelWorkGroupInfo(h(kernel), h(device), CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE,
+                    size, null), "clGetKernelWorkGroupInfo(CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE)");
+            return size.get(0);
+        }
+    }
+
+    @Override
+    public long[] kernelCompileWorkGroupSize(Object kernel, Object device) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            PointerBuffer sizes = stack.callocPointer(3);
+            ClException.check(CL10.clGetKernelWorkGroupInfo(h(kernel), h(device), CL_KERNEL_COMPILE_WORK_GROUP_SIZE, sizes,
+                    null), "clGetKernelWorkGroupInfo(CL_KERNEL_COMPILE_WORK_GROUP_SIZE)");
+            return new long[] {sizes.get(0), sizes.get(1), sizes.get(2)};
         }
     }
 
