@@ -33,6 +33,24 @@
 //               25-35% slower in the micro-benchmark, registers spill), two blocks per step instead of four, Q4_0
 //               nibbles widened as fp16 0x6400 | q by vcvtph2ps (-20%).
 //
+//   linear_packed the CPU prefill variant (R >= 16; its section below): pack_rows widens W once per step into
+//               panels [N/PN][K][PN] (PN = NB*VEC outputs), and each work-item sums outer products into an MB x PN
+//               tile of y (broadcast x[m][k], PN contiguous weights at k): no horizontal sums, one contiguous stream
+//               of weights. Measured (2-core AMD EPYC Zen 3, AVX2, PoCL 3.1, -DVEC=8 -DMB=4 -DNB=2 -DWGR=16, R = 512,
+//               float32 weights, GemmBench in src/test/java/gpuinfer/ops; ranges over 4 runs on a machine shared
+//               with other work), GFLOP/s, linear_packed (linear_nt): N x K = 2048 x 2048 132-149 (91-107), 2560 x
+//               2048 128-159 (86-102), 5632 x 2048 138-167 (95-101), 2048 x 5632 137-150 (93-106), 32000 x 2048
+//               144-155 (105-111); OpenBLAS SGEMM 143. pack_rows 2.2-8.6 ms per matrix, dequantize_rows 1.2-5.4.
+//               TinyLlama 1.1B prefill (`gpu-infer bench run --prompt-tokens 512 --decode-tokens 4 --repeat 1`,
+//               medians of 3 rounds interleaved with the linear_nt build), tok/s: F16 64.3 (linear_nt after
+//               dequantize_rows 46.8; llama.cpp 70), Q8_0 59.4 (46.6; llama.cpp 54), Q4_0 58.4 (48.0; llama.cpp 58).
+//               -Dgpuinfer.linear.prefill=nt (in GPU_INFER_JAVA_OPTS) selects the earlier path, =packed this one on
+//               any device; GPUs keep linear_nt by default.
+//               Tried and left out: MB = 6 (12 accumulators): GemmBench 153-166 on 4 of the 5 shapes, but prefill
+//               only +2% (F16) and +5% (Q8_0) in 3 interleaved rounds, within the machine's noise; MB = 3 NB = 4
+//               76-88 GFLOP/s; MB = 4 NB = 3 128-151. pack_rows as one work-item per row and chunk, or through a
+//               local-memory tile: 4-10x slower than now (PoCL's cost per work-group).
+//
 // Tuning values (-D, with defaults so the file compiles on its own):
 //   WTYPE the weights' stored format (weights.h: 0 f32, 1 f16, 2 bf16, 3 q8_0, 4 q4_0)
 //   VEC   floats per vector along k (1, 2, 4, 8, 16); a k remainder is handled with scalars (float formats only:
@@ -42,6 +60,7 @@
 //   WG    work-items per group along the outputs (dimension 0)
 //   WGR   work-items per group along the rows (dimension 1): a group covers WG*NB outputs of WGR*MB rows, so each
 //         weight row it loads serves WGR*MB rows from cache instead of being streamed again from memory
+//         (linear_packed: groups are 1 x WGR, one panel of PN = NB*VEC outputs for WGR*MB rows; WG is unused)
 
 #ifndef WTYPE
 #define WTYPE 0
@@ -411,4 +430,154 @@ __kernel void dequantize_rows(__global const uchar* w,   // [N, K] in format WTY
         }
     }
 #endif
+}
+
+// ------------------------------------------------------------------------------------------------- linear_packed
+// Prefill from weights packed into panels (pack_rows below): wp [ceil(N / PN)][K][PN] float, PN = NB * VEC, panel p
+// holding outputs p*PN .. p*PN + PN - 1 (outputs past N are zero), so the PN weights of one k are contiguous. Each
+// work-item computes an MB x PN tile of y as a sum of outer products, the classic CPU SGEMM micro-kernel: at every k
+// it loads NB vectors of the panel and broadcasts x[m][k] of its MB rows, MB * NB FMAs into vector accumulators that
+// each hold VEC outputs: no horizontal sums, and the panel streams contiguously. A group is 1 x WGR work-items: one
+// panel, WGR*MB rows, run one after another by PoCL, so the panel (PN*K floats) is re-read from cache.
+// Tuning values: VEC, MB, NB (PN = NB * VEC), WGR.
+#define PN (NB * VEC)
+
+__kernel __attribute__((reqd_work_group_size(1, WGR, 1)))
+void linear_packed(__global const float* x,         // [R, K]
+                   __global const float* wp,        // [ceil(N / PN)][K][PN]
+                   __global const float* bias,      // [N], read when has_bias
+                   __global const float* residual,  // [R, N], read when has_residual
+                   __global float* y,               // [R, N]
+                   const int R, const int N, const int K,
+                   const int has_bias, const int has_residual, const int act)
+{
+    const int p = get_global_id(0);
+    const int n0 = p * PN;
+    const int r0 = get_global_id(1) * MB;
+    if (n0 >= N || r0 >= R) {
+        return;
+    }
+    const __global float* xr[MB];
+#define ROW_PTR(M_) xr[M_] = x + (size_t)min(r0 + M_, R - 1) * K;
+    FOR_MB(ROW_PTR)
+#undef ROW_PTR
+    const __global float* panel = wp + (size_t)p * K * PN;
+
+    vec_t acc[MB][NB];
+#define ZERO(M_, N_) acc[M_][N_] = (vec_t)(0.0f);
+    FOR_MB_NB(ZERO)
+#undef ZERO
+#define LOAD_B(N_) b[N_] = VLOAD(N_, bk);
+#define LOAD_A(M_) a[M_] = (vec_t)(xr[M_][k]);
+#define FMA(M_, N_) acc[M_][N_] = fma(a[M_], b[N_], acc[M_][N_]);
+#define STEP                                 \
+    {                                        \
+        const __global float* bk = panel + (size_t)k * PN; \
+        vec_t b[NB];                         \
+        vec_t a[MB];                         \
+        FOR_NB(LOAD_B)                       \
+        FOR_MB(LOAD_A)                       \
+        FOR_MB_NB(FMA)                       \
+        k++;                                 \
+    }
+    int k = 0;
+    for (; k + 4 <= K;) {
+        STEP STEP STEP STEP
+    }
+    for (; k < K;) {
+        STEP
+    }
+#undef STEP
+#undef LOAD_A
+#undef LOAD_B
+#undef FMA
+
+    // epilogue: bias, activation (VEC outputs at a time), residual; outputs past N are not stored
+#define EPILOGUE(M_, N_)                                                                                     \
+    {                                                                                                        \
+        const int r = r0 + M_;                                                                               \
+        const int n = n0 + N_ * VEC;                                                                         \
+        if (r < R && n < N) {                                                                                \
+            vec_t v = acc[M_][N_];                                                                           \
+            float o[VEC];                                                                                    \
+            if (n + VEC <= N) {                                                                              \
+                if (has_bias) v += VLOAD(0, bias + n);                                                       \
+                if (act != 0) v = activate(v, act);                                                          \
+                __global float* yr = y + (size_t)r * N + n;                                                  \
+                if (has_residual) v += VLOAD(0, residual + (size_t)r * N + n);                               \
+                VSTORE(v, 0, yr);                                                                            \
+            } else {                                                                                         \
+                VSTORE(v, 0, o);                                                                             \
+                for (int j = 0; j < N - n; j++) {                                                            \
+                    float s = activate1(o[j] + (has_bias ? bias[n + j] : 0.0f), act);                        \
+                    const size_t at = (size_t)r * N + n + j;                                                 \
+                    y[at] = s + (has_residual ? residual[at] : 0.0f);                                        \
+                }                                                                                            \
+            }                                                                                                \
+        }                                                                                                    \
+    }
+    FOR_MB_NB(EPILOGUE)
+#undef EPILOGUE
+}
+
+// ----------------------------------------------------------------------------------------------------- pack_rows
+// Widens W [N, K] from WTYPE to float and packs it for linear_packed: out [ceil(N / PN)][K][PN], out[p][k][j] =
+// W[p*PN + j][k], zero for p*PN + j >= N. Work-item (p, c) packs k = 32c .. 32c + 31 (fewer at the end of a float
+// format's row) of panel p: it reads each of the panel's PN rows contiguously and scatters the values into their
+// 32 * PN floats of the panel, one contiguous 2 KiB region (PN = 16) that stays in cache while it fills. One work-item
+// per output row and chunk, or a local-memory tile shared by PN work-items, ran 4-10x slower: PoCL's cost per
+// work-group dominated. Launched as a 2-D range: dimension 0 over the panels, 1 over the 32-value
+// chunks of a row in groups of 16.
+__kernel __attribute__((reqd_work_group_size(1, 16, 1)))
+void pack_rows(__global const uchar* w,   // [N, K] in format WTYPE
+               __global float* out,       // [ceil(N / PN)][K][PN]
+               const int N, const int K)
+{
+    const int p = get_global_id(0);
+    const int c = get_global_id(1);
+    const int k0 = c * 32;
+    if (k0 >= K) {
+        return;
+    }
+    const int kn = min(32, K - k0);   // values of this chunk: 32 but at the end of a float format's row
+    __global float* dst = out + ((size_t)p * K + k0) * PN;
+    for (int j = 0; j < PN; j++) {
+        const int n = p * PN + j;
+        if (n >= N) {
+            for (int k = 0; k < kn; k++) {
+                dst[k * PN + j] = 0.0f;
+            }
+            continue;
+        }
+        const __global uchar* row = w + (size_t)n * WT_ROW_BYTES(WTYPE, K);
+#if WTYPE == WT_Q8_0 || WTYPE == WT_Q4_0
+        const __global uchar* blk = row + (size_t)c * WT_BLOCK_BYTES;
+        const float16 d = (float16)(vload_half(0, (const __global half*)blk));
+#if WTYPE == WT_Q8_0
+        const float16 lo = d * convert_float16(vload16(0, (const __global char*)(blk + 2)));
+        const float16 hi = d * convert_float16(vload16(1, (const __global char*)(blk + 2)));
+#else
+        const uchar16 packed = vload16(0, blk + 2);
+        const float16 lo = d * convert_float16(as_char16(packed & (uchar16)(15)) - (char16)(8));
+        const float16 hi = d * convert_float16(as_char16(packed >> (uchar16)(4)) - (char16)(8));
+#endif
+#define PUT(L) dst[0x##L * PN + j] = lo.s##L; dst[(16 + 0x##L) * PN + j] = hi.s##L;
+        PUT(0) PUT(1) PUT(2) PUT(3) PUT(4) PUT(5) PUT(6) PUT(7) PUT(8) PUT(9) PUT(a) PUT(b) PUT(c) PUT(d) PUT(e) PUT(f)
+#undef PUT
+#else
+        if (kn == 32) {
+            // VEC-wide loads (k0 is a multiple of 32, so of VEC), scattered lane by lane
+            for (int i = 0; i < 32 / VEC; i++) {
+                const vec_t v = WLOAD(k0 / VEC + i, row);
+#define PUT(L) dst[(i * VEC + 0x##L) * PN + j] = LANE(v, L);
+                FOR_LANES(PUT)
+#undef PUT
+            }
+        } else {
+            for (int k = 0; k < kn; k++) {
+                dst[k * PN + j] = WT_AT(WTYPE, row, k0 + k);
+            }
+        }
+#endif
+    }
 }

@@ -6,7 +6,8 @@
 #     embed per table format, layernorm, attention;
 #   - gpu-infer compare on the Q4_0 and Q8_0 files: the teacher-forced forward of every position on the device;
 #   - the Llama family's golden models (llama-tiny, qwen2-tiny): run --chat, run, and compare of the folder;
-#   - LinearShapeSweep (src/test/java/gpuinfer/ops): the linear layer in every format over shapes one short of and
+#   - LinearShapeSweep (src/test/java/gpuinfer/ops), twice (prefill through linear_nt, and through pack_rows +
+#     linear_packed as on CPUs): the linear layer in every format over shapes one short of and
 #     one past the kernels' tiles (rows for each of linear_rows, linear_nt and the widened prefill; 63, 65 and 1
 #     outputs; K not a multiple of the vector width), every activation, against the CPU reference;
 #   - TransformerOpsSweep (same folder): rmsnorm, swiglu, heads (grouped kv heads, rope in both pair orders, partial
@@ -78,9 +79,10 @@ java_home="$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")"
 
 sweep() {
     local what="$1" main="$2"
+    shift 2
     local sweep_log="$vendors/sweep.txt"
     local status=0
-    LD_PRELOAD="$java_home/lib/libjsig.so" java -cp "$classpath" "$main" > "$sweep_log" 2>&1 || status=$?
+    LD_PRELOAD="$java_home/lib/libjsig.so" java "$@" -cp "$classpath" "$main" > "$sweep_log" 2>&1 || status=$?
     if [ "$status" -ne 0 ]; then
         echo "FAIL  $what: exit status $status" && cat "$sweep_log" && failed=1
     elif grep -E -q "Invalid (read|write)|out of bounds|data race|Uninitialized|Oclgrind - |Kernel .* exceeded" "$sweep_log"; then
@@ -93,5 +95,7 @@ sweep() {
 }
 
 sweep "linear shape sweep" gpuinfer.ops.LinearShapeSweep
+# Oclgrind reports a GPU, so prefill takes linear_nt there; the CPU path (pack_rows + linear_packed) forced on:
+sweep "linear shape sweep, packed prefill" gpuinfer.ops.LinearShapeSweep -Dgpuinfer.linear.prefill=packed
 sweep "transformer ops sweep" gpuinfer.ops.TransformerOpsSweep
 exit $failed

@@ -165,6 +165,8 @@ public final class Linear {
         private final ClContext context;
         private final Map<Variant, ClKernel> kernels = new HashMap<>();
         private final Map<Variant, ClKernel> wideners = new HashMap<>();
+        private final Map<Variant, ClKernel> packers = new HashMap<>();
+        private final Map<Variant, ClKernel> packedKernels = new HashMap<>();
         private ClBuffer scratch;
         /** config(rows, type) by tuning key: defaults, stored tuning and overrides are fixed for this op's life. */
         private final Map<String, Config> configs = new HashMap<>();
@@ -227,6 +229,25 @@ public final class Linear {
                 throw new IllegalArgumentException("weight buffer '" + w.label() + "' has " + w.bytes() + " bytes; " + N
                         + " rows of " + K + " " + type + " values need " + N * type.rowBytes(K));
             }
+            if (R >= WIDEN_FIRST_ROWS && packedPrefill()) {
+                Config config = config(R, type);
+                int pn = config.nb() * config.vec();
+                long panels = (N + pn - 1) / pn;
+                if (4L * panels * pn * K <= WIDEN_SCRATCH_BYTES) {
+                    ClBuffer packed = pack(queue, w, type, N, K, config);
+                    ClKernel kernel = packedKernels.computeIfAbsent(new Variant(config, WeightType.F32),
+                            v -> v.kernel(context, "linear_packed"));
+                    kernel.arg(0, x).arg(1, packed).arg(2, bias != null ? bias : x).arg(3, residual != null ? residual : y)
+                            .arg(4, y).arg(5, R).arg(6, N).arg(7, K).arg(8, bias != null ? 1 : 0)
+                            .arg(9, residual != null ? 1 : 0).arg(10, act.code);
+                    long rowItems = (R + config.mb() - 1) / config.mb();
+                    double bytes = 4.0 * ((double) R * K + (double) R * N * (residual != null ? 2 : 1)
+                            + (bias != null ? N : 0) + (double) panels * pn * K);
+                    queue.launch(kernel, new long[] {panels, (rowItems + config.wgr() - 1) / config.wgr() * config.wgr()},
+                            new long[] {1, config.wgr()}, new Cost(2.0 * R * N * K, bytes));
+                    return;
+                }
+            }
             if (type != WeightType.F32 && R >= WIDEN_FIRST_ROWS && 4L * N * K <= WIDEN_SCRATCH_BYTES) {
                 ClBuffer wide = widen(queue, w, type, N, K, R);
                 enqueue(queue, y, x, wide, WeightType.F32, bias, residual, R, N, K, act);
@@ -252,6 +273,44 @@ public final class Linear {
             queue.launch(kernel, new long[] {global0, global1}, new long[] {config.wg(), config.wgr()}, cost);
         }
 
+        /**
+         * Whether prefill (R ≥ {@link #WIDEN_FIRST_ROWS}) packs the weights into panels and multiplies with
+         * linear_packed: on CPUs unless {@code -Dgpuinfer.linear.prefill=nt} (GPU_INFER_JAVA_OPTS) selects the
+         * earlier path (dequantize_rows for narrow formats, then linear_nt); {@code =packed} selects it on any device
+         * (Oclgrind, which reports a GPU, checks it so).
+         */
+        private boolean packedPrefill() {
+            return packedPrefill(context.device().info());
+        }
+
+        static boolean packedPrefill(DeviceInfo device) {
+            String choice = System.getProperty("gpuinfer.linear.prefill", "auto");
+            return choice.equals("packed") || (choice.equals("auto") && !device.isGpu());
+        }
+
+        /** Enqueues widening and packing W [N, K] from {@code type} into the scratch as linear_packed's panels; returns the scratch. */
+        private ClBuffer pack(ClQueue queue, ClBuffer w, WeightType type, int N, int K, Config config) {
+            int pn = config.nb() * config.vec();
+            long panels = (N + pn - 1) / pn;
+            long bytes = 4L * panels * pn * K;
+            if (scratch == null || scratch.bytes() < bytes) {
+                if (scratch != null) {
+                    scratch.close();
+                    scratch = null;
+                }
+                scratch = context.createBuffer(bytes, "linear: weights widened to float32");
+            }
+            ClKernel kernel = packers.computeIfAbsent(new Variant(config, type), v -> v.kernel(context, "pack_rows"));
+            kernel.arg(0, w).arg(1, scratch).arg(2, N).arg(3, K);
+            long chunks = (K + 31) / 32;
+            queue.launch(kernel, new long[] {panels, (chunks + PACK_GROUP - 1) / PACK_GROUP * PACK_GROUP},
+                    new long[] {1, PACK_GROUP}, new Cost(0, (double) N * type.rowBytes(K) + bytes));
+            return scratch;
+        }
+
+        /** pack_rows's work-group size along the 32-value chunks (its reqd_work_group_size). */
+        private static final int PACK_GROUP = 16;
+
         /** Enqueues widening W [N, K] from {@code type} to float32 in the scratch matrix, and returns the scratch. */
         private ClBuffer widen(ClQueue queue, ClBuffer w, WeightType type, int N, int K, int R) {
             long bytes = 4L * N * K;
@@ -260,7 +319,7 @@ public final class Linear {
                     scratch.close();
                     scratch = null;
                 }
-                scratch = context.createBuffer(bytes, "linear: weights widened to float32 [N, K]");
+                scratch = context.createBuffer(bytes, "linear: weights widened to float32");
             }
             Config config = config(R, type);
             ClKernel kernel = wideners.computeIfAbsent(new Variant(config, type), v -> v.kernel(context, "dequantize_rows"));
@@ -279,6 +338,10 @@ public final class Linear {
             kernels.clear();
             wideners.values().forEach(ClKernel::close);
             wideners.clear();
+            packers.values().forEach(ClKernel::close);
+            packers.clear();
+            packedKernels.values().forEach(ClKernel::close);
+            packedKernels.clear();
             if (scratch != null) {
                 scratch.close();
                 scratch = null;
