@@ -237,6 +237,19 @@ final class TemplateSource {
 
     /** Where the operand of a 'not' starting at start ends: the next top-level and/or/if/else, comma or closer. */
     private static int operandEnd(String e, int start) {
+        return expressionEnd(e, start, true);
+    }
+
+    /** Where a call argument starting at start ends: the next top-level comma or closer. */
+    private static int argumentEnd(String e, int start) {
+        return expressionEnd(e, start, false);
+    }
+
+    /**
+     * The end of the expression starting at start: a top-level comma or unmatched closer, and with
+     * {@code atKeywords} a top-level and/or/if/else too; strings are skipped whole.
+     */
+    private static int expressionEnd(String e, int start, boolean atKeywords) {
         int depth = 0;
         for (int i = start; i < e.length(); i++) {
             char c = e.charAt(i);
@@ -251,7 +264,7 @@ final class TemplateSource {
                 depth--;
             } else if (depth == 0 && c == ',') {
                 return i;
-            } else if (depth == 0) {
+            } else if (depth == 0 && atKeywords) {
                 String w = wordAt(e, i);
                 if (w.equals("and") || w.equals("or") || w.equals("if") || w.equals("else")) {
                     return i;
@@ -321,25 +334,5 @@ final class TemplateSource {
             }
         }
         return false;
-    }
-
-    private static int argumentEnd(String e, int start) {
-        int depth = 0;
-        for (int i = start; i < e.length(); i++) {
-            char c = e.charAt(i);
-            if (c == '\'' || c == '"') {
-                i = skipString(e, i);
-            } else if (c == '(' || c == '[' || c == '{') {
-                depth++;
-            } else if (c == ')' || c == ']' || c == '}') {
-                if (depth == 0) {
-                    return i;
-                }
-                depth--;
-            } else if (c == ',' && depth == 0) {
-                return i;
-            }
-        }
-        return e.length();
     }
 }
