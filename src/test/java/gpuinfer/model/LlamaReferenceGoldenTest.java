@@ -85,7 +85,7 @@ class LlamaReferenceGoldenTest {
         // the folder's tokenizer.json and the file's tokenizer.ggml.* give llama.cpp's ids for its test text
         JsonNode tokenized = new ObjectMapper().readTree(GOLDEN.resolve("llama-cpp/" + c.model() + "-f32/greedy.json")
                 .toFile()).get("tokenized");
-        assertArrayEquals(ints(tokenized.get("ids")), model.tokenizer().encode(tokenized.get("text").asText()),
+        assertArrayEquals(LlamaCppGoldenTest.ints(tokenized.get("ids")), model.tokenizer().encode(tokenized.get("text").asText()),
                 c.source() + ": ids of " + tokenized.get("text"));
         try (ClContext context = backendName.equals("cpu") ? null : OpenClTestSupport.context(backendName)) {
             Backend backend = context == null ? new CpuBackend() : new ClBackend(context);
@@ -109,11 +109,11 @@ class LlamaReferenceGoldenTest {
                     assertTrue(cmp.passed(), cmp::report);
                     // greedy, free-running: the reference's margins (>= 0.085) are far above float32 noise, so the
                     // tokens must be equal for the Hugging Face folder and every GGUF file alike
-                    int[] expected = ints(greedy.get(c.model() + "." + p).get("ids"));
+                    int[] expected = LlamaCppGoldenTest.ints(greedy.get(c.model() + "." + p).get("ids"));
                     int[] tokens = new int[steps];
                     float[] last = Arrays.copyOfRange(got, (T - 1) * V, T * V);
                     for (int s = 0; s < steps; s++) {
-                        tokens[s] = argmax(last);
+                        tokens[s] = LlamaCppGoldenTest.argmax(last, 0, V);
                         if (s + 1 < steps) {
                             last = decoder.forward(new int[] {tokens[s]}, new int[] {T + s}, new int[] {T + s + 1}, 1,
                                     new int[] {0}, Tap.NONE);
@@ -125,24 +125,6 @@ class LlamaReferenceGoldenTest {
                 }
             }
         }
-    }
-
-    static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
-        }
-        return best;
-    }
-
-    static int[] ints(JsonNode array) {
-        int[] out = new int[array.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = array.get(i).asInt();
-        }
-        return out;
     }
 
     /** A version 1.0 .npy file of little-endian float64 values ('<f8', C order) with {@code count} elements. */
