@@ -59,7 +59,8 @@ public final class TinyGpt2 {
         return new SplittableRandom(seed).ints(n, 0, VOCAB - 1).toArray();
     }
 
-    private static float[] gaussian(int n, float std, long[] seed) {
+    /** n values N(0, std²), from seed[0] (which advances). */
+    static float[] gaussian(int n, float std, long[] seed) {
         float[] v = RandomTensors.gaussian(seed[0]++, 0, n).data();
         for (int i = 0; i < n; i++) {
             v[i] *= std;
@@ -67,7 +68,8 @@ public final class TinyGpt2 {
         return v;
     }
 
-    private static float[] around(int n, float center, long[] seed) {
+    /** n values around center (std 0.2), as norm weights are. */
+    static float[] around(int n, float center, long[] seed) {
         float[] v = gaussian(n, 0.2f, seed);
         for (int i = 0; i < n; i++) {
             v[i] += center;

@@ -1,6 +1,5 @@
 package gpuinfer.testing;
 
-import gpuinfer.tensor.RandomTensors;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -55,28 +54,28 @@ public final class TinyLlama {
             shards.get(sharded ? shard : 0).put(name, values, shape);
             index.add(new String[] {name, "model-0000" + (shard + 1) + "-of-00002.safetensors"});
         };
-        put.put(0, "model.embed_tokens.weight", gaussian(VOCAB * C, 0.5f, seed), VOCAB, C);
+        put.put(0, "model.embed_tokens.weight", TinyGpt2.gaussian(VOCAB * C, 0.5f, seed), VOCAB, C);
         for (int i = 0; i < LAYERS; i++) {
             String p = "model.layers." + i + ".";
             int shard = i % 2;
-            put.put(shard, p + "input_layernorm.weight", around(C, 1f, seed), C);
-            put.put(shard, p + "self_attn.q_proj.weight", gaussian(Q * C, 0.3f, seed), Q, C);
-            put.put(shard, p + "self_attn.k_proj.weight", gaussian(KV * C, 0.3f, seed), KV, C);
-            put.put(shard, p + "self_attn.v_proj.weight", gaussian(KV * C, 0.3f, seed), KV, C);
+            put.put(shard, p + "input_layernorm.weight", TinyGpt2.around(C, 1f, seed), C);
+            put.put(shard, p + "self_attn.q_proj.weight", TinyGpt2.gaussian(Q * C, 0.3f, seed), Q, C);
+            put.put(shard, p + "self_attn.k_proj.weight", TinyGpt2.gaussian(KV * C, 0.3f, seed), KV, C);
+            put.put(shard, p + "self_attn.v_proj.weight", TinyGpt2.gaussian(KV * C, 0.3f, seed), KV, C);
             if (qwen) {
-                put.put(shard, p + "self_attn.q_proj.bias", gaussian(Q, 0.2f, seed), Q);
-                put.put(shard, p + "self_attn.k_proj.bias", gaussian(KV, 0.2f, seed), KV);
-                put.put(shard, p + "self_attn.v_proj.bias", gaussian(KV, 0.2f, seed), KV);
+                put.put(shard, p + "self_attn.q_proj.bias", TinyGpt2.gaussian(Q, 0.2f, seed), Q);
+                put.put(shard, p + "self_attn.k_proj.bias", TinyGpt2.gaussian(KV, 0.2f, seed), KV);
+                put.put(shard, p + "self_attn.v_proj.bias", TinyGpt2.gaussian(KV, 0.2f, seed), KV);
             }
-            put.put(shard, p + "self_attn.o_proj.weight", gaussian(C * Q, 0.2f, seed), C, Q);
-            put.put(shard, p + "post_attention_layernorm.weight", around(C, 1f, seed), C);
-            put.put(shard, p + "mlp.gate_proj.weight", gaussian(INNER * C, 0.3f, seed), INNER, C);
-            put.put(shard, p + "mlp.up_proj.weight", gaussian(INNER * C, 0.3f, seed), INNER, C);
-            put.put(shard, p + "mlp.down_proj.weight", gaussian(C * INNER, 0.2f, seed), C, INNER);
+            put.put(shard, p + "self_attn.o_proj.weight", TinyGpt2.gaussian(C * Q, 0.2f, seed), C, Q);
+            put.put(shard, p + "post_attention_layernorm.weight", TinyGpt2.around(C, 1f, seed), C);
+            put.put(shard, p + "mlp.gate_proj.weight", TinyGpt2.gaussian(INNER * C, 0.3f, seed), INNER, C);
+            put.put(shard, p + "mlp.up_proj.weight", TinyGpt2.gaussian(INNER * C, 0.3f, seed), INNER, C);
+            put.put(shard, p + "mlp.down_proj.weight", TinyGpt2.gaussian(C * INNER, 0.2f, seed), C, INNER);
         }
-        put.put(1, "model.norm.weight", around(C, 1f, seed), C);
+        put.put(1, "model.norm.weight", TinyGpt2.around(C, 1f, seed), C);
         if (!qwen) {
-            put.put(1, "lm_head.weight", gaussian(VOCAB * C, 0.3f, seed), VOCAB, C);
+            put.put(1, "lm_head.weight", TinyGpt2.gaussian(VOCAB * C, 0.3f, seed), VOCAB, C);
         }
         if (!sharded) {
             shards.get(0).write(dir.resolve("model.safetensors"), "F32");
@@ -99,21 +98,5 @@ public final class TinyLlama {
     /** Random token ids of the tiny vocabulary (never end-of-text). */
     public static int[] tokens(int n, long seed) {
         return new SplittableRandom(seed).ints(n, 0, VOCAB - 1).toArray();
-    }
-
-    private static float[] gaussian(int n, float std, long[] seed) {
-        float[] v = RandomTensors.gaussian(seed[0]++, 0, n).data();
-        for (int i = 0; i < n; i++) {
-            v[i] *= std;
-        }
-        return v;
-    }
-
-    private static float[] around(int n, float center, long[] seed) {
-        float[] v = gaussian(n, 0.2f, seed);
-        for (int i = 0; i < n; i++) {
-            v[i] += center;
-        }
-        return v;
     }
 }
