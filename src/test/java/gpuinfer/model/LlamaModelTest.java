@@ -1,6 +1,5 @@
 package gpuinfer.model;
 
-import gpuinfer.check.Comparison;
 import gpuinfer.check.Tolerance;
 import gpuinfer.check.Validate;
 import gpuinfer.cl.ClContext;
@@ -11,7 +10,6 @@ import gpuinfer.ops.Rope;
 import gpuinfer.testing.NoLeaks;
 import gpuinfer.testing.OpenClTestSupport;
 import gpuinfer.testing.TinyLlama;
-import gpuinfer.weights.WeightTensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,7 +19,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -50,11 +47,7 @@ class LlamaModelTest {
     }
 
     private static float[] fullForward(Backend backend, ModelWeights w, int[] tokens) {
-        try (DecoderModel model = new DecoderModel(backend, w, 1, tokens.length, tokens.length, tokens.length)) {
-            int[] rows = new int[tokens.length];
-            Arrays.setAll(rows, i -> i);
-            return model.forward(tokens, new int[] {0}, new int[] {tokens.length}, tokens.length, rows, Tap.NONE);
-        }
+        return ModelInvariants.fullForward(backend, w, tokens);
     }
 
     @Test
@@ -100,20 +93,9 @@ class LlamaModelTest {
     void decodingWithTheCacheEqualsRecomputingTheSequence(String arch, String backendName) throws IOException {
         ModelWeights w = weights(arch);
         int[] tokens = TinyLlama.tokens(40, 2); // past the original context of 32: the scaled band matters
-        float[] full = fullForward(new CpuBackend(), w, tokens);
-        int V = TinyLlama.VOCAB;
         try (ClContext context = backendName.equals("cpu") ? null : OpenClTestSupport.context(backendName)) {
             Backend backend = context == null ? new CpuBackend() : new ClBackend(context);
-            try (DecoderModel model = new DecoderModel(backend, w, 1, tokens.length, 5, 1)) {
-                int prefill = 5;
-                float[] logits = model.forward(Arrays.copyOf(tokens, prefill), new int[] {0}, new int[] {prefill}, prefill,
-                        new int[] {prefill - 1}, Tap.NONE);
-                check("prefill last row", logits, Arrays.copyOfRange(full, (prefill - 1) * V, prefill * V));
-                for (int pos = prefill; pos < tokens.length; pos++) {
-                    logits = model.forward(new int[] {tokens[pos]}, new int[] {pos}, new int[] {pos + 1}, 1, new int[] {0}, Tap.NONE);
-                    check("decode position " + pos, logits, Arrays.copyOfRange(full, pos * V, (pos + 1) * V));
-                }
-            }
+            ModelInvariants.decodingEqualsRecomputing(backend, w, tokens, 5, FP32_LOGITS);
         }
     }
 
@@ -123,35 +105,9 @@ class LlamaModelTest {
         ModelWeights w = weights("llama");
         int[][] prompts = {TinyLlama.tokens(7, 3), TinyLlama.tokens(3, 4), TinyLlama.tokens(5, 5)};
         int[] next = {11, 22, 33};
-        int V = TinyLlama.VOCAB;
-        int B = prompts.length;
-        int T = 7;
         try (ClContext context = backendName.equals("cpu") ? null : OpenClTestSupport.context(backendName)) {
             Backend backend = context == null ? new CpuBackend() : new ClBackend(context);
-            try (DecoderModel model = new DecoderModel(backend, w, B, T + 1, T, B)) {
-                int[] tokens = new int[B * T];
-                int[] lengths = new int[B];
-                int[] lastRows = new int[B];
-                for (int b = 0; b < B; b++) {
-                    Arrays.fill(tokens, b * T, (b + 1) * T, 5);
-                    System.arraycopy(prompts[b], 0, tokens, b * T, prompts[b].length);
-                    lengths[b] = prompts[b].length;
-                    lastRows[b] = b * T + prompts[b].length - 1;
-                }
-                float[] batch = model.forward(tokens, new int[B], lengths, T, lastRows, Tap.NONE);
-                int[] after = Arrays.stream(lengths).map(l -> l + 1).toArray();
-                float[] decoded = model.forward(next, lengths.clone(), after, 1, new int[] {0, 1, 2}, Tap.NONE);
-                for (int b = 0; b < B; b++) {
-                    int[] alone = Arrays.copyOf(prompts[b], prompts[b].length + 1);
-                    alone[prompts[b].length] = next[b];
-                    float[] want = fullForward(new CpuBackend(), w, alone);
-                    int L = prompts[b].length;
-                    check("sequence " + b + " prefill", Arrays.copyOfRange(batch, b * V, (b + 1) * V),
-                            Arrays.copyOfRange(want, (L - 1) * V, L * V));
-                    check("sequence " + b + " decode", Arrays.copyOfRange(decoded, b * V, (b + 1) * V),
-                            Arrays.copyOfRange(want, L * V, (L + 1) * V));
-                }
-            }
+            ModelInvariants.aPaddedBatchEqualsEachSequenceAlone(backend, w, prompts, next, FP32_LOGITS);
         }
     }
 
@@ -222,7 +178,6 @@ class LlamaModelTest {
     }
 
     private static void check(String what, float[] got, float[] want) {
-        Comparison c = Validate.compare(what, got, want, FP32_LOGITS);
-        assertTrue(c.passed(), c::report);
+        ModelInvariants.check(what, got, want, FP32_LOGITS);
     }
 }
