@@ -56,23 +56,5 @@ echo "== machine limits" >&2
 echo "== PyTorch anchor (float32 weights)" >&2
 /usr/bin/python3 tools/bench_anchor_gpt2.py "$model" --last-logits --json "$out/anchor_gpt2.json" >&2
 
-rounds="${ROUNDS:-3}"
-rm -f "$out"/llama_*.json "$out"/gpu_infer_*.json
-for round in $(seq 1 "$rounds"); do
-    for format in "${formats[@]}"; do
-        file="$out/gpt2-124m.$format.gguf"
-        echo "== round $round, $format: llama-bench" >&2
-        # 2 threads as gpu-infer's PoCL device uses; llama.cpp's defaults otherwise (F16 KV cache, flash attention auto)
-        "$bench" -m "$file" -p 512 -n 0 -r 3 -t 2 -o json > "$out/llama_prefill.json" 2>"$out/llama.log"
-        "$bench" -m "$file" -p 0 -n 64 -d 512 -r 3 -t 2 -o json > "$out/llama_decode.json" 2>>"$out/llama.log"
-        /usr/bin/python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])) + json.load(open(sys.argv[2])), indent=1))' \
-            "$out/llama_prefill.json" "$out/llama_decode.json" > "$out/llama_${format}_$round.json"
-        echo "== round $round, $format: gpu-infer" >&2
-        bin/gpu-infer bench run --model "$file" --prompt-tokens 512 --decode-tokens 64 --repeat 3 \
-            --anchor "$out/anchor_gpt2.json" --machine "$out/machine.json" --llama-bench "$out/llama_${format}_$round.json" \
-            --json "$out/gpu_infer_${format}_$round.json"
-    done
-done
-
-echo
-/usr/bin/python3 tools/bench_weights_table.py "$out" "${formats[@]}"
+. tools/bench_rounds.sh
+bench_rounds "$out" "$bench" "$out/gpt2-124m.%s.gguf" "--anchor $out/anchor_gpt2.json" "${formats[@]}"
