@@ -2,6 +2,7 @@ package gpuinfer.attention;
 
 import gpuinfer.InputException;
 import gpuinfer.cl.ClContext;
+import gpuinfer.variants.KernelSettings;
 
 import java.util.List;
 
@@ -23,19 +24,20 @@ public final class AttentionImpls {
 
     /** An OpenCL implementation on {@code context}; close it when done. */
     public static ClAttention create(String name, ClContext context) {
-        return create(name, context, java.util.Map.of());
+        return create(name, context, KernelSettings.defaults(), java.util.Map.of());
     }
 
     /**
      * An OpenCL implementation with some kernel tuning values replaced ({@code --kernel-define NAME=VALUE}); only
      * flash has tuning values today.
      */
-    public static ClAttention create(String name, ClContext context, java.util.Map<String, String> defines) {
+    public static ClAttention create(String name, ClContext context, KernelSettings settings,
+                                     java.util.Map<String, String> defines) {
         if (!defines.isEmpty() && !name.equals("flash")) {
             throw new InputException("--kernel-define applies to --impl flash only, not " + name + ".");
         }
         return switch (name) {
-            case "flash" -> new FlashAttention(context, defines);
+            case "flash" -> new FlashAttention(context, settings, defines);
             case "naive" -> new NaiveAttention(context);
             default -> throw new InputException("Unknown OpenCL attention implementation '" + name + "': use one of "
                     + String.join(", ", OPENCL) + ".");

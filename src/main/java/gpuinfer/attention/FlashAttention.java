@@ -8,6 +8,7 @@ import gpuinfer.cl.ClQueue;
 import gpuinfer.cl.DeviceInfo;
 import gpuinfer.cl.KernelSource;
 import gpuinfer.util.Closing;
+import gpuinfer.variants.KernelSettings;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -23,6 +24,7 @@ import java.util.Map;
  */
 public final class FlashAttention extends ClAttention {
     private final Map<String, String> overrides;
+    private final KernelSettings settings;
     private final String extraOptions;
     private final Map<Integer, Kernels> kernelsByHeadDim = new HashMap<>();
     private ClBuffer workspaceOut;
@@ -40,21 +42,26 @@ public final class FlashAttention extends ClAttention {
     record Split(int splits, int keysPerSplit) {
     }
 
+    /** With default settings: nothing tuned or disabled (tests). */
     public FlashAttention(ClContext context) {
-        this(context, Map.of());
+        this(context, KernelSettings.defaults(), Map.of());
     }
 
-    /** With some tuning values replaced ({@code --kernel-define NAME=VALUE}; see {@link FlashConfig#NAMES}). */
-    public FlashAttention(ClContext context, Map<String, String> overrides) {
-        this(context, overrides, "");
+    /**
+     * With the device's settings (tuned values, variants the self-test disabled) and some tuning values replaced
+     * ({@code --kernel-define NAME=VALUE}; see {@link FlashConfig#NAMES}).
+     */
+    public FlashAttention(ClContext context, KernelSettings settings, Map<String, String> overrides) {
+        this(context, settings, overrides, "");
     }
 
     /**
      * With extra build options appended. Package-private: tests build deliberately faulty variants with it (e.g.
      * -DPLANTED_CAUSAL_OFF_BY_ONE) to prove that comparisons and the tuner catch them; no command reaches it.
      */
-    FlashAttention(ClContext context, Map<String, String> overrides, String extraOptions) {
+    FlashAttention(ClContext context, KernelSettings settings, Map<String, String> overrides, String extraOptions) {
         super(context);
+        this.settings = settings;
         this.overrides = Map.copyOf(overrides);
         this.extraOptions = extraOptions;
         config(64); // validate the overrides now, not at the first call
@@ -75,10 +82,13 @@ public final class FlashAttention extends ClAttention {
 
     private FlashConfig configFor(int headDim) {
         FlashConfig config = FlashConfig.defaults(context.device().info(), headDim);
+        Map<String, String> stored = settings.tuned(tuningKey(headDim));
         try {
-            config = config.with(gpuinfer.tune.TuningStore.overrides(context.device().info(), tuningKey(headDim)));
+            config = config.with(stored);
             config.options(headDim);
         } catch (gpuinfer.InputException stale) {
+            settings.warn("stored tuning of " + tuningKey(headDim) + " " + stored + " is not valid in this version ("
+                    + stale.getMessage() + "); using the defaults: run gpu-infer tune again");
             config = FlashConfig.defaults(context.device().info(), headDim);
         }
         return config.with(overrides);

@@ -226,7 +226,7 @@ final class AttentionCommand implements Callable<Integer> {
             report.put("binding", opencl.runtime().binding());
             report.put("device", deviceJson(device));
             try (ClContext context = opencl.openContext(device);
-                 ClAttention op = AttentionImpls.create(chosen, context, defines)) {
+                 ClAttention op = AttentionImpls.create(chosen, context, opencl.settings(context), defines)) {
                 op.checkFits(problem);
                 if (op instanceof FlashAttention flash) {
                     report.put("variant", flash.variant(problem));

@@ -90,7 +90,7 @@ final class BenchAttentionCommand implements Callable<Integer> {
         ClDevice device = opencl.selectDevice();
         List<Map<String, Object>> rows = new ArrayList<>();
         try (ClContext context = opencl.openContext(device);
-             ClAttention flash = AttentionImpls.create("flash", context, defines);
+             ClAttention flash = AttentionImpls.create("flash", context, opencl.settings(context), defines);
              ClAttention naive = AttentionImpls.create("naive", context)) {
             out.printf("attention benchmark on %s %s (%s) through %s; B=1 H=%d D=%d causal float32; median of %d runs after %d warm-up%n",
                     device.id(), device.name(), device.platform().name(), context.binding(), heads, headDim, repeat, warmup);

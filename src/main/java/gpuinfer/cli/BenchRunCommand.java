@@ -92,7 +92,7 @@ final class BenchRunCommand implements Callable<Integer> {
         ClDevice device = opencl.selectDevice();
         List<ModelBenchmark.Round> rounds = new ArrayList<>();
         try (ClContext context = opencl.openContext(device);
-             DecoderModel gpt = new DecoderModel(new ClBackend(context), weights, 1, promptTokens + decodeTokens, promptTokens, 1)) {
+             DecoderModel gpt = new DecoderModel(new ClBackend(context, opencl.settings(context)), weights, 1, promptTokens + decodeTokens, promptTokens, 1)) {
             for (int r = 0; r <= repeat; r++) {
                 ModelBenchmark.Round round = ModelBenchmark.run(gpt, promptTokens, decodeTokens, r);
                 if (r > 0) {

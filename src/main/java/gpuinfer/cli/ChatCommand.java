@@ -98,7 +98,7 @@ final class ChatCommand implements Callable<Integer> {
             }
         }
         try (ClContext owned = clContext) {
-            Backend backend = owned == null ? new CpuBackend() : new ClBackend(owned);
+            Backend backend = owned == null ? new CpuBackend() : new ClBackend(owned, opencl.settings(owned));
             // prefill steps of up to 512 tokens: a long first message is fed in one step, activations stay small
             try (DecoderModel model = new DecoderModel(backend, loaded.weights(), 1, positions, Math.min(positions, 512), 1)) {
                 ChatSession session = new ChatSession(model, loaded.tokenizer(), template, ChatSetup.stopIds(loaded),

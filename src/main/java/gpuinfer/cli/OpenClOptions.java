@@ -4,6 +4,8 @@ import gpuinfer.cl.ClContext;
 import gpuinfer.cl.ClDevice;
 import gpuinfer.cl.ClRuntime;
 import gpuinfer.cl.ProgramCache;
+import gpuinfer.selftest.DeviceSetup;
+import gpuinfer.variants.KernelSettings;
 import picocli.CommandLine.Option;
 
 /** The options every command that runs OpenCL shares. */
@@ -17,6 +19,11 @@ public final class OpenClOptions {
                     + "of the device name (default: ${DEFAULT-VALUE}). 'gpu-infer devices' lists them.")
     String device;
 
+    @Option(names = "--kernels", defaultValue = "${env:GPU_INFER_KERNELS:-auto}", paramLabel = "FAMILY",
+            description = "Kernel variants to prefer: auto (GPU-shaped on GPUs, CPU-shaped elsewhere), gpu or cpu "
+                    + "(default: ${DEFAULT-VALUE}; environment GPU_INFER_KERNELS).")
+    String kernels;
+
     @Option(names = "--no-cache", description = "Build OpenCL programs from source; neither read nor write the "
             + "on-disk program cache.")
     boolean noCache;
@@ -27,6 +34,11 @@ public final class OpenClOptions {
 
     ClDevice selectDevice() {
         return runtime().select(device);
+    }
+
+    /** The settings the ops on this context are built with: tuning, self-test results, the chosen family. */
+    KernelSettings settings(ClContext context) {
+        return DeviceSetup.settings(context, KernelSettings.Family.parse(kernels));
     }
 
     ClContext openContext(ClDevice selected) {

@@ -84,7 +84,7 @@ final class ProfileAttentionCommand implements Callable<Integer> {
         List<Double> walls = new ArrayList<>();
         DevicePeaks peaks;
         try (ClContext context = opencl.openContext(device);
-             ClAttention op = AttentionImpls.create(impl, context, defines)) {
+             ClAttention op = AttentionImpls.create(impl, context, opencl.settings(context), defines)) {
             peaks = DevicePeaks.of(context, output.measurePeaks);
             try (Progress progress = new Progress(err, "profiling " + shapes.size() + " shape(s)", shapes.size())) {
                 for (AttentionShape s : shapes) {

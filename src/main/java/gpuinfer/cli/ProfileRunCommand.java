@@ -74,7 +74,7 @@ final class ProfileRunCommand implements Callable<Integer> {
         double[] walls = new double[repeat];
         DevicePeaks peaks;
         try (ClContext context = opencl.openContext(device);
-             DecoderModel gpt = new DecoderModel(new ClBackend(context), weights, 1, ids.length + maxTokens, ids.length, 1)) {
+             DecoderModel gpt = new DecoderModel(new ClBackend(context, opencl.settings(context)), weights, 1, ids.length + maxTokens, ids.length, 1)) {
             peaks = DevicePeaks.of(context, output.measurePeaks);
             ClQueue queue = context.queue();
             Generator.generate(gpt, tokenizer, List.of(ids), maxTokens, SamplingOptions.greedy(), false, null);

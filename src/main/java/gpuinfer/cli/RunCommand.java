@@ -142,7 +142,7 @@ final class RunCommand implements Callable<Integer> {
         // OpenCL's start-up (library, platform, device, context, the kernels from the program cache: a few hundred ms
         // on a cold start) runs on another thread while this one opens the model and encodes the prompts
         CompletableFuture<OpenClStart> startingOpenCl = impl.equals("cpu") ? null
-                : CompletableFuture.supplyAsync(() -> OpenClStart.of(opencl.openContext(opencl.selectDevice())));
+                : CompletableFuture.supplyAsync(() -> OpenClStart.of(opencl.openContext(opencl.selectDevice()), opencl));
         OpenClStart started = null;
         try {
             LoadedModel loaded = modelOptions.open(err);
@@ -226,9 +226,9 @@ final class RunCommand implements Callable<Integer> {
             }
         }
 
-        static OpenClStart of(ClContext context) {
+        static OpenClStart of(ClContext context, OpenClOptions options) {
             try {
-                return new OpenClStart(context, new ClBackend(context));
+                return new OpenClStart(context, new ClBackend(context, options.settings(context)));
             } catch (RuntimeException e) {
                 context.close();
                 throw e;

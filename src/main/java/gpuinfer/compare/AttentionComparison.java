@@ -2,6 +2,7 @@ package gpuinfer.compare;
 
 import gpuinfer.attention.AttentionBuffers;
 import gpuinfer.attention.AttentionImpls;
+import gpuinfer.selftest.DeviceSetup;
 import gpuinfer.attention.AttentionProblem;
 import gpuinfer.attention.AttentionShape;
 import gpuinfer.attention.ClAttention;
@@ -73,7 +74,8 @@ public final class AttentionComparison {
 
     /** An OpenCL execution of a named implementation. */
     public static Side opencl(Execution execution) {
-        return opencl(execution, context -> AttentionImpls.create(execution.impl(), context));
+        return opencl(execution, context -> AttentionImpls.create(execution.impl(), context,
+                DeviceSetup.settings(context, execution.kernels()), java.util.Map.of()));
     }
 
     /** An OpenCL execution of an implementation made by {@code factory} (tests plant faulty variants this way). */

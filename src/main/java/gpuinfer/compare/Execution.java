@@ -2,6 +2,7 @@ package gpuinfer.compare;
 
 import gpuinfer.InputException;
 import gpuinfer.cl.ClRuntime;
+import gpuinfer.variants.KernelSettings;
 import gpuinfer.weights.WeightType;
 
 import java.util.LinkedHashMap;
@@ -19,9 +20,13 @@ import java.util.Map;
  * @param weights the format a model's weight matrices are converted to (f32, f16, bf16, q8_0, q4_0), or null to
  *                run them as stored
  */
-public record Execution(String impl, String device, String binding, WeightType weights) {
+public record Execution(String impl, String device, String binding, WeightType weights, KernelSettings.Family kernels) {
     public Execution(String impl, String device, String binding) {
         this(impl, device, binding, null);
+    }
+
+    public Execution(String impl, String device, String binding, WeightType weights) {
+        this(impl, device, binding, weights, KernelSettings.defaults().family());
     }
 
     public static Execution cpu() {
@@ -53,8 +58,9 @@ public record Execution(String impl, String device, String binding, WeightType w
                         + "weights=FORMAT (any of them, e.g. device=gpu,impl=flash or weights=q8_0).");
             }
             String key = kv[0].trim().toLowerCase(Locale.ROOT);
-            if (!key.equals("device") && !key.equals("impl") && !key.equals("binding") && !key.equals("weights")) {
-                throw new InputException("'" + spec + "': unknown key '" + kv[0] + "' (use device, impl, binding, weights).");
+            if (!key.equals("device") && !key.equals("impl") && !key.equals("binding") && !key.equals("weights")
+                    && !key.equals("kernels")) {
+                throw new InputException("'" + spec + "': unknown key '" + kv[0] + "' (use device, impl, binding, weights, kernels).");
             }
             values.put(key, kv[1].trim());
         }
@@ -67,13 +73,16 @@ public record Execution(String impl, String device, String binding, WeightType w
         if (impl.equals("cpu")) {
             return new Execution("cpu", "", "", weights);
         }
-        return new Execution(impl, values.getOrDefault("device", "auto"), binding, weights);
+        KernelSettings.Family kernels = values.containsKey("kernels") ? KernelSettings.Family.parse(values.get("kernels"))
+                : KernelSettings.defaults().family();
+        return new Execution(impl, values.getOrDefault("device", "auto"), binding, weights, kernels);
     }
 
     /** "cpu reference", "flash on gpu (lwjgl)", "opencl on auto (lwjgl), weights Q8_0". */
     public String describe() {
         return (isCpu() ? "cpu reference" : impl + " on " + device + " (" + binding + ")")
-                + (weights == null ? "" : ", weights converted to " + weights);
+                + (weights == null ? "" : ", weights converted to " + weights)
+                + (isCpu() || kernels == KernelSettings.Family.AUTO ? "" : ", " + kernels.label() + "-shaped kernels");
     }
 
     @Override

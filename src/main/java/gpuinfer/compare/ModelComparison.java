@@ -12,6 +12,7 @@ import gpuinfer.model.ModelWeights;
 import gpuinfer.model.Tap;
 import gpuinfer.ops.Backend;
 import gpuinfer.ops.ClBackend;
+import gpuinfer.selftest.DeviceSetup;
 import gpuinfer.ops.CpuBackend;
 import gpuinfer.weights.WeightType;
 
@@ -75,12 +76,12 @@ public final class ModelComparison {
             @Override
             public Execution execution() {
                 return new Execution("opencl", execution.device() + " = " + context.device().name(), execution.binding(),
-                        execution.weights());
+                        execution.weights(), execution.kernels());
             }
 
             @Override
             public Backend newBackend() {
-                return new ClBackend(context);
+                return new ClBackend(context, DeviceSetup.settings(context, execution.kernels()));
             }
 
             @Override

@@ -7,6 +7,7 @@ import gpuinfer.cl.ClBuffer;
 import gpuinfer.cl.ClContext;
 import gpuinfer.cl.ClQueue;
 import gpuinfer.util.Closing;
+import gpuinfer.variants.KernelSettings;
 import gpuinfer.weights.WeightTensor;
 import gpuinfer.weights.WeightType;
 
@@ -53,19 +54,24 @@ public final class ClBackend implements Backend {
      * sets {@code GPU_INFER_COPY_WEIGHTS=1} (then every weight is copied, as for a GPU).
      */
     public ClBackend(ClContext context) {
-        this(context, "1".equals(System.getenv("GPU_INFER_COPY_WEIGHTS")));
+        this(context, KernelSettings.defaults());
     }
 
-    ClBackend(ClContext context, boolean copyWeights) {
+    /** A backend with the device's settings: tuned kernel values and the variants the self-test disabled. */
+    public ClBackend(ClContext context, KernelSettings settings) {
+        this(context, settings, "1".equals(System.getenv("GPU_INFER_COPY_WEIGHTS")));
+    }
+
+    ClBackend(ClContext context, KernelSettings settings, boolean copyWeights) {
         this.context = context;
         this.copyWeights = copyWeights;
         this.queue = context.queue();
         Linear.OnDevice madeLinear = null;
         TransformerKernels madeKernels = null;
         try {
-            madeLinear = new Linear.OnDevice(context);
+            madeLinear = new Linear.OnDevice(context, settings, java.util.Map.of());
             madeKernels = new TransformerKernels(context);
-            this.attention = new FlashAttention(context);
+            this.attention = new FlashAttention(context, settings, java.util.Map.of());
         } catch (RuntimeException e) {
             throw Closing.afterFailure(e, madeLinear, madeKernels);
         }

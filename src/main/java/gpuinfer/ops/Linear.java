@@ -7,6 +7,7 @@ import gpuinfer.cl.Cost;
 import gpuinfer.cl.ClQueue;
 import gpuinfer.cl.DeviceInfo;
 import gpuinfer.cl.KernelSource;
+import gpuinfer.variants.KernelSettings;
 import gpuinfer.weights.WeightType;
 
 import java.util.HashMap;
@@ -172,14 +173,21 @@ public final class Linear {
         private final Map<String, Config> configs = new HashMap<>();
 
         private final java.util.Map<String, java.util.Map<String, String>> overrides;
+        private final KernelSettings settings;
 
+        /** With default settings: nothing tuned or disabled (tests). */
         public OnDevice(ClContext context) {
-            this(context, java.util.Map.of());
+            this(context, KernelSettings.defaults(), java.util.Map.of());
         }
 
-        /** With tuning values replaced per tuning key ("linear/prefill", "linear/decode"), as the tuner tries them. */
-        public OnDevice(ClContext context, java.util.Map<String, java.util.Map<String, String>> overrides) {
+        /**
+         * With the device's settings (tuned values, variants the self-test disabled) and tuning values replaced per
+         * tuning key ("linear/prefill", "linear/decode"), as the tuner tries them.
+         */
+        public OnDevice(ClContext context, KernelSettings settings,
+                        java.util.Map<String, java.util.Map<String, String>> overrides) {
             this.context = context;
+            this.settings = settings;
             this.overrides = java.util.Map.copyOf(overrides);
         }
 
@@ -196,10 +204,12 @@ public final class Linear {
         private Config configFor(int rows, String key) {
             DeviceInfo device = context.device().info();
             Config tuned = Config.defaults(device, rows);
+            java.util.Map<String, String> stored = settings.tuned(key);
             try {
-                tuned = tuned.with(gpuinfer.tune.TuningStore.overrides(device, key));
+                tuned = tuned.with(stored);
             } catch (gpuinfer.InputException stale) {
-                // a stored value this version does not accept: keep the defaults
+                settings.warn("stored tuning of " + key + " " + stored + " is not valid in this version (" + stale.getMessage()
+                        + "); using the defaults: run gpu-infer tune again");
             }
             return tuned.with(overrides.getOrDefault(key, java.util.Map.of()));
         }

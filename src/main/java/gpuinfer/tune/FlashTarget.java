@@ -6,6 +6,7 @@ import gpuinfer.attention.AttentionShape;
 import gpuinfer.attention.ClAttention;
 import gpuinfer.attention.CpuAttention;
 import gpuinfer.attention.FlashAttention;
+import gpuinfer.variants.KernelSettings;
 import gpuinfer.attention.FlashConfig;
 import gpuinfer.bench.AttentionBenchmark;
 import gpuinfer.check.Comparison;
@@ -41,7 +42,7 @@ public final class FlashTarget implements Tuner.Target {
             if (!params.getValue().isEmpty()) {
                 throw new IllegalArgumentException("extra build options are for tests only");
             }
-            return new FlashAttention(context, params.getKey());
+            return new FlashAttention(context, KernelSettings.defaults(), params.getKey());
         });
     }
 

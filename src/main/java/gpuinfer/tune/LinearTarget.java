@@ -10,6 +10,7 @@ import gpuinfer.cl.ClQueue;
 import gpuinfer.cl.DeviceInfo;
 import gpuinfer.ops.Activation;
 import gpuinfer.ops.Linear;
+import gpuinfer.variants.KernelSettings;
 import gpuinfer.tensor.RandomTensors;
 
 import java.util.ArrayList;
@@ -94,7 +95,7 @@ public final class LinearTarget implements Tuner.Target {
         if (!extraOptions.isEmpty()) {
             throw new IllegalArgumentException("extra build options are for tests only");
         }
-        Linear.OnDevice op = new Linear.OnDevice(context, Map.of(key(), params));
+        Linear.OnDevice op = new Linear.OnDevice(context, KernelSettings.defaults(), Map.of(key(), params));
         op.config(rows); // rejects invalid values now
         return new Tuner.Trial() {
             @Override

@@ -31,12 +31,16 @@ public final class TuningStore {
         return CacheDirectory.root().resolve("tuning").resolve(key + ".json");
     }
 
-    /** Stored parameters of a kernel key (e.g. "flash/D=64"), or an empty map. */
-    public static Map<String, String> overrides(DeviceInfo device, String kernel) {
+    /**
+     * Every stored parameter set of a device by tuning key (e.g. "flash/D=64"), read once per process; empty when
+     * {@code GPU_INFER_NO_TUNING=1}. The ops receive them in their {@link gpuinfer.variants.KernelSettings} and
+     * warn about a value this version no longer accepts.
+     */
+    public static Map<String, Map<String, String>> load(DeviceInfo device) {
         if ("1".equals(System.getenv("GPU_INFER_NO_TUNING"))) {
             return Map.of();
         }
-        return LOADED.computeIfAbsent(file(device), TuningStore::read).getOrDefault(kernel, Map.of());
+        return LOADED.computeIfAbsent(file(device), TuningStore::read);
     }
 
     /** Records a kernel's best parameters with what they were measured on. */

@@ -11,6 +11,6 @@ public final class PlantedBugs {
 
     /** Flash attention whose causal mask lets each row see one key too many. */
     public static ClAttention flashWithOffByOneCausalMask(ClContext context) {
-        return new FlashAttention(context, Map.of(), "-DPLANTED_CAUSAL_OFF_BY_ONE");
+        return new FlashAttention(context, gpuinfer.variants.KernelSettings.defaults(), Map.of(), "-DPLANTED_CAUSAL_OFF_BY_ONE");
     }
 }

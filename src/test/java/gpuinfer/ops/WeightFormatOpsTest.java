@@ -200,8 +200,8 @@ class WeightFormatOpsTest {
         Linear.reference(want, x, quantized.toFloats(), null, null, R, N, K, Activation.NONE);
         for (String binding : OpenClTestSupport.bindings()) {
             try (gpuinfer.cl.ClContext context = OpenClTestSupport.context(binding);
-                 ClBackend inPlace = new ClBackend(context, false);
-                 ClBackend copied = new ClBackend(context, true)) {
+                 ClBackend inPlace = new ClBackend(context, gpuinfer.variants.KernelSettings.defaults(), false);
+                 ClBackend copied = new ClBackend(context, gpuinfer.variants.KernelSettings.defaults(), true)) {
                 float[][] results = new float[2][];
                 ClBackend[] both = {inPlace, copied};
                 for (int i = 0; i < 2; i++) {

@@ -2,6 +2,11 @@ package gpuinfer.tune;
 
 import gpuinfer.attention.AttentionShape;
 import gpuinfer.attention.FlashAttention;
+import gpuinfer.attention.FlashConfig;
+import gpuinfer.selftest.DeviceSetup;
+import gpuinfer.variants.KernelSettings;
+import java.util.ArrayList;
+import java.util.List;
 import gpuinfer.attention.PlantedBugs;
 import gpuinfer.cl.ClContext;
 import gpuinfer.testing.NoLeaks;
@@ -29,7 +34,7 @@ class TunerTest {
     /** FlashTarget whose extra build options may plant the off-by-one mask. */
     private static FlashTarget plantable() {
         return new FlashTarget(TIMED, (context, params) -> params.getValue().isEmpty()
-                ? new FlashAttention(context, params.getKey()) : PlantedBugs.flashWithOffByOneCausalMask(context));
+                ? new FlashAttention(context, KernelSettings.defaults(), params.getKey()) : PlantedBugs.flashWithOffByOneCausalMask(context));
     }
 
     @Test
@@ -73,11 +78,24 @@ class TunerTest {
             tuned.put("WG", "4");
             tuned.put("QB", "2");
             TuningStore.save(context.device().info(), FlashAttention.tuningKey(32), tuned, Map.of("bestMs", 1.0));
-            try (FlashAttention op = new FlashAttention(context)) {
+            try (FlashAttention op = new FlashAttention(context, DeviceSetup.settings(context), Map.of())) {
                 assertEquals(4, op.config(32).wg(), "stored values apply to D=32");
                 assertEquals(2, op.config(32).qb());
                 assertNotEquals(4, op.config(64).wg(), "and only to D=32");
             }
+            try (FlashAttention untuned = new FlashAttention(context)) {
+                assertNotEquals(4, untuned.config(32).wg(), "an op built without the device's settings sees no stored value");
+            }
+            // a stored value this version rejects (VEC=3): the defaults, and a warning naming the key and the fix
+            tuned.put("VEC", "3");
+            TuningStore.save(context.device().info(), FlashAttention.tuningKey(32), tuned, Map.of("bestMs", 1.0));
+            List<String> warnings = new ArrayList<>();
+            KernelSettings settings = DeviceSetup.settings(context).withWarnings(warnings::add);
+            try (FlashAttention op = new FlashAttention(context, settings, Map.of())) {
+                assertEquals(FlashConfig.defaults(context.device().info(), 32), op.config(32));
+            }
+            assertEquals(1, warnings.size(), warnings.toString());
+            assertTrue(warnings.get(0).contains("flash/D=32") && warnings.get(0).contains("gpu-infer tune"), warnings.get(0));
             assertTrue(TuningStore.file(context.device().info()).startsWith(cache));
         } finally {
             if (previous == null) {
