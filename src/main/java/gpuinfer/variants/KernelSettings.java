@@ -45,16 +45,18 @@ public final class KernelSettings {
     private final Set<String> disabled;
     private final Family family;
     private final Consumer<String> warnings;
+    private final Map<String, String> buildOptions;
     private final Set<String> warned = Collections.synchronizedSet(new LinkedHashSet<>());
 
     private KernelSettings(Map<String, Map<String, String>> tuned, Set<String> disabled, Family family,
-                           Consumer<String> warnings) {
+                           Consumer<String> warnings, Map<String, String> buildOptions) {
         Map<String, Map<String, String>> copy = new LinkedHashMap<>();
         tuned.forEach((key, params) -> copy.put(key, Map.copyOf(params)));
         this.tuned = Collections.unmodifiableMap(copy);
         this.disabled = Set.copyOf(disabled);
         this.family = family;
         this.warnings = warnings;
+        this.buildOptions = Map.copyOf(buildOptions);
     }
 
     /**
@@ -63,28 +65,43 @@ public final class KernelSettings {
      */
     public static KernelSettings defaults() {
         String chosen = System.getProperty("gpuinfer.kernels", System.getenv().getOrDefault("GPU_INFER_KERNELS", "auto"));
-        return new KernelSettings(Map.of(), Set.of(), Family.parse(chosen), STDERR);
+        return new KernelSettings(Map.of(), Set.of(), Family.parse(chosen), STDERR, Map.of());
     }
 
     /** These settings with the tuned parameters replaced (by tuning key). */
     public KernelSettings withTuned(Map<String, Map<String, String>> tunedByKey) {
-        return new KernelSettings(tunedByKey, disabled, family, warnings);
+        return new KernelSettings(tunedByKey, disabled, family, warnings, buildOptions);
     }
 
     /** These settings with these variants disabled as well (names as {@link Variants} gives them). */
     public KernelSettings withDisabled(Set<String> variants) {
         Set<String> all = new LinkedHashSet<>(disabled);
         all.addAll(variants);
-        return new KernelSettings(tuned, all, family, warnings);
+        return new KernelSettings(tuned, all, family, warnings, buildOptions);
     }
 
     public KernelSettings withFamily(Family chosen) {
-        return new KernelSettings(tuned, disabled, chosen, warnings);
+        return new KernelSettings(tuned, disabled, chosen, warnings, buildOptions);
     }
 
     /** These settings with warnings sent to {@code sink} instead of stderr (tests). */
     public KernelSettings withWarnings(Consumer<String> sink) {
-        return new KernelSettings(tuned, disabled, family, sink);
+        return new KernelSettings(tuned, disabled, family, sink, buildOptions);
+    }
+
+    /**
+     * These settings with extra build options appended to one variant's program (e.g. "-DPLANTED_..." : the tests
+     * that prove the self-test and comparisons catch a wrong kernel plant faults this way).
+     */
+    public KernelSettings withBuildOptions(String variant, String options) {
+        Map<String, String> all = new LinkedHashMap<>(buildOptions);
+        all.put(variant, options);
+        return new KernelSettings(tuned, disabled, family, warnings, all);
+    }
+
+    /** Extra build options of a variant ("" when none). */
+    public String buildOptions(String variant) {
+        return buildOptions.getOrDefault(variant, "");
     }
 
     /** Stored parameters of a tuning key, or an empty map. */

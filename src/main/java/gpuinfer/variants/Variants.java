@@ -15,6 +15,65 @@ public final class Variants {
     }
 
     /**
+     * A decision point: where an op chooses between variants that compute the same thing. Both orders list the same
+     * names; the first is preferred.
+     */
+    public record Point(String name, List<String> cpuOrder, List<String> gpuOrder) {
+        public Point {
+            cpuOrder = List.copyOf(cpuOrder);
+            gpuOrder = List.copyOf(gpuOrder);
+            if (!new java.util.HashSet<>(cpuOrder).equals(new java.util.HashSet<>(gpuOrder))) {
+                throw new IllegalArgumentException(name + ": both orders must list the same variants");
+            }
+        }
+
+        public String choose(KernelSettings settings, DeviceInfo device, Predicate<String> fits) {
+            return Variants.choose(settings, device, name, cpuOrder, gpuOrder, fits);
+        }
+
+        /** Settings under which this point chooses {@code variant} (every other variant here disabled). */
+        public KernelSettings forcing(KernelSettings settings, String variant) {
+            if (!cpuOrder.contains(variant)) {
+                throw new IllegalArgumentException(variant + " is not a variant of " + name + " " + cpuOrder);
+            }
+            java.util.Set<String> others = new java.util.LinkedHashSet<>(cpuOrder);
+            others.remove(variant);
+            return settings.withDisabled(others);
+        }
+    }
+
+    /** The weight formats the linear kernels read (their labels, as WeightType.label gives them). */
+    public static final List<String> LINEAR_FORMATS = List.of("f32", "f16", "bf16", "q8_0", "q4_0");
+
+    /**
+     * The linear layer for few rows of x (decode, R &lt; 4), per weight format: linear_rows streams whole weight rows
+     * per work-item (CPU); linear_matvec reduces each output over a work-group or subgroup with coalesced reads (GPU).
+     */
+    public static Point linearDecode(String format) {
+        return new Point("linear decode/" + format, List.of("linear_rows/" + format, "linear_matvec/" + format),
+                List.of("linear_matvec/" + format, "linear_rows/" + format));
+    }
+
+    /**
+     * The linear layer for many rows (prefill, R &ge; 16), per weight format: linear_packed (weights packed into
+     * panels, outer products; CPU), linear_tiled (local-memory tiled GEMM; GPU), linear_nt (the portable fallback);
+     * narrow formats are widened to float32 first where the variant needs it.
+     */
+    public static Point linearPrefill(String format) {
+        return new Point("linear prefill/" + format,
+                List.of("linear_packed/" + format, "linear_nt/" + format, "linear_tiled/" + format),
+                List.of("linear_tiled/" + format, "linear_nt/" + format, "linear_packed/" + format));
+    }
+
+    /** Flash attention for prefill shapes: flash_tiled (CPU-shaped), flash_dsplit (work-items share rows, split D). */
+    public static final Point FLASH_PREFILL = new Point("flash prefill", List.of("flash_tiled", "flash_dsplit"),
+            List.of("flash_dsplit", "flash_tiled"));
+
+    /** Flash attention for decode shapes: flash_decode_split (keys split), flash_decode_dsplit (keys and D split). */
+    public static final Point FLASH_DECODE = new Point("flash decode", List.of("flash_decode_split", "flash_decode_dsplit"),
+            List.of("flash_decode_dsplit", "flash_decode_split"));
+
+    /**
      * The first usable variant in preference order: {@code gpuOrder} where the settings prefer GPU shapes on this
      * device, else {@code cpuOrder} (both list the same variants). A variant is usable when the self-test has not
      * disabled it and {@code fits} accepts it (the kernel's work-group, private and local memory limits). Skipping
