@@ -22,23 +22,52 @@ public final class NaiveAttention extends ClAttention {
     private final ClKernel pv;
 
     public NaiveAttention(ClContext context) {
+        this(context, context.device().info().maxWorkGroupSize() >= 256 ? 16 : 8,
+                (int) Math.min(64, Integer.highestOneBit((int) Math.min(context.device().info().maxWorkGroupSize(), 1 << 20))));
+    }
+
+    /**
+     * With the tile and softmax group to try first. A kernel whose own limit on the device (CL_KERNEL_WORK_GROUP_SIZE)
+     * refuses its group is rebuilt with half of it instead of failing at launch.
+     */
+    NaiveAttention(ClContext context, int preferredTile, int preferredSoftmaxGroup) {
         super(context);
-        long maxGroup = context.device().info().maxWorkGroupSize();
-        this.tile = maxGroup >= 256 ? 16 : 8;
-        this.softmaxGroup = (int) Math.min(64, Integer.highestOneBit((int) Math.min(maxGroup, 1 << 20)));
+        int t = preferredTile;
+        int g = preferredSoftmaxGroup;
+        ClKernel[] made;
+        while (true) {
+            made = build(context, t, g);
+            boolean tilesFit = made[0].fits(t, t) && made[2].fits(t, t);
+            boolean softmaxFits = made[1].fits(g);
+            if ((tilesFit || t == 1) && (softmaxFits || g == 1)) {
+                break;
+            }
+            for (ClKernel k : made) {
+                k.close();
+            }
+            t = tilesFit ? t : t / 2;
+            g = softmaxFits ? g : g / 2;
+        }
+        this.tile = t;
+        this.softmaxGroup = g;
+        this.scores = made[0];
+        this.softmax = made[1];
+        this.pv = made[2];
+    }
+
+    private static ClKernel[] build(ClContext context, int tile, int softmaxGroup) {
         ClProgram program = context.program(KernelSource.load("attention_naive.cl"),
                 "-DTILE=" + tile + " -DSOFTMAX_WG=" + softmaxGroup);
-        ClKernel s = null;
-        ClKernel m = null;
+        ClKernel[] made = new ClKernel[3];
+        String[] names = {"attention_scores", "attention_softmax", "attention_pv"};
         try {
-            s = program.kernel("attention_scores");
-            m = program.kernel("attention_softmax");
-            this.pv = program.kernel("attention_pv");
+            for (int i = 0; i < names.length; i++) {
+                made[i] = program.kernel(names[i]);
+            }
         } catch (RuntimeException e) {
-            throw Closing.afterFailure(e, s, m);
+            throw Closing.afterFailure(e, made);
         }
-        this.scores = s;
-        this.softmax = m;
+        return made;
     }
 
     @Override

@@ -26,22 +26,50 @@ public final class TransformerKernels implements AutoCloseable {
     final ClKernel mergeHeads;
     final ClKernel gatherRows;
 
+    /** The kernels in the order they are built; the first two run with groups of lnGroup, the rest with copyGroup. */
+    private static final String[] NAMES = {"layernorm", "rmsnorm", "swiglu", "embed", "heads", "merge_heads", "gather_rows"};
+    private static final int NORM_KERNELS = 2;
+
     public TransformerKernels(ClContext context) {
+        this(context, preferredNormGroup(context), (int) Math.min(64, Integer.highestOneBit(
+                (int) Math.min(context.device().info().maxWorkGroupSize(), 1 << 20))));
+    }
+
+    private static int preferredNormGroup(ClContext context) {
         long maxGroup = context.device().info().maxWorkGroupSize();
-        lnGroup = (int) Math.min(context.device().info().isGpu() ? 256 : 16, Integer.highestOneBit((int) Math.min(maxGroup, 1 << 20)));
-        copyGroup = (int) Math.min(64, maxGroup);
+        return (int) Math.min(context.device().info().isGpu() ? 256 : 16, Integer.highestOneBit((int) Math.min(maxGroup, 1 << 20)));
+    }
+
+    /** With the work-group sizes to try first (powers of two); tests ask for more than a kernel allows. */
+    TransformerKernels(ClContext context, int ln, int copy) {
         this.context = context;
-        this.options = "-DLN_WG=" + lnGroup + " -DCOPY_WG=" + copyGroup;
-        ClProgram program = context.program(KernelSource.load("transformer.cl"), options);
-        String[] names = {"layernorm", "rmsnorm", "swiglu", "embed", "heads", "merge_heads", "gather_rows"};
-        ClKernel[] made = new ClKernel[names.length];
-        try {
-            for (int i = 0; i < names.length; i++) {
-                made[i] = program.kernel(names[i]);
+        // Built with the preferred work-group sizes; a kernel whose limits on this device (CL_KERNEL_WORK_GROUP_SIZE:
+        // registers, local memory) refuse its group is rebuilt with half the group, instead of failing at launch.
+        ClKernel[] made;
+        while (true) {
+            made = build(context, "-DLN_WG=" + ln + " -DCOPY_WG=" + copy);
+            boolean normsFit = true;
+            boolean copiesFit = true;
+            for (int i = 0; i < made.length; i++) {
+                boolean fits = made[i].fits(i < NORM_KERNELS ? ln : copy);
+                if (i < NORM_KERNELS) {
+                    normsFit &= fits;
+                } else {
+                    copiesFit &= fits;
+                }
             }
-        } catch (RuntimeException e) {
-            throw Closing.afterFailure(e, made);
+            if ((normsFit || ln == 1) && (copiesFit || copy == 1)) {
+                break;
+            }
+            for (ClKernel kernel : made) {
+                kernel.close();
+            }
+            ln = normsFit ? ln : ln / 2;
+            copy = copiesFit ? copy : copy / 2;
         }
+        lnGroup = ln;
+        copyGroup = copy;
+        this.options = "-DLN_WG=" + lnGroup + " -DCOPY_WG=" + copyGroup;
         layernorm = made[0];
         rmsnorm = made[1];
         swiglu = made[2];
@@ -49,6 +77,19 @@ public final class TransformerKernels implements AutoCloseable {
         heads = made[4];
         mergeHeads = made[5];
         gatherRows = made[6];
+    }
+
+    private static ClKernel[] build(ClContext context, String options) {
+        ClProgram program = context.program(KernelSource.load("transformer.cl"), options);
+        ClKernel[] made = new ClKernel[NAMES.length];
+        try {
+            for (int i = 0; i < NAMES.length; i++) {
+                made[i] = program.kernel(NAMES[i]);
+            }
+        } catch (RuntimeException e) {
+            throw Closing.afterFailure(e, made);
+        }
+        return made;
     }
 
     /**
