@@ -127,7 +127,8 @@ public final class ClKernel extends ClObject {
 
     /**
      * Whether a launch with work-groups of {@code localSize} (one size per dimension) is within this kernel's limits
-     * on its device, so that a caller can pick a smaller variant instead of failing. Null (the driver chooses) always
+     * on its device (work-items per group and per dimension, a required group size, local memory), so that a caller
+     * can pick a smaller variant instead of failing. Null (the driver chooses) always
      * fits.
      */
     public boolean fits(long... localSize) {
@@ -150,6 +151,11 @@ public final class ClKernel extends ClObject {
             return "the kernel allows at most " + limits.maxWorkGroupSize() + " work-items per group on this device "
                     + "(CL_KERNEL_WORK_GROUP_SIZE; the device's own maximum is "
                     + program.context().device().info().maxWorkGroupSize() + ")";
+        }
+        long deviceLocal = program.context().device().info().localMemBytes();
+        if (deviceLocal > 0 && localMemoryBytes() > deviceLocal) {
+            return "the kernel needs " + localMemoryBytes() + " bytes of local memory (CL_KERNEL_LOCAL_MEM_SIZE and "
+                    + "__local arguments); the device has " + deviceLocal;
         }
         long[] perDimension = program.context().device().info().maxWorkItemSizes();
         for (int i = 0; i < localSize.length && i < perDimension.length; i++) {
