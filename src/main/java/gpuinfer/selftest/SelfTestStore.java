@@ -12,6 +12,7 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The self-test's results for one device and driver, in {@code <cache dir>/selftest/<device>-<driver>.tsv}, valid
@@ -33,19 +34,33 @@ public final class SelfTestStore {
     public record Key(String device, String driver, String kernelSources) {
     }
 
+    /** Results stored by the stores of {@link #forDevice} in this process, by key: see {@link #forDevice}. */
+    private static final Map<Key, Map<String, VariantResult>> REMEMBERED = new ConcurrentHashMap<>();
+
     private final Path file;
     private final Key key;
+    private final boolean remembered;
 
+    /** A store in {@code file} for {@code key} alone. */
     public SelfTestStore(Path file, Key key) {
-        this.file = file;
-        this.key = key;
+        this(file, key, false);
     }
 
-    /** The store of a device in the cache directory, for the kernel sources of this gpu-infer. */
+    private SelfTestStore(Path file, Key key, boolean remembered) {
+        this.file = file;
+        this.key = key;
+        this.remembered = remembered;
+    }
+
+    /**
+     * The store of a device in the cache directory, for the kernel sources of this gpu-infer. It also remembers what
+     * it stored for the rest of the process, so that a process that changes its cache directory (tests do) does not
+     * test a device again.
+     */
     public static SelfTestStore forDevice(DeviceInfo device) {
         Key key = new Key(device.name(), device.driverVersion(), KernelSourcesHash.current());
         String stem = (device.name() + "-" + device.driverVersion()).replaceAll("[^A-Za-z0-9_.-]+", "_");
-        return new SelfTestStore(CacheDirectory.root().resolve("selftest").resolve(stem + ".tsv"), key);
+        return new SelfTestStore(CacheDirectory.root().resolve("selftest").resolve(stem + ".tsv"), key, true);
     }
 
     public Path file() {
@@ -58,6 +73,12 @@ public final class SelfTestStore {
 
     /** The stored results by variant name: empty when there is no file, it is damaged, or it holds another key. */
     public Map<String, VariantResult> load() {
+        Map<String, VariantResult> results = new LinkedHashMap<>(remembered ? REMEMBERED.getOrDefault(key, Map.of()) : Map.of());
+        results.putAll(read());
+        return results;
+    }
+
+    private Map<String, VariantResult> read() {
         Map<String, VariantResult> results = new LinkedHashMap<>();
         if (!Files.isRegularFile(file)) {
             return results;
@@ -97,6 +118,11 @@ public final class SelfTestStore {
             text.append(String.join("\t", clean(r.variant()), clean(r.point()), r.status().name(),
                     Double.toString(r.maxAbsError()), Double.toString(r.nmse()), clean(r.tolerance()),
                     Double.toString(Math.round(r.millis() * 10) / 10.0), clean(r.shapes()), clean(r.detail()))).append('\n');
+        }
+        if (remembered) {
+            Map<String, VariantResult> copy = new LinkedHashMap<>();
+            results.forEach(r -> copy.put(r.variant(), r));
+            REMEMBERED.put(key, java.util.Collections.unmodifiableMap(copy));
         }
         byte[] bytes = text.toString().getBytes(StandardCharsets.UTF_8);
         AtomicFiles.write(file, out -> out.write(bytes));
