@@ -127,14 +127,22 @@ public final class DeviceSetup {
                         used.add(r);
                     }
                 }
+                if (test != null) {
+                    notices.println(" " + finished(ran, (System.nanoTime() - start) / 1e9));
+                    notices.flush();
+                }
+            } catch (RuntimeException e) {
+                if (test != null) {
+                    notices.println(" stopped: " + e.getMessage()); // ends the line begun above
+                    notices.flush();
+                }
+                throw e;
             } finally {
                 if (test != null) {
                     test.close();
                 }
             }
             if (!ran.isEmpty()) {
-                notices.println(" " + finished(ran, (System.nanoTime() - start) / 1e9));
-                notices.flush();
                 try {
                     store.save(known.values());
                 } catch (IOException e) {
