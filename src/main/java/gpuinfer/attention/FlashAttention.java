@@ -215,13 +215,18 @@ public final class FlashAttention extends ClAttention {
     private Kernels kernels(int headDim) {
         return kernelsByHeadDim.computeIfAbsent(headDim, d -> {
             FlashConfig config = config(d);
-            ClProgram program = context.program(KernelSource.load("attention_flash.cl"),
-                    (config.options(d) + " " + extraOptions).trim());
-            ClKernel tiled = program.kernel("flash_attention_tiled");
+            String options = config.options(d) + " " + extraOptions;
+            // a variant's planted-fault options (KernelSettings.withBuildOptions) go into its own program only; without
+            // them both requests are the same program, built once
+            ClProgram tiledProgram = context.program(KernelSource.load("attention_flash.cl"),
+                    (options + " " + settings.buildOptions("flash_tiled")).trim());
+            ClProgram splitProgram = context.program(KernelSource.load("attention_flash.cl"),
+                    (options + " " + settings.buildOptions("flash_decode_split")).trim());
+            ClKernel tiled = tiledProgram.kernel("flash_attention_tiled");
             ClKernel split = null;
             try {
-                split = program.kernel("flash_decode_split");
-                return new Kernels(config, tiled, split, program.kernel("flash_decode_merge"));
+                split = splitProgram.kernel("flash_decode_split");
+                return new Kernels(config, tiled, split, splitProgram.kernel("flash_decode_merge"));
             } catch (RuntimeException e) {
                 throw Closing.afterFailure(e, tiled, split);
             }
