@@ -68,8 +68,8 @@ final class BenchRunCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "OUT.json", description = "Also write the measurements as JSON.")
     Path json;
 
-    @Option(names = "--kernels", description = "Also print each decode kernel's share of device time (one extra profiled round).")
-    boolean kernels;
+    @Option(names = "--kernel-shares", description = "Also print each decode kernel's share of device time (one extra profiled round).")
+    boolean kernelShares;
 
     @Mixin
     OpenClOptions opencl;
@@ -99,7 +99,7 @@ final class BenchRunCommand implements Callable<Integer> {
                     rounds.add(round);
                 }
             }
-            if (kernels) {
+            if (kernelShares) {
                 List<ModelBenchmark.KernelShare> shares = ModelBenchmark.profileDecode(gpt, context.queue(), promptTokens, decodeTokens);
                 double total = shares.stream().mapToDouble(ModelBenchmark.KernelShare::millis).sum();
                 out.printf("decode kernels over %d steps (device time %.1f ms):%n", decodeTokens, total);
