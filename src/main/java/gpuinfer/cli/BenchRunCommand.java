@@ -86,6 +86,11 @@ final class BenchRunCommand implements Callable<Integer> {
             description = "Timed calls per matrix product and side, after one warm-up call; medians (default: ${DEFAULT-VALUE}).")
     int gemmRuns;
 
+    @Option(names = "--cublas", paramLabel = "GEMM.json",
+            description = "JSON of tools/anchor_gemm_cuda.py from this session (PyTorch torch.matmul on CUDA: cuBLAS, "
+                    + "float32, TF32 off) on the same shapes: a cuBLAS column in the GEMM table.")
+    Path cublas;
+
     @Option(names = "--kernel-shares", description = "Also print each decode kernel's share of device time (one extra profiled round).")
     boolean kernelShares;
 
@@ -103,6 +108,10 @@ final class BenchRunCommand implements Callable<Integer> {
         if (gemmRuns < 1) {
             throw new InputException("--gemm-runs must be at least 1.");
         }
+        if (cublas != null && gemmAnchor.equals("none")) {
+            throw new InputException("--cublas adds a column to the GEMM table, which --gemm-anchor none leaves out.");
+        }
+        JsonNode cublasJson = cublas == null ? null : read(cublas);
         ClblastAnchor.Lookup clblast = gemmAnchor.equals("none") ? null : ClblastAnchor.locate();
         if (gemmAnchor.equals("clblast") && clblast.library().isEmpty()) {
             throw new InputException("--gemm-anchor clblast: " + clblast.problem() + "; " + ClblastAnchor.INSTALL_HINT + ".");
@@ -207,7 +216,7 @@ final class BenchRunCommand implements Callable<Integer> {
             out.printf("llama.cpp: %s (%s), prefill %s, decode %s%n", llama.modelType(), llama.modelFile(), llama.prefillTest(),
                     llama.decodeTest());
         }
-        List<Map<String, Object>> gemmRows = clblast == null ? List.of() : printGemms(out, gemms, ours, clblast, clblastResult);
+        List<Map<String, Object>> gemmRows = clblast == null ? List.of() : printGemms(out, gemms, ours, clblast, clblastResult, cublasJson);
         if (json != null) {
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("model", dir.toString());
@@ -231,7 +240,7 @@ final class BenchRunCommand implements Callable<Integer> {
                         llama.decodeTest()));
             }
             if (clblast != null) {
-                doc.put("gemm", gemmJson(gemmRows, clblast, clblastResult));
+                doc.put("gemm", gemmJson(gemmRows, clblast, clblastResult, cublasJson));
             }
             doc.put("rounds", rounds);
             String text = Json.write(doc);
@@ -251,12 +260,13 @@ final class BenchRunCommand implements Callable<Integer> {
      */
     private List<Map<String, Object>> printGemms(PrintWriter out, List<PrefillGemm> gemms,
                                                  List<LinearGemmBenchmark.Measurement> ours, ClblastAnchor.Lookup clblast,
-                                                 ClblastAnchor.Result result) {
+                                                 ClblastAnchor.Result result, JsonNode cublasJson) {
         out.println();
         out.printf("prefill GEMMs, float32 y[R,N] = x[R,K]·W[N,K]ᵀ alone, wall time per call, median of %d after 1 warm-up:%n",
                 gemmRuns);
-        out.printf("%-32s %6s %6s %6s %12s %9s %11s %9s %10s%n", "GEMM", "R", "N", "K", "gpu-infer ms", "GFLOP/s",
-                "CLBlast ms", "GFLOP/s", "x CLBlast");
+        out.printf("%-32s %6s %6s %6s %12s %9s %11s %9s %10s%s%n", "GEMM", "R", "N", "K", "gpu-infer ms", "GFLOP/s",
+                "CLBlast ms", "GFLOP/s", "x CLBlast", cublasJson == null ? ""
+                        : String.format(java.util.Locale.ROOT, " %11s %9s %9s", "cuBLAS ms", "GFLOP/s", "x cuBLAS"));
         List<Map<String, Object>> rows = new ArrayList<>();
         Map<String, String> kernelOptions = new LinkedHashMap<>();
         for (int i = 0; i < gemms.size(); i++) {
@@ -267,11 +277,20 @@ final class BenchRunCommand implements Callable<Integer> {
             boolean both = c != null && c.correct() && oursCorrect;
             double cGflops = c == null ? Double.NaN : g.flops() / (c.medianMillis() * 1e6);
             double ratio = both ? m.gflops() / cGflops : Double.NaN;
-            out.printf("%-32s %6d %6d %6d %12.3f %9s %11s %9s %10s%n", g.label(), g.rows(), g.outputs(), g.inputs(),
+            JsonNode cu = findGemm(cublasJson, g);
+            double cuMs = cu == null ? Double.NaN : cu.path("median_ms").asDouble(Double.NaN);
+            boolean cuCorrect = cu != null && cu.path("worst_error").asDouble(0) <= PrefillGemm.ERROR_LIMIT;
+            double cuGflops = g.flops() / (cuMs * 1e6);
+            boolean cuRatio = cuCorrect && oursCorrect && Double.isFinite(cuMs) && cuMs > 0;
+            String cuCells = cublasJson == null ? "" : String.format(java.util.Locale.ROOT, " %11s %9s %9s",
+                    Double.isFinite(cuMs) ? String.format(java.util.Locale.ROOT, "%.4f", cuMs) : "-",
+                    !Double.isFinite(cuMs) ? "-" : cuCorrect ? String.format(java.util.Locale.ROOT, "%.1f", cuGflops) : "wrong",
+                    cuRatio ? String.format(java.util.Locale.ROOT, "%.2fx", m.gflops() / cuGflops) : "-");
+            out.printf("%-32s %6d %6d %6d %12.3f %9s %11s %9s %10s%s%n", g.label(), g.rows(), g.outputs(), g.inputs(),
                     m.medianMillis(), oursCorrect ? String.format(java.util.Locale.ROOT, "%.1f", m.gflops()) : "wrong",
                     c == null ? "-" : String.format(java.util.Locale.ROOT, "%.3f", c.medianMillis()),
                     c == null ? "-" : c.correct() ? String.format(java.util.Locale.ROOT, "%.1f", cGflops) : "wrong",
-                    both ? String.format(java.util.Locale.ROOT, "%.2fx", ratio) : "-");
+                    both ? String.format(java.util.Locale.ROOT, "%.2fx", ratio) : "-", cuCells);
             kernelOptions.merge(m.kernels(), m.options(), (a, b) -> a.equals(b) ? a : a + "; " + b);
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("label", g.label());
@@ -290,6 +309,12 @@ final class BenchRunCommand implements Callable<Integer> {
             row.put("clblastGflops", c == null ? null : cGflops);
             row.put("clblastWorstError", c == null ? null : c.worstError());
             row.put("gpuInferOverClblast", both ? ratio : null);
+            if (cublasJson != null) {
+                row.put("cublasMedianMs", Double.isFinite(cuMs) ? cuMs : null);
+                row.put("cublasGflops", Double.isFinite(cuMs) ? cuGflops : null);
+                row.put("cublasWorstError", cu == null ? null : cu.path("worst_error").asDouble(Double.NaN));
+                row.put("gpuInferOverCublas", cuRatio ? m.gflops() / cuGflops : null);
+            }
             rows.add(row);
         }
         kernelOptions.forEach((kernels, options) -> out.printf("gpu-infer linear: %s, %s%n", kernels, options));
@@ -308,11 +333,28 @@ final class BenchRunCommand implements Callable<Integer> {
                 out.printf("CLBlast anchor failed: %s%n", result.problem());
             }
         }
+        if (cublasJson != null) {
+            out.printf("cuBLAS anchor: %s (%s)%s%n", cublasJson.path("anchor").asText("?"), cublas,
+                    cublasJson.path("tf32").asBoolean(true) ? "; TF32 was ON: not float32 products" : "");
+        }
         return rows;
     }
 
+    /** The row of an anchor JSON (tools/anchor_gemm_cuda.py) with this GEMM's R, N and K, or null. */
+    private static JsonNode findGemm(JsonNode anchorJson, PrefillGemm g) {
+        if (anchorJson == null) {
+            return null;
+        }
+        for (JsonNode row : anchorJson.path("rows")) {
+            if (row.path("R").asInt() == g.rows() && row.path("N").asInt() == g.outputs() && row.path("K").asInt() == g.inputs()) {
+                return row;
+            }
+        }
+        return null;
+    }
+
     private Map<String, Object> gemmJson(List<Map<String, Object>> rows, ClblastAnchor.Lookup clblast,
-                                                ClblastAnchor.Result result) {
+                                         ClblastAnchor.Result result, JsonNode cublasJson) {
         Map<String, Object> anchor = new LinkedHashMap<>();
         if (clblast.library().isEmpty()) {
             anchor.put("status", "not found");
@@ -329,6 +371,10 @@ final class BenchRunCommand implements Callable<Integer> {
         gemm.put("warmup", 1);
         gemm.put("runs", gemmRuns);
         gemm.put("clblast", anchor);
+        if (cublasJson != null) {
+            gemm.put("cublas", Map.of("anchor", cublasJson.path("anchor").asText("?"), "file", cublas.toString(),
+                    "tf32", cublasJson.path("tf32").asBoolean(true)));
+        }
         gemm.put("rows", rows);
         return gemm;
     }

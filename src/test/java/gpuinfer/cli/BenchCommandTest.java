@@ -301,9 +301,29 @@ class BenchCommandTest {
         String before = System.getProperty(ClblastAnchor.LIBRARY_PROPERTY);
         System.setProperty(ClblastAnchor.LIBRARY_PROPERTY, missing.toString());
         try {
+            // a cuBLAS anchor (tools/anchor_gemm_cuda.py's rows): one good row, one whose check failed, the rest absent
+            Path cublas = dir.resolve("cublas.json");
+            Files.writeString(cublas, """
+                    {"anchor": "test anchor", "tf32": false, "rows": [
+                      {"label": "q/k/v (fused)", "R": 16, "N": 384, "K": 128, "median_ms": 0.0125, "worst_error": 1e-7},
+                      {"label": "mlp up", "R": 16, "N": 512, "K": 128, "median_ms": 0.01, "worst_error": 0.5}]}
+                    """);
             Path json = dir.resolve("run.json");
-            CliRunner r = CliRunner.run(benchRun(json).toArray(String[]::new));
+            CliRunner r = CliRunner.run(benchRun(json, "--cublas", cublas.toString()).toArray(String[]::new));
             JsonNode doc = checkBenchRun(r, json);
+            assertTrue(Pattern.compile("x CLBlast\\s+cuBLAS ms\\s+GFLOP/s\\s+x cuBLAS").matcher(r.out()).find(), r::toString);
+            assertTrue(r.out().contains("cuBLAS anchor: test anchor (" + cublas + ")"), r::toString);
+            JsonNode qkv = doc.get("gemm").get("rows").get(0);
+            assertEquals(0.0125, qkv.get("cublasMedianMs").asDouble());
+            assertClose(2.0 * 16 * 384 * 128 / 0.0125e6, qkv.get("cublasGflops").asDouble(), 1e-9, "cuBLAS GFLOP/s");
+            assertClose(qkv.get("gpuInferGflops").asDouble() / qkv.get("cublasGflops").asDouble(),
+                    qkv.get("gpuInferOverCublas").asDouble(), 1e-9, "x cuBLAS");
+            List<String> qkvCells = cells(r.out(), "q/k/v (fused)");
+            assertEquals(List.of("0.0125", "125.8"), qkvCells.subList(8, 10), "2·16·384·128 / 0.0125 ms");
+            assertPrinted(qkv.get("gpuInferOverCublas").asDouble(), qkvCells.get(10), "x cuBLAS");
+            assertEquals(List.of("0.0100", "wrong", "-"), cells(r.out(), "mlp up").subList(8, 11), "a failed check, no ratio");
+            assertTrue(doc.get("gemm").get("rows").get(2).get("gpuInferOverCublas").isNull());
+            assertEquals(List.of("-", "-", "-"), cells(r.out(), "mlp down").subList(8, 11), "no such row in the anchor");
             assertTrue(r.out().contains("CLBlast anchor: " + missing + " (GPU_INFER_CLBLAST_LIBRARY) not found; "
                     + "apt-get install libclblast1, or name the library with GPU_INFER_CLBLAST_LIBRARY"), r::toString);
             JsonNode anchor = doc.get("gemm").get("clblast");
@@ -351,5 +371,6 @@ class BenchCommandTest {
 
         assertEquals(2, CliRunner.run("bench", "run", "--gemm-anchor", "cublas").status());
         assertEquals(2, CliRunner.run("bench", "run", "--gemm-runs", "0").status());
+        assertEquals(2, CliRunner.run("bench", "run", "--gemm-anchor", "none", "--cublas", dir.resolve("c.json").toString()).status());
     }
 }
