@@ -163,11 +163,12 @@ public final class ClblastSgemm {
         }
 
         String measure(int R, int N, int K, int warmup, int runs) {
-            float[] x = RandomTensors.gaussian(11, 0, R * K).data();
-            float[] w = RandomTensors.gaussian(11, 1, N * K).data();
-            long a = buffer(x);
-            long b = buffer(w);
-            long c = buffer(new float[R * N]);
+            // the same inputs as gpu-infer's side (LinearGemmBenchmark, seed 11)
+            float[] x = RandomTensors.gaussian(11, 0, R * K).data();  // [R, K]
+            float[] w = RandomTensors.gaussian(11, 1, N * K).data();  // [N, K]
+            long a = buffer(x);                                        // A = x [R, K]
+            long b = buffer(w);                                        // B = W [N, K], used transposed
+            long c = buffer(new float[R * N]);                         // C = y [R, N]
             try {
                 for (int i = 0; i < warmup; i++) {
                     sgemm(R, N, K, a, b, c);
