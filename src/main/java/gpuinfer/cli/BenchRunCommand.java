@@ -3,7 +3,10 @@ package gpuinfer.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import gpuinfer.InputException;
+import gpuinfer.bench.ClblastAnchor;
+import gpuinfer.bench.LinearGemmBenchmark;
 import gpuinfer.bench.ModelBenchmark;
+import gpuinfer.bench.PrefillGemm;
 import gpuinfer.bench.Stats;
 import gpuinfer.cl.ClContext;
 import gpuinfer.cl.ClDevice;
@@ -13,8 +16,10 @@ import gpuinfer.model.ModelWeights;
 import gpuinfer.model.LoadedModel;
 import gpuinfer.model.ModelLocator;
 import gpuinfer.ops.ClBackend;
+import gpuinfer.ops.Linear;
 import gpuinfer.util.AtomicFiles;
 import gpuinfer.util.Progress;
+import gpuinfer.variants.KernelSettings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -36,7 +41,9 @@ import java.util.concurrent.Callable;
         description = {"Benchmark a model: prefill of a --prompt-tokens prompt (logits of its last position), then",
                 "--decode-tokens single-token steps against the KV cache. Prints medians over --repeat rounds:",
                 "prefill tokens/s and GFLOP/s, decode tokens/s and the GB/s of weights read per token, and with",
-                "--anchor/--machine the PyTorch figures and the machine's limits from the same session.",
+                "--anchor/--machine the PyTorch figures and the machine's limits from the same session. Then the",
+                "prefill's matrix products (--gemm-anchor): gpu-infer's linear kernel beside CLBlast's SGEMM on the",
+                "same device and shapes, as GFLOP/s and their ratio.",
                 "", "Example (random GPT-2 124M-shaped weights and the anchor in one session): tools/bench_gpt2.sh", ""})
 final class BenchRunCommand implements Callable<Integer> {
     @Spec
@@ -68,8 +75,24 @@ final class BenchRunCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "OUT.json", description = "Also write the measurements as JSON.")
     Path json;
 
-    @Option(names = "--kernels", description = "Also print each decode kernel's share of device time (one extra profiled round).")
-    boolean kernels;
+    @Option(names = "--gemm-anchor", defaultValue = "auto", paramLabel = "WHICH",
+            description = "The prefill's matrix products (q/k/v, attention out, MLP, head for every row) timed alone with "
+                    + "gpu-infer's linear kernel and with CLBlast's SGEMM on the same device: auto (CLBlast when "
+                    + "libclblast is installed, else a line saying how to get it), clblast (fail without it), none "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String gemmAnchor;
+
+    @Option(names = "--gemm-runs", defaultValue = "3", paramLabel = "N",
+            description = "Timed calls per matrix product and side, after one warm-up call; medians (default: ${DEFAULT-VALUE}).")
+    int gemmRuns;
+
+    @Option(names = "--cublas", paramLabel = "GEMM.json",
+            description = "JSON of tools/anchor_gemm_cuda.py from this session (PyTorch torch.matmul on CUDA: cuBLAS, "
+                    + "float32, TF32 off) on the same shapes: a cuBLAS column in the GEMM table.")
+    Path cublas;
+
+    @Option(names = "--kernel-shares", description = "Also print each decode kernel's share of device time (one extra profiled round).")
+    boolean kernelShares;
 
     @Mixin
     OpenClOptions opencl;
@@ -78,6 +101,20 @@ final class BenchRunCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         if (repeat < 1 || promptTokens < 1 || decodeTokens < 1) {
             throw new InputException("--repeat, --prompt-tokens and --decode-tokens must be at least 1.");
+        }
+        if (!List.of("auto", "clblast", "none").contains(gemmAnchor)) {
+            throw new InputException("Unknown --gemm-anchor '" + gemmAnchor + "': use auto, clblast or none.");
+        }
+        if (gemmRuns < 1) {
+            throw new InputException("--gemm-runs must be at least 1.");
+        }
+        if (cublas != null && gemmAnchor.equals("none")) {
+            throw new InputException("--cublas adds a column to the GEMM table, which --gemm-anchor none leaves out.");
+        }
+        JsonNode cublasJson = cublas == null ? null : read(cublas);
+        ClblastAnchor.Lookup clblast = gemmAnchor.equals("none") ? null : ClblastAnchor.locate();
+        if (gemmAnchor.equals("clblast") && clblast.library().isEmpty()) {
+            throw new InputException("--gemm-anchor clblast: " + clblast.problem() + "; " + ClblastAnchor.INSTALL_HINT + ".");
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -91,25 +128,44 @@ final class BenchRunCommand implements Callable<Integer> {
         }
         ClDevice device = opencl.selectDevice();
         List<ModelBenchmark.Round> rounds = new ArrayList<>();
-        try (ClContext context = opencl.openContext(device);
-             DecoderModel gpt = new DecoderModel(new ClBackend(context, opencl.settings(context)), weights, 1, promptTokens + decodeTokens, promptTokens, 1)) {
-            for (int r = 0; r <= repeat; r++) {
-                ModelBenchmark.Round round = ModelBenchmark.run(gpt, promptTokens, decodeTokens, r);
-                if (r > 0) {
-                    rounds.add(round);
+        List<PrefillGemm> gemms = PrefillGemm.forModel(config, weights.layers[0].qkvWeight != null, promptTokens);
+        List<LinearGemmBenchmark.Measurement> ours = new ArrayList<>();
+        try (ClContext context = opencl.openContext(device)) {
+            KernelSettings settings = opencl.settings(context);
+            try (DecoderModel gpt = new DecoderModel(new ClBackend(context, settings), weights, 1, promptTokens + decodeTokens, promptTokens, 1)) {
+                for (int r = 0; r <= repeat; r++) {
+                    ModelBenchmark.Round round = ModelBenchmark.run(gpt, promptTokens, decodeTokens, r);
+                    if (r > 0) {
+                        rounds.add(round);
+                    }
+                }
+                if (kernelShares) {
+                    List<ModelBenchmark.KernelShare> shares = ModelBenchmark.profileDecode(gpt, context.queue(), promptTokens, decodeTokens);
+                    double total = shares.stream().mapToDouble(ModelBenchmark.KernelShare::millis).sum();
+                    out.printf("decode kernels over %d steps (device time %.1f ms):%n", decodeTokens, total);
+                    shares.sort((a, b) -> Double.compare(b.millis(), a.millis()));
+                    for (ModelBenchmark.KernelShare s : shares) {
+                        out.printf("  %-44s %5d calls %9.3f ms/step %5.1f%%  %s%n", s.kernel(), s.calls(), s.millis() / decodeTokens,
+                                100 * s.millis() / total, s.options());
+                    }
+                    out.println();
                 }
             }
-            if (kernels) {
-                List<ModelBenchmark.KernelShare> shares = ModelBenchmark.profileDecode(gpt, context.queue(), promptTokens, decodeTokens);
-                double total = shares.stream().mapToDouble(ModelBenchmark.KernelShare::millis).sum();
-                out.printf("decode kernels over %d steps (device time %.1f ms):%n", decodeTokens, total);
-                shares.sort((a, b) -> Double.compare(b.millis(), a.millis()));
-                for (ModelBenchmark.KernelShare s : shares) {
-                    out.printf("  %-44s %5d calls %9.3f ms/step %5.1f%%  %s%n", s.kernel(), s.calls(), s.millis() / decodeTokens,
-                            100 * s.millis() / total, s.options());
+            if (clblast != null) {
+                // gpu-infer's side of the GEMM anchor, on this context; the model's buffers are released by now
+                try (Linear.OnDevice linear = new Linear.OnDevice(context, settings, Map.of())) {
+                    for (PrefillGemm gemm : gemms) {
+                        ours.add(LinearGemmBenchmark.measure(context, linear, gemm, 1, gemmRuns));
+                    }
                 }
-                out.println();
             }
+        }
+        ClblastAnchor.Result clblastResult = null;
+        if (clblast != null && clblast.library().isPresent()) {
+            err.println("CLBlast anchor: CLBlastSgemm on " + gemms.size() + " shapes in a child process (its first call "
+                    + "per shape builds CLBlast's kernels, which takes a while on a CPU runtime)");
+            err.flush();
+            clblastResult = ClblastAnchor.run(clblast.library().get(), device, gemms, 1, gemmRuns);
         }
         double prefillMs = Stats.median(rounds.stream().mapToDouble(ModelBenchmark.Round::prefillMillis).toArray());
         double decodeMs = Stats.median(rounds.stream().mapToDouble(r -> Stats.median(r.decodeMillis())).toArray());
@@ -160,6 +216,7 @@ final class BenchRunCommand implements Callable<Integer> {
             out.printf("llama.cpp: %s (%s), prefill %s, decode %s%n", llama.modelType(), llama.modelFile(), llama.prefillTest(),
                     llama.decodeTest());
         }
+        List<Map<String, Object>> gemmRows = clblast == null ? List.of() : printGemms(out, gemms, ours, clblast, clblastResult, cublasJson);
         if (json != null) {
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("model", dir.toString());
@@ -182,11 +239,144 @@ final class BenchRunCommand implements Callable<Integer> {
                         llama.decodeTps(), "threads", llama.threads(), "prefillTest", llama.prefillTest(), "decodeTest",
                         llama.decodeTest()));
             }
+            if (clblast != null) {
+                doc.put("gemm", gemmJson(gemmRows, clblast, clblastResult, cublasJson));
+            }
             doc.put("rounds", rounds);
             String text = Json.write(doc);
             AtomicFiles.write(json, o -> o.write(text.getBytes(StandardCharsets.UTF_8)));
         }
+        if (gemmAnchor.equals("clblast") && clblastResult != null && clblastResult.problem() != null) {
+            err.println("error: --gemm-anchor clblast: the CLBlast anchor failed (see above).");
+            return ExitCodes.DEVICE_FAILURE;
+        }
         return ExitCodes.OK;
+    }
+
+    /**
+     * The prefill GEMM table: gpu-infer's linear kernel and CLBlast's SGEMM on each shape, GFLOP/s and their ratio
+     * (gpu-infer's rate over CLBlast's: above 1 gpu-infer is faster). A side whose sampled outputs are wrong shows
+     * "wrong" and gets no ratio. Returns the rows for the JSON.
+     */
+    private List<Map<String, Object>> printGemms(PrintWriter out, List<PrefillGemm> gemms,
+                                                 List<LinearGemmBenchmark.Measurement> ours, ClblastAnchor.Lookup clblast,
+                                                 ClblastAnchor.Result result, JsonNode cublasJson) {
+        out.println();
+        out.printf("prefill GEMMs, float32 y[R,N] = x[R,K]·W[N,K]ᵀ alone, wall time per call, median of %d after 1 warm-up:%n",
+                gemmRuns);
+        out.printf("%-32s %6s %6s %6s %12s %9s %11s %9s %10s%s%n", "GEMM", "R", "N", "K", "gpu-infer ms", "GFLOP/s",
+                "CLBlast ms", "GFLOP/s", "x CLBlast", cublasJson == null ? ""
+                        : String.format(java.util.Locale.ROOT, " %11s %9s %9s", "cuBLAS ms", "GFLOP/s", "x cuBLAS"));
+        List<Map<String, Object>> rows = new ArrayList<>();
+        Map<String, String> kernelOptions = new LinkedHashMap<>();
+        for (int i = 0; i < gemms.size(); i++) {
+            PrefillGemm g = gemms.get(i);
+            LinearGemmBenchmark.Measurement m = ours.get(i);
+            boolean oursCorrect = m.worstError() <= PrefillGemm.ERROR_LIMIT;
+            ClblastAnchor.Row c = result == null ? null : result.row(g).orElse(null);
+            boolean both = c != null && c.correct() && oursCorrect;
+            double cGflops = c == null ? Double.NaN : g.flops() / (c.medianMillis() * 1e6);
+            double ratio = both ? m.gflops() / cGflops : Double.NaN;
+            JsonNode cu = findGemm(cublasJson, g);
+            double cuMs = cu == null ? Double.NaN : cu.path("median_ms").asDouble(Double.NaN);
+            boolean cuCorrect = cu != null && cu.path("worst_error").asDouble(0) <= PrefillGemm.ERROR_LIMIT;
+            double cuGflops = g.flops() / (cuMs * 1e6);
+            boolean cuRatio = cuCorrect && oursCorrect && Double.isFinite(cuMs) && cuMs > 0;
+            String cuCells = cublasJson == null ? "" : String.format(java.util.Locale.ROOT, " %11s %9s %9s",
+                    Double.isFinite(cuMs) ? String.format(java.util.Locale.ROOT, "%.4f", cuMs) : "-",
+                    !Double.isFinite(cuMs) ? "-" : cuCorrect ? String.format(java.util.Locale.ROOT, "%.1f", cuGflops) : "wrong",
+                    cuRatio ? String.format(java.util.Locale.ROOT, "%.2fx", m.gflops() / cuGflops) : "-");
+            out.printf("%-32s %6d %6d %6d %12.3f %9s %11s %9s %10s%s%n", g.label(), g.rows(), g.outputs(), g.inputs(),
+                    m.medianMillis(), oursCorrect ? String.format(java.util.Locale.ROOT, "%.1f", m.gflops()) : "wrong",
+                    c == null ? "-" : String.format(java.util.Locale.ROOT, "%.3f", c.medianMillis()),
+                    c == null ? "-" : c.correct() ? String.format(java.util.Locale.ROOT, "%.1f", cGflops) : "wrong",
+                    both ? String.format(java.util.Locale.ROOT, "%.2fx", ratio) : "-", cuCells);
+            kernelOptions.merge(m.kernels(), m.options(), (a, b) -> a.equals(b) ? a : a + "; " + b);
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("label", g.label());
+            row.put("R", g.rows());
+            row.put("N", g.outputs());
+            row.put("K", g.inputs());
+            row.put("gflop", g.flops() / 1e9);
+            row.put("gpuInferMedianMs", m.medianMillis());
+            row.put("gpuInferRunsMs", m.runsMillis());
+            row.put("gpuInferGflops", m.gflops());
+            row.put("gpuInferKernels", m.kernels());
+            row.put("gpuInferOptions", m.options());
+            row.put("gpuInferWorstError", m.worstError());
+            row.put("clblastMedianMs", c == null ? null : c.medianMillis());
+            row.put("clblastRunsMs", c == null ? null : c.runsMillis());
+            row.put("clblastGflops", c == null ? null : cGflops);
+            row.put("clblastWorstError", c == null ? null : c.worstError());
+            row.put("gpuInferOverClblast", both ? ratio : null);
+            if (cublasJson != null) {
+                row.put("cublasMedianMs", Double.isFinite(cuMs) ? cuMs : null);
+                row.put("cublasGflops", Double.isFinite(cuMs) ? cuGflops : null);
+                row.put("cublasWorstError", cu == null ? null : cu.path("worst_error").asDouble(Double.NaN));
+                row.put("gpuInferOverCublas", cuRatio ? m.gflops() / cuGflops : null);
+            }
+            rows.add(row);
+        }
+        kernelOptions.forEach((kernels, options) -> out.printf("gpu-infer linear: %s, %s%n", kernels, options));
+        double oursWorst = ours.stream().mapToDouble(LinearGemmBenchmark.Measurement::worstError).max().orElse(0);
+        out.printf("gpu-infer outputs: worst sampled error %.1e of Σ|x·w| (limit %.0e)%n", oursWorst, PrefillGemm.ERROR_LIMIT);
+        if (clblast.library().isEmpty()) {
+            out.printf("CLBlast anchor: %s; %s%n", clblast.problem(), ClblastAnchor.INSTALL_HINT);
+        } else if (result != null) {
+            if (!result.rows().isEmpty()) {
+                double worst = result.rows().stream().mapToDouble(ClblastAnchor.Row::worstError).max().orElse(0);
+                out.printf("CLBlast anchor: CLBlastSgemm (row-major, W transposed) from %s on %s, in a child process "
+                                + "(%.1f s with its kernel builds); worst sampled error %.1e of Σ|x·w| (limit %.0e)%n",
+                        result.library(), result.device(), result.seconds(), worst, PrefillGemm.ERROR_LIMIT);
+            }
+            if (result.problem() != null) {
+                out.printf("CLBlast anchor failed: %s%n", result.problem());
+            }
+        }
+        if (cublasJson != null) {
+            out.printf("cuBLAS anchor: %s (%s)%s%n", cublasJson.path("anchor").asText("?"), cublas,
+                    cublasJson.path("tf32").asBoolean(true) ? "; TF32 was ON: not float32 products" : "");
+        }
+        return rows;
+    }
+
+    /** The row of an anchor JSON (tools/anchor_gemm_cuda.py) with this GEMM's R, N and K, or null. */
+    private static JsonNode findGemm(JsonNode anchorJson, PrefillGemm g) {
+        if (anchorJson == null) {
+            return null;
+        }
+        for (JsonNode row : anchorJson.path("rows")) {
+            if (row.path("R").asInt() == g.rows() && row.path("N").asInt() == g.outputs() && row.path("K").asInt() == g.inputs()) {
+                return row;
+            }
+        }
+        return null;
+    }
+
+    private Map<String, Object> gemmJson(List<Map<String, Object>> rows, ClblastAnchor.Lookup clblast,
+                                         ClblastAnchor.Result result, JsonNode cublasJson) {
+        Map<String, Object> anchor = new LinkedHashMap<>();
+        if (clblast.library().isEmpty()) {
+            anchor.put("status", "not found");
+            anchor.put("message", clblast.problem() + "; " + ClblastAnchor.INSTALL_HINT);
+        } else {
+            anchor.put("status", result.problem() == null ? "ok" : "failed");
+            anchor.put("message", result.problem());
+            anchor.put("library", result.library());
+            anchor.put("device", result.device());
+            anchor.put("seconds", result.seconds());
+        }
+        Map<String, Object> gemm = new LinkedHashMap<>();
+        gemm.put("layout", "y[R,N] = x[R,K] * W[N,K]^T, float32, row-major");
+        gemm.put("warmup", 1);
+        gemm.put("runs", gemmRuns);
+        gemm.put("clblast", anchor);
+        if (cublasJson != null) {
+            gemm.put("cublas", Map.of("anchor", cublasJson.path("anchor").asText("?"), "file", cublas.toString(),
+                    "tf32", cublasJson.path("tf32").asBoolean(true)));
+        }
+        gemm.put("rows", rows);
+        return gemm;
     }
 
     /**
