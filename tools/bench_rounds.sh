@@ -20,7 +20,7 @@ bench_rounds() {
                 "$out/llama_prefill.json" "$out/llama_decode.json" > "$out/llama_${format}_$round.json"
             echo "== round $round, $format: gpu-infer" >&2
             # shellcheck disable=SC2086
-            bin/gpu-infer bench run --model "$file" --prompt-tokens 512 --decode-tokens 64 --repeat 3 $extra \
+            bin/gpu-infer bench run --model "$file" --prompt-tokens 512 --decode-tokens 64 --repeat 3 --gemm-anchor none $extra \
                 --machine "$out/machine.json" --llama-bench "$out/llama_${format}_$round.json" \
                 --json "$out/gpu_infer_${format}_$round.json"
         done
