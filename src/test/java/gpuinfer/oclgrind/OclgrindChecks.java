@@ -1,0 +1,155 @@
+package gpuinfer.oclgrind;
+
+import gpuinfer.ops.LinearShapeSweep;
+import gpuinfer.ops.TransformerOpsSweep;
+import gpuinfer.variants.KernelSettings.Family;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.IntFunction;
+
+import static gpuinfer.oclgrind.Check.gpuInfer;
+import static gpuinfer.oclgrind.Check.main;
+
+/**
+ * The one list of what runs under Oclgrind ({@link OclgrindCheckTest}; {@code tools/oclgrind_check.sh} runs that
+ * test). Every check compares the device's results with the CPU reference, so a child fails on a wrong result as
+ * well as on any Oclgrind diagnostic.
+ *
+ * <p>Oclgrind reports a GPU, so the default ("auto") family is the GPU-shaped one there; the CPU-shaped variants run
+ * under {@code gpuinfer.kernels=cpu}. Oclgrind interprets every work-item (thousands of times slower than PoCL): the
+ * shapes are small, chosen around the kernels' tiles, and the models are the tiny golden ones. The checks run two
+ * at a time, longest first, so that the long ones do not start last.
+ */
+final class OclgrindChecks {
+    private OclgrindChecks() {
+    }
+
+    private static final String GPT2 = "src/test/resources/golden/gguf/tiny/";
+    private static final String LLAMA = "src/test/resources/golden/llama/";
+
+    /** Oclgrind's local memory per work-group (CL_DEVICE_LOCAL_MEM_SIZE). */
+    private static final int OCLGRIND_LOCAL_BYTES = 32 * 1024;
+
+    /**
+     * The CPU-shaped flash configuration whatever the family picks: PoCL's defaults on an AVX2 CPU
+     * (FlashConfig.defaults: VEC=8 WG=16 QB=4 NB=2 CB=2 KT=64 SPLIT_WG=16), except that the key tile halves until its K
+     * and V tiles fit Oclgrind's local memory (D = 80: KT = 32).
+     */
+    private static List<String> cpuFlashDefines(int headDim) {
+        int kt = 64;
+        while (2L * kt * headDim * Float.BYTES > OCLGRIND_LOCAL_BYTES) {
+            kt /= 2;
+        }
+        List<String> defines = new ArrayList<>();
+        for (String define : List.of("VEC=8", "WG=16", "QB=4", "NB=2", "CB=2", "KT=" + kt, "SPLIT_WG=16")) {
+            defines.addAll(List.of("--kernel-define", define));
+        }
+        return defines;
+    }
+
+    static final List<Check> ALL = List.of(
+            new Check("linear sweep, GPU-shaped",
+                    "the linear layer in every weight format (F32, F16, BF16, Q8_0, Q4_0), every activation, bias and "
+                            + "residual, over rows, outputs and K around the decode and prefill kernels' tiles (1, 3, "
+                            + "4, 15, 16, 17, 63, 65 rows; 63, 65, 1, 17 outputs; K not a multiple of the vector "
+                            + "width): the variants a GPU gets, prefill through linear_nt (and the widened formats' "
+                            + "dequantize_rows)",
+                    Family.AUTO, List.of(), main(LinearShapeSweep.class)),
+            new Check("linear sweep, packed prefill",
+                    "the same sweep with prefill through pack_rows + linear_packed (CPUs' prefill), forced on with "
+                            + "-Dgpuinfer.linear.prefill=packed; panels one short of and one past 16 outputs, K around "
+                            + "pack_rows's groups of 16 chunks",
+                    Family.AUTO, List.of("-Dgpuinfer.linear.prefill=packed"), main(LinearShapeSweep.class)),
+            new Check("linear sweep, CPU-shaped",
+                    "the same sweep with -Dgpuinfer.kernels=cpu: the CPU-shaped variant at each of the linear layer's "
+                            + "decision points (Variants.linearDecode, linearPrefill), which a GPU never picks",
+                    Family.CPU, List.of(), main(LinearShapeSweep.class)),
+            new Check("attention, GPU-shaped", "flash attention as a GPU runs it, and the naive path: see attention()",
+                    Family.AUTO, List.of(), gpuInfer(attention(headDim -> List.of(), true))),
+            new Check("attention, CPU-shaped",
+                    "flash attention with -Dgpuinfer.kernels=cpu and the CPU's tuning values (cpuFlashDefines: "
+                            + "register blocks of 4 rows, 8-wide vectors, partial row blocks): see attention()",
+                    Family.CPU, List.of(), gpuInfer(attention(OclgrindChecks::cpuFlashDefines, false))),
+            new Check("Llama tiny model",
+                    "the Llama family end to end: embed from a Q8_0 table, rmsnorm, fused q/k/v, rotary heads with "
+                            + "grouped kv heads (llama3 rope, interleaved pairs), swiglu, untied head; a prompt of 18 "
+                            + "tokens (prefill's path for 16 rows or more) and decode steps against the KV cache; "
+                            + "compare: every tensor of the teacher-forced forward of the F32 folder against the CPU "
+                            + "reference",
+                    Family.AUTO, List.of(), gpuInfer(List.of(
+                            List.of("run", "--model", LLAMA + "llama-tiny-q8_0.gguf",
+                                    "--prompt", "one two three four five six", "--max-tokens", "3", "--temperature", "0"),
+                            List.of("compare", "--model", LLAMA + "llama-tiny", "--prompt", "Hello",
+                                    "--max-tokens", "2")))),
+            new Check("GPT-2 tiny model",
+                    "GPT-2 end to end: embed with a position table from F16, Q4_0 and BF16 token tables, layernorm, "
+                            + "fused q/k/v rows, gelu, merge_heads, tied head; a right-padded batch of two prompts (key "
+                            + "padding in prefill and decode); compare: every tensor of the Q4_0 file's teacher-forced "
+                            + "forward against the CPU reference",
+                    Family.AUTO, List.of(), gpuInfer(List.of(
+                            List.of("run", "--model", GPT2 + "tiny-f16.gguf", "--prompt", "The meaning of life",
+                                    "--prompt", "Hi", "--max-tokens", "3", "--temperature", "0"),
+                            List.of("compare", "--model", GPT2 + "tiny-q4_0.gguf", "--prompt", "The meaning of life",
+                                    "--max-tokens", "2"),
+                            List.of("run", "--model", GPT2 + "tiny-f32.gguf", "--weights", "bf16",
+                                    "--prompt", "The meaning", "--max-tokens", "2", "--temperature", "0")))),
+            new Check("transformer ops sweep",
+                    "rmsnorm, swiglu, heads (grouped kv heads, rope in both pair orders, partial rope, GPT-2's fused "
+                            + "rows) and embed without a position table, over shapes one short of and one past each "
+                            + "work-group size",
+                    Family.AUTO, List.of(), main(TransformerOpsSweep.class))
+            // SELFTEST: add `gpu-infer selftest` here once it lands, as
+            //   new Check("device self-test", "every variant the self-test runs", Family.AUTO, List.of(),
+            //           gpuInfer(List.of(List.of("selftest"))))
+    );
+
+    /**
+     * The attention command lines (until gpuinfer.attention.AttentionShapeSweep lands): flash prefill through the
+     * tiled kernel with grouped heads, Sq not a multiple of a group's rows and Sk past a key tile; causal prefill
+     * bottom-right aligned with Sq &lt; Sk (tiles above the diagonal skipped) and one kv head; key padding in prefill
+     * with a batch entry that sees no key at all; D = 32 and 80 besides 64; decode (Sq = 1, split-K and merge) with
+     * key padding; a few query rows (Sq = 4 &le; DECODE_MAX_SQ) causal through the decode kernels; with
+     * {@code naive}, the naive path (scores, softmax, PV) causal with key padding.
+     */
+    static List<List<String>> attention(IntFunction<List<String>> definesForHeadDim, boolean withNaive) {
+        List<List<String>> shapes = List.of(
+                List.of("--shape", "1,4,2,33,70,64"),
+                List.of("--shape", "1,2,1,37,45,64", "--causal"),
+                List.of("--shape", "2,2,2,20,40,32", "--causal", "--kv-lens", "40,0"),
+                List.of("--shape", "1,2,1,12,50,80", "--causal"),
+                List.of("--shape", "2,4,2,1,70,64", "--kv-lens", "70,33"),
+                List.of("--shape", "1,4,2,4,130,64", "--causal"));
+        // ATTENTION SWEEP: once gpuinfer.attention.AttentionShapeSweep lands, replace these command lines with
+        //   main(AttentionShapeSweep.class) in both attention checks (and keep the naive line if it skips naive).
+        List<List<String>> lines = new ArrayList<>();
+        for (List<String> shape : shapes) {
+            List<String> line = new ArrayList<>(List.of("attention", "--impl", "flash", "--check"));
+            line.addAll(shape);
+            String[] dims = shape.get(1).split(",");
+            line.addAll(definesForHeadDim.apply(Integer.parseInt(dims[dims.length - 1])));
+            lines.add(line);
+        }
+        if (withNaive) {
+            lines.add(List.of("attention", "--impl", "naive", "--check", "--shape", "1,4,2,17,40,64", "--causal",
+                    "--kv-lens", "13"));
+        }
+        return lines;
+    }
+
+    /**
+     * Three faults planted on purpose ({@link PlantedFaults}): not a check of the code, the proof that the checks
+     * above cannot pass because Oclgrind stayed silent.
+     */
+    static final Check PLANTED_FAULTS = new Check("planted faults",
+            "a write one past a buffer, a write-write data race and an API error (OclgrindCheckTest expects all three "
+                    + "reported)",
+            Family.AUTO, List.of(), PlantedFaults::run);
+
+    static Optional<Check> named(String name) {
+        List<Check> all = new ArrayList<>(ALL);
+        all.add(PLANTED_FAULTS);
+        return all.stream().filter(c -> c.name().equals(name)).findFirst();
+    }
+}
