@@ -6,18 +6,40 @@
 // row that sees no key gets output 0 and log-sum-exp -inf. Every kernel writes each row's log-sum-exp (natural
 // log) to lse [B,H,Sq], so partial results over disjoint key ranges can be merged.
 //
-// Variants (the host picks one; each runs with `gpu-infer attention --impl flash ...`, the variant and the -D
-// values are printed and recorded with every measurement):
+// Variants (the host picks one per head size through two decision points, prefill and decode: CPU-shaped first on
+// CPUs, GPU-shaped first on GPUs or with `--kernels gpu`; a variant whose kernel does not fit the device's limits
+// is skipped with a warning. `gpu-infer attention --impl flash ...` prints the variant and the -D values):
 //
-//   flash_attention_tiled   prefill. A work-group of WG work-items owns WG*QB consecutive query rows of one head;
-//                           each work-item keeps QB rows' running max, sum and output in registers. K and V tiles
-//                           of KT keys are staged in local memory, K transposed so that 8 (VEC) keys' scores come
-//                           from one vector FMA per dimension: a QB x KT block of scores per step, reused across
-//                           the QB rows (register blocking). Tiles wholly above the causal diagonal are skipped.
-//   flash_decode_split      decode (Sq small, Sk long; "split-K"): one query row cannot fill a device, so the keys
-//   flash_decode_merge      are cut into splits; each work-item runs the online softmax over one split and writes
-//                           its partial (output, max, sum); the merge kernel combines the splits by their
-//                           log-sum-exp. Workspace is O(B*H*Sq*splits*D).
+//   flash_attention_tiled   prefill, CPU-shaped (variant "flash_tiled"). A work-group of WG work-items owns WG*QB
+//                           consecutive query rows of one head; each work-item keeps QB rows' running max, sum and
+//                           output in registers. K and V tiles of KT keys are staged in local memory, K transposed
+//                           so that 8 (VEC) keys' scores come from one vector FMA per dimension: a QB x KT block of
+//                           scores per step, reused across the QB rows (register blocking). Tiles wholly above the
+//                           causal diagonal are skipped. Private state: QB * (2 D + KT) floats and more, hundreds
+//                           at D=128: past a GPU's register file.
+//   flash_dsplit            prefill, GPU-shaped. A work-group of QR x DT work-items owns QR query rows; the DT
+//                           work-items of a row split D (work-item t owns dimensions t, t + DT, ...: D/DT floats
+//                           of q and of the output, 32 private floats in all at D=128, DT=8). Scores are partial
+//                           dot products reduced over the row's DT work-items in local memory; K and V tiles of DKT
+//                           keys are staged in local memory row-major: the strided ownership makes a row's DT
+//                           work-items read consecutive floats (different banks) and the rows read the same ones
+//                           (a broadcast), so those tiles need no padding, and the score buffers, read across
+//                           rows, have the odd row stride DKT + 1. Online softmax per row, the running max kept
+//                           identically by the row's work-items (from their tile maxima in local memory), the sum
+//                           as per-work-item parts added at the end. Tiles wholly above the causal diagonal of the
+//                           group's last row are skipped.
+//   flash_decode_split      decode (Sq <= DECODE_MAX_SQ, host-side; Sk long; "split-K"), CPU-shaped: one query row
+//   flash_decode_merge      cannot fill a device, so the keys are cut into splits; each work-item runs the online
+//                           softmax over one split and writes its partial (output, max, sum); the merge kernel
+//                           combines the splits by their log-sum-exp. Workspace is O(B*H*Sq*splits*D).
+//   flash_decode_dsplit     decode, GPU-shaped: a work-group per (split, row) of DEC_KL key lanes x DEC_DT
+//                           work-items; a lane's work-items split D for the dot products (reduced in local memory)
+//                           and for P.V; each lane runs its own online softmax over KB keys at a time; the lanes
+//                           are merged at the end into the same partial layout, combined by flash_decode_merge.
+//
+// Test-only fault (never defined by the application): -DPLANTED_DSPLIT_WRONG makes flash_dsplit leave the last slice
+// of D out of every score, so that tests prove the device self-test and comparisons catch a wrong variant
+// (-DPLANTED_CAUSAL_OFF_BY_ONE likewise shifts every variant's causal mask by one key).
 //
 // Measured (`tools/bench_attention.sh`: `gpu-infer bench attention` beside PyTorch in one session; 2-core AVX-512
 // machine, PoCL 3.1, B=1 H=12 D=64 causal, float32, medians of 7 runs; options as printed by the benchmark):
@@ -27,6 +49,19 @@
 // with -DVEC=16 -DWG=16 -DQB=8 -DNB=2 -DCB=2 -DKT=64 -DSPLIT_WG=16 -DKB=8. Before the register blocks (one row
 // per work-item, loop-indexed accumulators): S=1024 about 80 ms (20 GFLOP/s).
 //
+// The GPU-shaped variants measured on a CPU only (no GPU was available; they are correct on PoCL and on Oclgrind, a
+// GPU-like simulator, but their speed on a GPU is unmeasured). 2-core AMD EPYC (AVX2), PoCL 3.1, shared with other
+// builds (load average about 10 on 2 cores: figures are the range of per-round medians over 3 interleaved rounds),
+// B=1 H=12 D=64 causal, `gpu-infer profile attention --shape 1,12,12,1024,1024,64 --causal --repeat 5` and
+// `--shape 1,12,12,1,4096,64 --causal --repeat 9`, without and with `--kernels gpu`:
+//   prefill S=1024   flash_attention_tiled  48-140 ms      flash_dsplit         1.12-1.42 s (about 20x slower)
+//   decode Sk=4096   flash_decode_split     1.3-2.3 ms     flash_decode_dsplit  17-33 ms (one split per row here)
+// with -DVEC=8 -DWG=16 -DQB=4 -DNB=2 -DCB=2 -DKT=64 -DSPLIT_WG=16 -DKB=8 -DQR=8 -DDT=8 -DDKT=32 -DDEC_DT=8
+// -DDEC_KL=8. PoCL runs a work-group as loops over its work-items between barriers, so state that lives across a
+// barrier (q and output slices, five barriers per key tile) goes through memory: the D-split variants are for GPUs,
+// and the CPU-shaped ones stay the default on CPUs (unchanged: the same kernels and launches as before, measured
+// interleaved with the previous build in the same session within the noise).
+//
 // Tuning values, all -D options with defaults so the file compiles on its own:
 //   HEAD_DIM   D, the head size (compile-time so that loops over it unroll)
 //   VEC        vector width in floats: 1, 2, 4, 8 or 16; must divide HEAD_DIM and KT
@@ -34,7 +69,12 @@
 //   QB         query rows per work-item of flash_attention_tiled
 //   KT         keys per tile of flash_attention_tiled (local memory: 2 * KT * HEAD_DIM floats)
 //   SPLIT_WG   work-items per group of flash_decode_split and flash_decode_merge
-//   KB         keys per block inside a split (one max/rescale per block)
+//   KB         keys per block inside a split (one max/rescale per block; per lane in flash_decode_dsplit)
+//   QR         query rows per group of flash_dsplit
+//   DT         work-items per query row of flash_dsplit (must divide HEAD_DIM); QR * DT per group
+//   DKT        keys per tile of flash_dsplit (local memory: 2 DKT D + (QR DT + QR)(DKT + 1) + QR DT floats)
+//   DEC_DT     work-items per key lane of flash_decode_dsplit (must divide HEAD_DIM)
+//   DEC_KL     key lanes per group of flash_decode_dsplit; DEC_KL * DEC_DT per group
 
 #ifndef HEAD_DIM
 #define HEAD_DIM 64
