@@ -51,16 +51,17 @@
 //
 // The GPU-shaped variants measured on a CPU only (no GPU was available; they are correct on PoCL and on Oclgrind, a
 // GPU-like simulator, but their speed on a GPU is unmeasured). 2-core AMD EPYC (AVX2), PoCL 3.1, shared with other
-// builds (load average about 10 on 2 cores: figures are the range of per-round medians over 3 interleaved rounds),
-// B=1 H=12 D=64 causal, `gpu-infer profile attention --shape 1,12,12,1024,1024,64 --causal --repeat 5` and
+// builds (load average 6-10 on 2 cores: figures are the median and range of per-round medians over interleaved
+// rounds, 3 for the GPU-shaped, 9 for the CPU-shaped), B=1 H=12 D=64 causal,
+// `gpu-infer profile attention --shape 1,12,12,1024,1024,64 --causal --repeat 5` and
 // `--shape 1,12,12,1,4096,64 --causal --repeat 9`, without and with `--kernels gpu`:
-//   prefill S=1024   flash_attention_tiled  48-140 ms      flash_dsplit         1.12-1.42 s (about 20x slower)
-//   decode Sk=4096   flash_decode_split     1.3-2.3 ms     flash_decode_dsplit  17-33 ms (one split per row here)
+//   prefill S=1024   flash_attention_tiled  80 ms (48-181)    flash_dsplit         1.40 s (1.12-1.42): ~17x slower
+//   decode Sk=4096   flash_decode_split     2.5 ms (1.7-6.7)  flash_decode_dsplit  28 ms (17-33), one split per row
 // with -DVEC=8 -DWG=16 -DQB=4 -DNB=2 -DCB=2 -DKT=64 -DSPLIT_WG=16 -DKB=8 -DQR=8 -DDT=8 -DDKT=32 -DDEC_DT=8
 // -DDEC_KL=8. PoCL runs a work-group as loops over its work-items between barriers, so state that lives across a
 // barrier (q and output slices, five barriers per key tile) goes through memory: the D-split variants are for GPUs,
-// and the CPU-shaped ones stay the default on CPUs (unchanged: the same kernels and launches as before, measured
-// interleaved with the previous build in the same session within the noise).
+// and the CPU-shaped ones stay the default on CPUs, unchanged (the same kernels and launches; the build before the
+// D-split variants, interleaved in the same rounds: 82 ms (43-113) and 3.2 ms (1.6-6.4)).
 //
 // Tuning values, all -D options with defaults so the file compiles on its own:
 //   HEAD_DIM   D, the head size (compile-time so that loops over it unroll)
