@@ -6,18 +6,40 @@
 // row that sees no key gets output 0 and log-sum-exp -inf. Every kernel writes each row's log-sum-exp (natural
 // log) to lse [B,H,Sq], so partial results over disjoint key ranges can be merged.
 //
-// Variants (the host picks one; each runs with `gpu-infer attention --impl flash ...`, the variant and the -D
-// values are printed and recorded with every measurement):
+// Variants (the host picks one per head size through two decision points, prefill and decode: CPU-shaped first on
+// CPUs, GPU-shaped first on GPUs or with `--kernels gpu`; a variant whose kernel does not fit the device's limits
+// is skipped with a warning. `gpu-infer attention --impl flash ...` prints the variant and the -D values):
 //
-//   flash_attention_tiled   prefill. A work-group of WG work-items owns WG*QB consecutive query rows of one head;
-//                           each work-item keeps QB rows' running max, sum and output in registers. K and V tiles
-//                           of KT keys are staged in local memory, K transposed so that 8 (VEC) keys' scores come
-//                           from one vector FMA per dimension: a QB x KT block of scores per step, reused across
-//                           the QB rows (register blocking). Tiles wholly above the causal diagonal are skipped.
-//   flash_decode_split      decode (Sq small, Sk long; "split-K"): one query row cannot fill a device, so the keys
-//   flash_decode_merge      are cut into splits; each work-item runs the online softmax over one split and writes
-//                           its partial (output, max, sum); the merge kernel combines the splits by their
-//                           log-sum-exp. Workspace is O(B*H*Sq*splits*D).
+//   flash_attention_tiled   prefill, CPU-shaped (variant "flash_tiled"). A work-group of WG work-items owns WG*QB
+//                           consecutive query rows of one head; each work-item keeps QB rows' running max, sum and
+//                           output in registers. K and V tiles of KT keys are staged in local memory, K transposed
+//                           so that 8 (VEC) keys' scores come from one vector FMA per dimension: a QB x KT block of
+//                           scores per step, reused across the QB rows (register blocking). Tiles wholly above the
+//                           causal diagonal are skipped. Private state: QB * (2 D + KT) floats and more, hundreds
+//                           at D=128: past a GPU's register file.
+//   flash_dsplit            prefill, GPU-shaped. A work-group of QR x DT work-items owns QR query rows; the DT
+//                           work-items of a row split D (work-item t owns dimensions t, t + DT, ...: D/DT floats
+//                           of q and of the output, 32 private floats in all at D=128, DT=8). Scores are partial
+//                           dot products reduced over the row's DT work-items in local memory; K and V tiles of DKT
+//                           keys are staged in local memory row-major: the strided ownership makes a row's DT
+//                           work-items read consecutive floats (different banks) and the rows read the same ones
+//                           (a broadcast), so those tiles need no padding, and the score buffers, read across
+//                           rows, have the odd row stride DKT + 1. Online softmax per row, the running max kept
+//                           identically by the row's work-items (from their tile maxima in local memory), the sum
+//                           as per-work-item parts added at the end. Tiles wholly above the causal diagonal of the
+//                           group's last row are skipped.
+//   flash_decode_split      decode (Sq <= DECODE_MAX_SQ, host-side; Sk long; "split-K"), CPU-shaped: one query row
+//   flash_decode_merge      cannot fill a device, so the keys are cut into splits; each work-item runs the online
+//                           softmax over one split and writes its partial (output, max, sum); the merge kernel
+//                           combines the splits by their log-sum-exp. Workspace is O(B*H*Sq*splits*D).
+//   flash_decode_dsplit     decode, GPU-shaped: a work-group per (split, row) of DEC_KL key lanes x DEC_DT
+//                           work-items; a lane's work-items split D for the dot products (reduced in local memory)
+//                           and for P.V; each lane runs its own online softmax over KB keys at a time; the lanes
+//                           are merged at the end into the same partial layout, combined by flash_decode_merge.
+//
+// Test-only fault (never defined by the application): -DPLANTED_DSPLIT_WRONG makes flash_dsplit leave the last slice
+// of D out of every score, so that tests prove the device self-test and comparisons catch a wrong variant
+// (-DPLANTED_CAUSAL_OFF_BY_ONE likewise shifts every variant's causal mask by one key).
 //
 // Measured (`tools/bench_attention.sh`: `gpu-infer bench attention` beside PyTorch in one session; 2-core AVX-512
 // machine, PoCL 3.1, B=1 H=12 D=64 causal, float32, medians of 7 runs; options as printed by the benchmark):
@@ -27,6 +49,20 @@
 // with -DVEC=16 -DWG=16 -DQB=8 -DNB=2 -DCB=2 -DKT=64 -DSPLIT_WG=16 -DKB=8. Before the register blocks (one row
 // per work-item, loop-indexed accumulators): S=1024 about 80 ms (20 GFLOP/s).
 //
+// The GPU-shaped variants measured on a CPU only (no GPU was available; they are correct on PoCL and on Oclgrind, a
+// GPU-like simulator, but their speed on a GPU is unmeasured). 2-core AMD EPYC (AVX2), PoCL 3.1, shared with other
+// builds (load average 6-10 on 2 cores: figures are the median and range of per-round medians over interleaved
+// rounds, 3 for the GPU-shaped, 9 for the CPU-shaped), B=1 H=12 D=64 causal,
+// `gpu-infer profile attention --shape 1,12,12,1024,1024,64 --causal --repeat 5` and
+// `--shape 1,12,12,1,4096,64 --causal --repeat 9`, without and with `--kernels gpu`:
+//   prefill S=1024   flash_attention_tiled  80 ms (48-181)    flash_dsplit         1.40 s (1.12-1.42): ~17x slower
+//   decode Sk=4096   flash_decode_split     2.5 ms (1.7-6.7)  flash_decode_dsplit  28 ms (17-33), one split per row
+// with -DVEC=8 -DWG=16 -DQB=4 -DNB=2 -DCB=2 -DKT=64 -DSPLIT_WG=16 -DKB=8 -DQR=8 -DDT=8 -DDKT=32 -DDEC_DT=8
+// -DDEC_KL=8. PoCL runs a work-group as loops over its work-items between barriers, so state that lives across a
+// barrier (q and output slices, five barriers per key tile) goes through memory: the D-split variants are for GPUs,
+// and the CPU-shaped ones stay the default on CPUs, unchanged (the same kernels and launches; the build before the
+// D-split variants, interleaved in the same rounds: 82 ms (43-113) and 3.2 ms (1.6-6.4)).
+//
 // Tuning values, all -D options with defaults so the file compiles on its own:
 //   HEAD_DIM   D, the head size (compile-time so that loops over it unroll)
 //   VEC        vector width in floats: 1, 2, 4, 8 or 16; must divide HEAD_DIM and KT
@@ -34,7 +70,12 @@
 //   QB         query rows per work-item of flash_attention_tiled
 //   KT         keys per tile of flash_attention_tiled (local memory: 2 * KT * HEAD_DIM floats)
 //   SPLIT_WG   work-items per group of flash_decode_split and flash_decode_merge
-//   KB         keys per block inside a split (one max/rescale per block)
+//   KB         keys per block inside a split (one max/rescale per block; per lane in flash_decode_dsplit)
+//   QR         query rows per group of flash_dsplit
+//   DT         work-items per query row of flash_dsplit (must divide HEAD_DIM); QR * DT per group
+//   DKT        keys per tile of flash_dsplit (local memory: 2 DKT D + (QR DT + QR)(DKT + 1) + QR DT floats)
+//   DEC_DT     work-items per key lane of flash_decode_dsplit (must divide HEAD_DIM)
+//   DEC_KL     key lanes per group of flash_decode_dsplit; DEC_KL * DEC_DT per group
 
 #ifndef HEAD_DIM
 #define HEAD_DIM 64
@@ -63,6 +104,21 @@
 #ifndef KB
 #define KB 8
 #endif
+#ifndef QR
+#define QR 8
+#endif
+#ifndef DT
+#define DT 8
+#endif
+#ifndef DKT
+#define DKT 16
+#endif
+#ifndef DEC_DT
+#define DEC_DT 8
+#endif
+#ifndef DEC_KL
+#define DEC_KL 8
+#endif
 
 #define DV (HEAD_DIM / VEC)   // vectors per head row
 #define KV (KT / VEC)         // vectors per tile of scores
@@ -74,6 +130,17 @@
 #if KV % NB != 0 || DV % CB != 0
 #error "NB must divide KT/VEC and CB must divide HEAD_DIM/VEC"
 #endif
+#if HEAD_DIM % DT != 0 || HEAD_DIM % DEC_DT != 0
+#error "DT and DEC_DT must divide HEAD_DIM"
+#endif
+
+#define DSPLIT_DIMS (HEAD_DIM / DT)       // dimensions of q and of the output each flash_dsplit work-item owns
+#define DSPLIT_WG (QR * DT)               // work-items per group of flash_dsplit
+#define SCORE_STRIDE (DKT + 1)            // padded row stride of flash_dsplit's score buffers (odd: no bank conflicts)
+#define DEC_DIMS (HEAD_DIM / DEC_DT)      // dimensions each flash_decode_dsplit work-item owns
+#define DEC_WG (DEC_KL * DEC_DT)          // work-items per group of flash_decode_dsplit
+#define DEC_PART_STRIDE (DEC_DT + 1)      // padded stride of its partial dot products
+#define DEC_LANE_STRIDE (HEAD_DIM + DEC_DT) // padded stride of its per-lane outputs (lanes start in different banks)
 
 #include "vectors.h"
 #include "unroll.h"
@@ -249,6 +316,153 @@ void flash_attention_tiled(__global const float* q,       // [B, H, Sq, D]
     }
 }
 
+// Prefill, GPU-shaped: a work-group of QR x DT work-items owns QR consecutive query rows of one head; the DT
+// work-items of a row share it and split D: work-item t owns dimensions t, t + DT, t + 2 DT, ... of q and of the
+// output (DSPLIT_DIMS of each: 32 private floats at D=128, DT=8, where flash_attention_tiled keeps hundreds). The
+// strided ownership makes the DT work-items of a row read DT consecutive floats of a K or V tile row (different
+// banks) while the rows of the group read the same address (a broadcast), so the K and V tiles need no padding;
+// the score buffers, which the work-items read across rows, have an odd row stride (DKT + 1) instead.
+__kernel __attribute__((reqd_work_group_size(DSPLIT_WG, 1, 1)))
+void flash_dsplit(__global const float* q,       // [B, H, Sq, D]
+                  __global const float* k,       // [B, Hkv, kv_stride, D]
+                  __global const float* v,       // [B, Hkv, kv_stride, D]
+                  __global float* out,           // [B, H, Sq, D]
+                  __global float* lse,           // [B, H, Sq]
+                  __global const int* kv_lens,   // [B], read when use_kv_lens
+                  const int H, const int Hkv, const int Sq, const int Sk, const int kv_stride,
+                  const float scale, const int causal, const int use_kv_lens)
+{
+    __local float k_tile[DKT * HEAD_DIM];             // k_tile[j * HEAD_DIM + d] = k[t0 + j][d]
+    __local float v_tile[DKT * HEAD_DIM];             // v_tile[j * HEAD_DIM + d] = v[t0 + j][d]
+    __local float partial[DSPLIT_WG * SCORE_STRIDE];  // [QR * DT, DKT + 1]: work-item (r, t)'s share of q_r . k_j
+    __local float probs[QR * SCORE_STRIDE];           // [QR, DKT + 1]: row r's scores of the tile, then probabilities
+    __local float shared_stat[DSPLIT_WG];             // per work-item: its keys' maximum, at the end its partial sum
+
+    const int lid = get_local_id(0);
+    const int r = lid / DT;                           // the group's row this work-item serves
+    const int t = lid % DT;                           // its slice of D: dimensions t + DT * i
+    const int bh = get_group_id(1);
+    const int b = bh / H;
+    const int kv_head = (bh % H) / (H / Hkv);
+    const int group_row0 = get_group_id(0) * QR;
+    const int row = group_row0 + r;
+    const bool valid = row < Sq;
+    const int kv_len = use_kv_lens ? clamp(kv_lens[b], 0, Sk) : Sk;
+    // The group loads keys up to what its last row sees (uniform across the group: barriers need it). Rows past Sq
+    // and rows that see no key take part in every barrier and weigh every key 0.
+    const int group_keys = visible_keys(min(Sq - 1, group_row0 + QR - 1), Sq, Sk, kv_len, causal);
+    const int visible = valid ? visible_keys(row, Sq, Sk, kv_len, causal) : 0;
+
+    const __global float* k_head = k + ((size_t)b * Hkv + kv_head) * kv_stride * HEAD_DIM;
+    const __global float* v_head = v + ((size_t)b * Hkv + kv_head) * kv_stride * HEAD_DIM;
+    const __global float* q_row = q + ((size_t)bh * Sq + (valid ? row : 0)) * HEAD_DIM;
+
+    float q_slice[DSPLIT_DIMS];                       // pre-scaled into base 2
+    float acc[DSPLIT_DIMS];                           // this slice of the running output, not yet divided by the sum
+#pragma unroll
+    for (int i = 0; i < DSPLIT_DIMS; i++) {
+        q_slice[i] = valid ? q_row[t + DT * i] * (scale * LOG2E) : 0.0f;
+        acc[i] = 0.0f;
+    }
+    float row_max = -INFINITY;                        // identical in the DT work-items of a row
+    float sum_part = 0.0f;                            // the sum over this work-item's keys t, t + DT, ... (rescaled)
+
+    for (int t0 = 0; t0 < group_keys; t0 += DKT) {
+        const int tile_keys = min(DKT, group_keys - t0);   // all within kv_len <= Sk
+
+        // pass 1: stage the tile's keys and values, coalesced
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int e = lid; e < tile_keys * HEAD_DIM; e += DSPLIT_WG) {
+            k_tile[e] = k_head[(size_t)t0 * HEAD_DIM + e];
+            v_tile[e] = v_head[(size_t)t0 * HEAD_DIM + e];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+
+        // pass 2: each work-item's partial dot products over its slice of D, for every key of the tile
+        for (int j = 0; j < tile_keys; j++) {
+            float dot = 0.0f;
+#pragma unroll
+            for (int i = 0; i < DSPLIT_DIMS; i++) {
+                dot = fma(q_slice[i], k_tile[j * HEAD_DIM + t + DT * i], dot);
+            }
+#ifdef PLANTED_DSPLIT_WRONG
+            // A deliberate bug, built only by tests (the application never defines it): the last slice of D is
+            // left out of every score.
+            if (t == DT - 1) {
+                dot = 0.0f;
+            }
+#endif
+            partial[lid * SCORE_STRIDE + j] = dot;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+
+        // pass 3: the row's scores, work-item t reducing keys t, t + DT, ... over the DT slices; masked to -inf
+        float tile_max = -INFINITY;
+        for (int j = t; j < tile_keys; j += DT) {
+            float s = 0.0f;
+            for (int u = 0; u < DT; u++) {
+                s += partial[(r * DT + u) * SCORE_STRIDE + j];
+            }
+            s = t0 + j < visible ? s : -INFINITY;
+            probs[r * SCORE_STRIDE + j] = s;
+            tile_max = fmax(tile_max, s);
+        }
+        shared_stat[lid] = tile_max;
+        barrier(CLK_LOCAL_MEM_FENCE);
+
+        // pass 4: online softmax: the row's new maximum (the same in each of its work-items), probabilities of
+        // this work-item's keys
+        float new_max = row_max;
+        for (int u = 0; u < DT; u++) {
+            new_max = fmax(new_max, shared_stat[r * DT + u]);
+        }
+        // A row that has seen no key yet keeps max -inf; subtracting 0 instead avoids -inf - -inf = NaN.
+        const float shift = new_max == -INFINITY ? 0.0f : new_max;
+        const float rescale = exp2(row_max - shift);
+        sum_part *= rescale;
+        for (int j = t; j < tile_keys; j += DT) {
+            const float p = exp2(probs[r * SCORE_STRIDE + j] - shift);
+            probs[r * SCORE_STRIDE + j] = p;
+            sum_part += p;
+        }
+        row_max = new_max;
+        barrier(CLK_LOCAL_MEM_FENCE);
+
+        // pass 5: acc = acc * rescale + P . V_tile over this work-item's slice of D
+#pragma unroll
+        for (int i = 0; i < DSPLIT_DIMS; i++) {
+            acc[i] *= rescale;
+        }
+        for (int j = 0; j < tile_keys; j++) {
+            const float p = probs[r * SCORE_STRIDE + j];
+#pragma unroll
+            for (int i = 0; i < DSPLIT_DIMS; i++) {
+                acc[i] = fma(p, v_tile[j * HEAD_DIM + t + DT * i], acc[i]);
+            }
+        }
+    }
+
+    // pass 6: the row's sum from its work-items' partial sums (every read of shared_stat in the loop happened
+    // before the loop's last barrier), then normalise and write; rows that saw no key write zeros and lse -inf
+    shared_stat[lid] = sum_part;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    float row_sum = 0.0f;
+    for (int u = 0; u < DT; u++) {
+        row_sum += shared_stat[r * DT + u];
+    }
+    if (valid) {
+        const float inv = row_sum > 0.0f ? 1.0f / row_sum : 0.0f;
+        __global float* out_row = out + ((size_t)bh * Sq + row) * HEAD_DIM;
+#pragma unroll
+        for (int i = 0; i < DSPLIT_DIMS; i++) {
+            out_row[t + DT * i] = acc[i] * inv;
+        }
+        if (t == 0) {
+            lse[(size_t)bh * Sq + row] = row_sum > 0.0f ? (row_max + log2(row_sum)) * LN2 : -INFINITY;
+        }
+    }
+}
+
 // Decode: work-item (split, row, bh) runs the online softmax over keys [split * keys_per_split, +keys_per_split)
 // of its row and writes the partial output (not normalised) and its running max and sum (base 2).
 __kernel __attribute__((reqd_work_group_size(SPLIT_WG, 1, 1)))
@@ -338,6 +552,146 @@ void flash_decode_split(__global const float* q,          // [B, H, Sq, D]
     }
     part_stats[2 * part] = run_max;
     part_stats[2 * part + 1] = run_sum;
+}
+
+// Decode, GPU-shaped: one work-group per (split, row, bh) of DEC_KL key lanes x DEC_DT work-items. The work-items
+// of a lane split D (work-item t owns dimensions t + DEC_DT * i of q and of the lane's output); each lane runs its
+// own online softmax over KB keys of the split at a time (lane l takes keys j0 + l*KB .. j0 + l*KB + KB-1), the dot
+// products reduced over the lane's DEC_DT slices in local memory (double-buffered: one barrier per step). At the end
+// the lanes are merged by their maxima and the group writes the same partial (output, max, sum) as
+// flash_decode_split, so flash_decode_merge combines either.
+__kernel __attribute__((reqd_work_group_size(DEC_WG, 1, 1)))
+void flash_decode_dsplit(__global const float* q,          // [B, H, Sq, D]
+                         __global const float* k,          // [B, Hkv, kv_stride, D]
+                         __global const float* v,          // [B, Hkv, kv_stride, D]
+                         __global float* part_out,         // [B, H, Sq, splits, D]
+                         __global float* part_stats,       // [B, H, Sq, splits, 2]: max, sum (base 2)
+                         __global const int* kv_lens,      // [B], read when use_kv_lens
+                         const int H, const int Hkv, const int Sq, const int Sk, const int kv_stride,
+                         const float scale, const int causal, const int use_kv_lens,
+                         const int splits, const int keys_per_split)
+{
+    __local float partial[2][DEC_KL * KB * DEC_PART_STRIDE]; // [step parity][lane, key, slice (padded)]
+    __local float lane_out[DEC_KL * DEC_LANE_STRIDE];        // [lane, D (padded)]: each lane's output, weighted
+    __local float lane_stats[2 * DEC_KL];                    // each lane's max, then its weighted sum
+
+    const int lid = get_local_id(0);
+    const int lane = lid / DEC_DT;
+    const int t = lid % DEC_DT;
+    const int split = get_group_id(0);
+    const int row = get_global_id(1);
+    const int bh = get_global_id(2);
+    const int b = bh / H;
+    const int kv_head = (bh % H) / (H / Hkv);
+    const int kv_len = use_kv_lens ? clamp(kv_lens[b], 0, Sk) : Sk;
+    const int visible = visible_keys(row, Sq, Sk, kv_len, causal);
+    const int begin = split * keys_per_split;
+    const int end = min(begin + keys_per_split, visible);   // uniform across the group: one row per group
+
+    const __global float* k_head = k + ((size_t)b * Hkv + kv_head) * kv_stride * HEAD_DIM;
+    const __global float* v_head = v + ((size_t)b * Hkv + kv_head) * kv_stride * HEAD_DIM;
+    const __global float* q_row = q + ((size_t)bh * Sq + row) * HEAD_DIM;
+
+    float q_slice[DEC_DIMS];
+    float acc[DEC_DIMS];
+#pragma unroll
+    for (int i = 0; i < DEC_DIMS; i++) {
+        q_slice[i] = q_row[t + DEC_DT * i] * (scale * LOG2E);
+        acc[i] = 0.0f;
+    }
+    float run_max = -INFINITY;   // this lane's, identical in its DEC_DT work-items
+    float run_sum = 0.0f;
+
+    int parity = 0;
+    for (int j0 = begin; j0 < end; j0 += DEC_KL * KB) {
+        const int first = j0 + lane * KB;
+        __local float* part = partial[parity];
+        // pass 1: partial dot products of this lane's KB keys over this work-item's slice of D
+        for (int j = 0; j < KB; j++) {
+            float dot = 0.0f;
+            if (first + j < end) {
+                const __global float* k_row = k_head + (size_t)(first + j) * HEAD_DIM;
+#pragma unroll
+                for (int i = 0; i < DEC_DIMS; i++) {
+                    dot = fma(q_slice[i], k_row[t + DEC_DT * i], dot);
+                }
+            }
+            part[(lane * KB + j) * DEC_PART_STRIDE + t] = dot;
+        }
+        // One barrier per step: the other buffer is written next step, and every read of it (the step before)
+        // happened before this barrier.
+        barrier(CLK_LOCAL_MEM_FENCE);
+
+        // pass 2: the lane's scores (each of its work-items reduces all of them: no second barrier), one rescale
+        // per block, then the block's weighted values over this work-item's slice
+        float s[KB];
+        float block_max = -INFINITY;
+        for (int j = 0; j < KB; j++) {
+            float dot = 0.0f;
+            for (int u = 0; u < DEC_DT; u++) {
+                dot += part[(lane * KB + j) * DEC_PART_STRIDE + u];
+            }
+            s[j] = first + j < end ? dot : -INFINITY;
+            block_max = fmax(block_max, s[j]);
+        }
+        if (block_max != -INFINITY) {
+            const float new_max = fmax(run_max, block_max);
+            const float rescale = exp2(run_max - new_max);
+            run_sum *= rescale;
+#pragma unroll
+            for (int i = 0; i < DEC_DIMS; i++) {
+                acc[i] *= rescale;
+            }
+            for (int j = 0; j < KB; j++) {
+                if (first + j < end) {
+                    const float p = exp2(s[j] - new_max);
+                    run_sum += p;
+                    const __global float* v_row = v_head + (size_t)(first + j) * HEAD_DIM;
+#pragma unroll
+                    for (int i = 0; i < DEC_DIMS; i++) {
+                        acc[i] = fma(p, v_row[t + DEC_DT * i], acc[i]);
+                    }
+                }
+            }
+            run_max = new_max;
+        }
+        parity ^= 1;
+    }
+
+    // pass 3: merge the lanes by their maxima into the split's partial (output not normalised, max, sum)
+    if (t == 0) {
+        lane_stats[lane] = run_max;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    float split_max = -INFINITY;
+    for (int l = 0; l < DEC_KL; l++) {
+        split_max = fmax(split_max, lane_stats[l]);
+    }
+    const float weight = exp2(run_max - (split_max == -INFINITY ? 0.0f : split_max));   // 0 for a lane without keys
+#pragma unroll
+    for (int i = 0; i < DEC_DIMS; i++) {
+        lane_out[lane * DEC_LANE_STRIDE + t + DEC_DT * i] = acc[i] * weight;
+    }
+    if (t == 0) {
+        lane_stats[DEC_KL + lane] = run_sum * weight;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const size_t part = ((size_t)bh * Sq + row) * splits + split;
+    for (int d = lid; d < HEAD_DIM; d += DEC_WG) {
+        float o = 0.0f;
+        for (int l = 0; l < DEC_KL; l++) {
+            o += lane_out[l * DEC_LANE_STRIDE + d];
+        }
+        part_out[part * HEAD_DIM + d] = o;
+    }
+    if (lid == 0) {
+        float sum = 0.0f;
+        for (int l = 0; l < DEC_KL; l++) {
+            sum += lane_stats[DEC_KL + l];
+        }
+        part_stats[2 * part] = split_max;
+        part_stats[2 * part + 1] = sum;
+    }
 }
 
 // Decode merge: one work-item per query row combines its splits by their log-sum-exp and normalises.

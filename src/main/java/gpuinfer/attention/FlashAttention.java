@@ -9,6 +9,7 @@ import gpuinfer.cl.DeviceInfo;
 import gpuinfer.cl.KernelSource;
 import gpuinfer.util.Closing;
 import gpuinfer.variants.KernelSettings;
+import gpuinfer.variants.Variants;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -18,23 +19,33 @@ import java.util.Map;
  * Device memory is Q, K, V, the output, one float per query row (log-sum-exp), and for decode shapes a split-K
  * workspace of B·H·Sq·splits·(D+2) floats, kept between calls and released on {@link #close()}.
  *
- * <p>Prefill shapes run {@code flash_attention_tiled}. When Sq is at most {@link FlashConfig#decodeMaxSq()} the keys
- * are split across work-items instead ({@code flash_decode_split}) and the partial results merged by their
- * log-sum-exp ({@code flash_decode_merge}): one query row alone cannot fill a device.
+ * <p>Two decision points ({@link Variants#FLASH_PREFILL}, {@link Variants#FLASH_DECODE}) pick the kernel per head
+ * size. Prefill shapes run {@code flash_attention_tiled} (CPU-shaped: each work-item owns whole query rows) or
+ * {@code flash_dsplit} (GPU-shaped: the work-items of a group share rows and split D). When Sq is at most
+ * {@link FlashConfig#decodeMaxSq()} the keys are split instead, because one query row alone cannot fill a device:
+ * {@code flash_decode_split} (a work-item per split) or {@code flash_decode_dsplit} (a work-group per split whose
+ * work-items split keys and D), both followed by {@code flash_decode_merge}, which combines the splits by their
+ * log-sum-exp. A variant is used only when its kernels fit the device's limits (work-group size, local memory);
+ * otherwise the other one runs, with a warning. Each variant's program gets that variant's extra build options from
+ * the settings (the device self-test plants faults that way); kernels are cached per variant and head size.
  */
 public final class FlashAttention extends ClAttention {
     private final Map<String, String> overrides;
     private final KernelSettings settings;
-    private final String extraOptions;
-    private final Map<Integer, Kernels> kernelsByHeadDim = new HashMap<>();
+    /** Kernels by "variant/D=d". */
+    private final Map<String, VariantKernels> kernels = new HashMap<>();
+    /** The chosen variant by "decision point/D=d". */
+    private final Map<String, String> chosen = new HashMap<>();
     private ClBuffer workspaceOut;
     private ClBuffer workspaceStats;
 
-    private record Kernels(FlashConfig config, ClKernel tiled, ClKernel split, ClKernel merge) {
+    /** One variant's kernels for one head size: the main kernel, and for decode variants the shared merge. */
+    private record VariantKernels(String variant, FlashConfig config, ClKernel main, ClKernel merge) {
         void close() {
-            tiled.close();
-            split.close();
-            merge.close();
+            main.close();
+            if (merge != null) {
+                merge.close();
+            }
         }
     }
 
@@ -48,22 +59,13 @@ public final class FlashAttention extends ClAttention {
     }
 
     /**
-     * With the device's settings (tuned values, variants the self-test disabled) and some tuning values replaced
-     * ({@code --kernel-define NAME=VALUE}; see {@link FlashConfig#NAMES}).
+     * With the device's settings (tuned values, variants the self-test disabled, preferred family, per-variant build
+     * options) and some tuning values replaced ({@code --kernel-define NAME=VALUE}; see {@link FlashConfig#NAMES}).
      */
     public FlashAttention(ClContext context, KernelSettings settings, Map<String, String> overrides) {
-        this(context, settings, overrides, "");
-    }
-
-    /**
-     * With extra build options appended. Package-private: tests build deliberately faulty variants with it (e.g.
-     * -DPLANTED_CAUSAL_OFF_BY_ONE) to prove that comparisons and the tuner catch them; no command reaches it.
-     */
-    FlashAttention(ClContext context, KernelSettings settings, Map<String, String> overrides, String extraOptions) {
         super(context);
         this.settings = settings;
         this.overrides = Map.copyOf(overrides);
-        this.extraOptions = extraOptions;
         config(64); // validate the overrides now, not at the first call
     }
 
@@ -99,35 +101,102 @@ public final class FlashAttention extends ClAttention {
         return "flash/D=" + headDim;
     }
 
-    /** "tiled" or "split-k": which kernel a problem runs. */
+    /**
+     * Which kernel a problem runs: "flash_tiled" or "flash_dsplit" for prefill shapes, "flash_decode_split" or
+     * "flash_decode_dsplit" for decode shapes (Sq at most DECODE_MAX_SQ). The first call for a head size builds the
+     * candidate kernels to check them against the device's limits.
+     */
     public String variant(AttentionProblem problem) {
-        return useSplit(problem) ? "split-k" : "tiled";
+        int d = problem.shape().headDim();
+        Variants.Point point = decode(problem) ? Variants.FLASH_DECODE : Variants.FLASH_PREFILL;
+        return chosen.computeIfAbsent(point.name() + "/D=" + d,
+                key -> point.choose(settings, context.device().info(), variant -> fits(variant, d)));
     }
 
-    private boolean useSplit(AttentionProblem problem) {
+    private boolean decode(AttentionProblem problem) {
         return problem.shape().queryLen() <= config(problem.shape().headDim()).decodeMaxSq();
     }
 
-    /** How many splits a decode call uses: enough work-items to fill the device, at least 64 keys each. */
+    /**
+     * Whether a variant's kernels for head size {@code d} run on this device: built (a build that fails counts as
+     * not fitting, and is reported), then their work-group within CL_KERNEL_WORK_GROUP_SIZE and the device's sizes
+     * per dimension (ClKernel.fits, which also checks a reqd_work_group_size) and their local memory within the
+     * device's. The reason a variant does not fit is reported once, with the kernel's limits (private memory per
+     * work-item included: drivers lower CL_KERNEL_WORK_GROUP_SIZE when a kernel needs many registers).
+     */
+    boolean fits(String variant, int d) {
+        VariantKernels built;
+        try {
+            built = kernels(variant, d);
+        } catch (gpuinfer.cl.KernelBuildException e) {
+            settings.warn(variant + " (D=" + d + ") does not build on " + context.device().name() + ": "
+                    + e.getMessage().lines().findFirst().orElse(""));
+            return false;
+        }
+        String why = whyNot(built.main(), groupSize(variant, built.config()));
+        if (why == null && built.merge() != null) {
+            why = whyNot(built.merge(), built.config().splitWg());
+        }
+        if (why != null) {
+            settings.warn(variant + " (D=" + d + ", " + built.config().options(d) + ") does not fit on "
+                    + context.device().name() + ": " + why);
+            return false;
+        }
+        return true;
+    }
+
+    private String whyNot(ClKernel kernel, long groupSize) {
+        ClKernel.Limits limits = kernel.limits();
+        long deviceLocal = context.device().info().localMemBytes();
+        if (!kernel.fits(groupSize)) {
+            return kernel.name() + " needs work-groups of " + groupSize + " work-items; its limits: " + limits;
+        }
+        if (limits.localMemBytes() > deviceLocal) {
+            return kernel.name() + " needs " + limits.localMemBytes() + " B of local memory, the device has "
+                    + deviceLocal + " B; its limits: " + limits;
+        }
+        return null;
+    }
+
+    /** Work-items per group of a variant's main kernel. */
+    private static long groupSize(String variant, FlashConfig config) {
+        return switch (variant) {
+            case "flash_tiled" -> config.wg();
+            case "flash_dsplit" -> (long) config.qr() * config.dt();
+            case "flash_decode_split" -> config.splitWg();
+            case "flash_decode_dsplit" -> (long) config.decKl() * config.decDt();
+            default -> throw new IllegalArgumentException("not a flash variant: " + variant);
+        };
+    }
+
+    /**
+     * How the keys of a decode call are split. flash_decode_split: enough work-items to fill the device, at least 64
+     * keys each, a multiple of KB. flash_decode_dsplit: enough work-groups (4 per compute unit), at least two steps
+     * of DEC_KL·KB keys each, a multiple of a step.
+     */
     Split split(AttentionProblem problem) {
         AttentionShape s = problem.shape();
         FlashConfig config = config(s.headDim());
+        boolean perGroup = variant(problem).equals("flash_decode_dsplit");
+        int granule = perGroup ? config.decKl() * config.kb() : config.kb();
         int keysPerSplit = config.keysPerSplit();
         if (keysPerSplit == 0) {
             DeviceInfo device = context.device().info();
             long rows = (long) s.batch() * s.heads() * s.queryLen();
-            long wantedItems = (long) device.computeUnits() * (device.isGpu() ? 256 : 32);
-            long splits = Math.max(1, Math.min((wantedItems + rows - 1) / rows, (s.keyLen() + 63) / 64));
+            long wanted = perGroup ? (long) device.computeUnits() * 4
+                    : (long) device.computeUnits() * (device.isGpu() ? 256 : 32);
+            int least = perGroup ? 2 * granule : 64;
+            long splits = Math.max(1, Math.min((wanted + rows - 1) / rows, (s.keyLen() + least - 1) / least));
             keysPerSplit = (int) ((s.keyLen() + splits - 1) / splits);
         }
-        keysPerSplit = (int) roundUp(Math.max(1, keysPerSplit), config.kb());
+        keysPerSplit = (int) roundUp(Math.max(1, keysPerSplit), granule);
         int splits = (s.keyLen() + keysPerSplit - 1) / keysPerSplit;
         return new Split(splits, keysPerSplit);
     }
 
     @Override
     public long workspaceBytes(AttentionProblem problem) {
-        if (!useSplit(problem)) {
+        if (!decode(problem)) {
             return 0;
         }
         AttentionShape s = problem.shape();
@@ -148,33 +217,39 @@ public final class FlashAttention extends ClAttention {
     @Override
     public void enqueue(ClQueue queue, AttentionProblem problem, AttentionBuffers buffers) {
         AttentionShape s = problem.shape();
-        Kernels kernels = kernels(s.headDim());
-        FlashConfig config = kernels.config();
+        String variant = variant(problem);
+        VariantKernels chosenKernels = kernels(variant, s.headDim());
+        FlashConfig config = chosenKernels.config();
         int bh = s.batch() * s.heads();
         ClBuffer lens = buffers.kvLens() != null ? buffers.kvLens() : buffers.lse();
         int useLens = buffers.kvLens() != null ? 1 : 0;
         int causal = problem.causal() ? 1 : 0;
-        if (!useSplit(problem)) {
-            ClKernel k = kernels.tiled();
-            k.arg(0, buffers.q()).arg(1, buffers.k()).arg(2, buffers.v()).arg(3, buffers.out()).arg(4, buffers.lse())
-                    .arg(5, lens).arg(6, s.heads()).arg(7, s.kvHeads()).arg(8, s.queryLen()).arg(9, s.keyLen())
-                    .arg(10, buffers.kvStride()).arg(11, problem.scale()).arg(12, causal).arg(13, useLens);
-            long groups = (s.queryLen() + (long) config.wg() * config.qb() - 1) / ((long) config.wg() * config.qb());
-            queue.launch(k, new long[] {groups * config.wg(), bh}, new long[] {config.wg(), 1}, cost(problem));
+        ClKernel k = chosenKernels.main();
+        k.arg(0, buffers.q()).arg(1, buffers.k()).arg(2, buffers.v()).arg(5, lens)
+                .arg(6, s.heads()).arg(7, s.kvHeads()).arg(8, s.queryLen()).arg(9, s.keyLen())
+                .arg(10, buffers.kvStride()).arg(11, problem.scale()).arg(12, causal).arg(13, useLens);
+        if (!decode(problem)) {
+            k.arg(3, buffers.out()).arg(4, buffers.lse());
+            long rowsPerGroup = variant.equals("flash_dsplit") ? config.qr() : (long) config.wg() * config.qb();
+            long groupSize = groupSize(variant, config);
+            long groups = (s.queryLen() + rowsPerGroup - 1) / rowsPerGroup;
+            queue.launch(k, new long[] {groups * groupSize, bh}, new long[] {groupSize, 1}, cost(problem));
             return;
         }
         Split split = split(problem);
         long rows = (long) bh * s.queryLen();
         ClBuffer partOut = workspaceOut(4 * rows * split.splits() * s.headDim());
         ClBuffer partStats = workspaceStats(4 * rows * split.splits() * 2);
-        ClKernel k = kernels.split();
-        k.arg(0, buffers.q()).arg(1, buffers.k()).arg(2, buffers.v()).arg(3, partOut).arg(4, partStats).arg(5, lens)
-                .arg(6, s.heads()).arg(7, s.kvHeads()).arg(8, s.queryLen()).arg(9, s.keyLen())
-                .arg(10, buffers.kvStride()).arg(11, problem.scale()).arg(12, causal).arg(13, useLens)
-                .arg(14, split.splits()).arg(15, split.keysPerSplit());
-        queue.launch(k, new long[] {roundUp(split.splits(), config.splitWg()), s.queryLen(), bh},
-                new long[] {config.splitWg(), 1, 1}, cost(problem));
-        ClKernel m = kernels.merge();
+        k.arg(3, partOut).arg(4, partStats).arg(14, split.splits()).arg(15, split.keysPerSplit());
+        if (variant.equals("flash_decode_dsplit")) {
+            long groupSize = groupSize(variant, config);
+            queue.launch(k, new long[] {split.splits() * groupSize, s.queryLen(), bh}, new long[] {groupSize, 1, 1},
+                    cost(problem));
+        } else {
+            queue.launch(k, new long[] {roundUp(split.splits(), config.splitWg()), s.queryLen(), bh},
+                    new long[] {config.splitWg(), 1, 1}, cost(problem));
+        }
+        ClKernel m = chosenKernels.merge();
         m.arg(0, partOut).arg(1, partStats).arg(2, buffers.out()).arg(3, buffers.lse()).arg(4, (int) rows)
                 .arg(5, split.splits());
         queue.launch(m, new long[] {roundUp(rows, config.splitWg())}, new long[] {config.splitWg()},
@@ -212,31 +287,47 @@ public final class FlashAttention extends ClAttention {
         return workspaceStats;
     }
 
-    private Kernels kernels(int headDim) {
-        return kernelsByHeadDim.computeIfAbsent(headDim, d -> {
-            FlashConfig config = config(d);
-            String options = config.options(d) + " " + extraOptions;
-            // a variant's planted-fault options (KernelSettings.withBuildOptions) go into its own program only; without
-            // them both requests are the same program, built once
-            ClProgram tiledProgram = context.program(KernelSource.load("attention_flash.cl"),
-                    (options + " " + settings.buildOptions("flash_tiled")).trim());
-            ClProgram splitProgram = context.program(KernelSource.load("attention_flash.cl"),
-                    (options + " " + settings.buildOptions("flash_decode_split")).trim());
-            ClKernel tiled = tiledProgram.kernel("flash_attention_tiled");
-            ClKernel split = null;
-            try {
-                split = splitProgram.kernel("flash_decode_split");
-                return new Kernels(config, tiled, split, splitProgram.kernel("flash_decode_merge"));
-            } catch (RuntimeException e) {
-                throw Closing.afterFailure(e, tiled, split);
+    /** The kernel each variant launches (decode variants also launch flash_decode_merge). */
+    private static String kernelName(String variant) {
+        return switch (variant) {
+            case "flash_tiled" -> "flash_attention_tiled";
+            case "flash_dsplit", "flash_decode_split", "flash_decode_dsplit" -> variant;
+            default -> throw new IllegalArgumentException("not a flash variant: " + variant);
+        };
+    }
+
+    /**
+     * A variant's kernels for a head size, built on first use from the file with this head size's tuning values
+     * plus the variant's extra build options (variants without any share one program).
+     */
+    private VariantKernels kernels(String variant, int headDim) {
+        String key = variant + "/D=" + headDim;
+        VariantKernels built = kernels.get(key);
+        if (built != null) {
+            return built;
+        }
+        FlashConfig config = config(headDim);
+        ClProgram program = context.program(KernelSource.load("attention_flash.cl"),
+                (config.options(headDim) + " " + settings.buildOptions(variant)).trim());
+        ClKernel main = program.kernel(kernelName(variant));
+        ClKernel merge = null;
+        try {
+            if (variant.startsWith("flash_decode_")) {
+                merge = program.kernel("flash_decode_merge");
             }
-        });
+            built = new VariantKernels(variant, config, main, merge);
+        } catch (RuntimeException e) {
+            throw Closing.afterFailure(e, main, merge);
+        }
+        kernels.put(key, built);
+        return built;
     }
 
     @Override
     public void close() {
-        kernelsByHeadDim.values().forEach(Kernels::close);
-        kernelsByHeadDim.clear();
+        kernels.values().forEach(VariantKernels::close);
+        kernels.clear();
+        chosen.clear();
         if (workspaceOut != null) {
             workspaceOut.close();
             workspaceOut = null;

@@ -31,13 +31,6 @@ final class RanVariant {
 
     /** The variant flash attention runs for {@code problem}: a name of Variants.FLASH_PREFILL or FLASH_DECODE. */
     static Optional<String> flash(FlashAttention op, AttentionProblem problem) {
-        String ran = op.variant(problem);
-        // FlashAttention.variant answered "tiled" or "split-k" before it chose between Variants' names; until the
-        // flash variants land (wip-flash) those two answers are mapped to the names they stand for
-        return Optional.of(switch (ran) {
-            case "tiled" -> "flash_tiled";
-            case "split-k" -> "flash_decode_split";
-            default -> ran;
-        });
+        return Optional.of(op.variant(problem));
     }
 }

@@ -42,7 +42,11 @@ public final class FlashTarget implements Tuner.Target {
             if (!params.getValue().isEmpty()) {
                 throw new IllegalArgumentException("extra build options are for tests only");
             }
-            return new FlashAttention(context, KernelSettings.defaults(), params.getKey());
+            // The values tuned here are flash_attention_tiled's: time that variant on every device (a GPU would
+            // otherwise run flash_dsplit, which reads none of them).
+            KernelSettings tiled = gpuinfer.variants.Variants.FLASH_PREFILL.forcing(
+                    KernelSettings.defaults().withFamily(KernelSettings.Family.CPU), "flash_tiled");
+            return new FlashAttention(context, tiled, params.getKey());
         });
     }
 

@@ -10,6 +10,7 @@ import gpuinfer.tensor.Tensor;
 import gpuinfer.testing.Golden;
 import gpuinfer.testing.NoLeaksInClass;
 import gpuinfer.testing.OpenClTestSupport;
+import gpuinfer.variants.KernelSettings;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.TestInstance;
@@ -29,14 +30,17 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Every OpenCL attention path (naive, flash) against the CPU reference, on both bindings: a matrix of shapes,
- * decode shapes, key padding, rows that see no key, large logits, every supported head size, and the log-sum-exp.
+ * Every OpenCL attention path (naive, flash, and flash with the GPU-shaped variants preferred: flash_dsplit and
+ * flash_decode_dsplit, whatever the device) against the CPU reference, on both bindings: a matrix of shapes, decode
+ * shapes, key padding, rows that see no key, large logits, every supported head size, and the log-sum-exp.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @ExtendWith(NoLeaksInClass.class)
 class ClAttentionConformanceTest {
     private final Map<String, ClContext> contexts = new HashMap<>();
     private final Map<String, ClAttention> ops = new HashMap<>();
+    /** The paths under test: the OpenCL implementations, and flash with GPU-shaped variants preferred. */
+    static final List<String> IMPLS = List.of("naive", "flash", "flash-gpu");
 
     @BeforeAll
     void open() {
@@ -46,6 +50,8 @@ class ClAttentionConformanceTest {
             for (String impl : AttentionImpls.OPENCL) {
                 ops.put(binding + "/" + impl, AttentionImpls.create(impl, context));
             }
+            ops.put(binding + "/flash-gpu", new FlashAttention(context,
+                    KernelSettings.defaults().withFamily(KernelSettings.Family.GPU), Map.of()));
         }
     }
 
@@ -100,15 +106,17 @@ class ClAttentionConformanceTest {
     static Stream<Arguments> cases() {
         List<Arguments> all = new ArrayList<>();
         for (String binding : OpenClTestSupport.bindings()) {
-            for (String impl : AttentionImpls.OPENCL) {
+            for (String impl : IMPLS) {
                 for (AttentionShape shape : shapes()) {
                     all.add(Arguments.of(binding, impl, shape, true));
                     all.add(Arguments.of(binding, impl, shape, false));
                 }
             }
-            for (AttentionShape shape : flashShapes()) {
-                all.add(Arguments.of(binding, "flash", shape, true));
-                all.add(Arguments.of(binding, "flash", shape, false));
+            for (String impl : List.of("flash", "flash-gpu")) {
+                for (AttentionShape shape : flashShapes()) {
+                    all.add(Arguments.of(binding, impl, shape, true));
+                    all.add(Arguments.of(binding, impl, shape, false));
+                }
             }
         }
         return all.stream();
@@ -123,7 +131,7 @@ class ClAttentionConformanceTest {
     static Stream<Arguments> paddingCases() {
         List<Arguments> all = new ArrayList<>();
         for (String binding : OpenClTestSupport.bindings()) {
-            for (String impl : AttentionImpls.OPENCL) {
+            for (String impl : IMPLS) {
                 // The decode example; a length of 0 hides every key of that batch entry.
                 all.add(Arguments.of(binding, impl, new AttentionShape(3, 8, 2, 1, 5000, 128), true, new int[] {5000, 17, 1}));
                 all.add(Arguments.of(binding, impl, new AttentionShape(3, 4, 2, 40, 90, 64), true, new int[] {90, 0, 37}));
@@ -148,7 +156,7 @@ class ClAttentionConformanceTest {
     static Stream<Arguments> largeLogitCases() {
         List<Arguments> all = new ArrayList<>();
         for (String binding : OpenClTestSupport.bindings()) {
-            for (String impl : AttentionImpls.OPENCL) {
+            for (String impl : IMPLS) {
                 all.add(Arguments.of(binding, impl, new AttentionShape(1, 2, 2, 70, 70, 64)));
                 all.add(Arguments.of(binding, impl, new AttentionShape(1, 2, 1, 1, 3000, 64)));
             }
@@ -169,7 +177,7 @@ class ClAttentionConformanceTest {
     static Stream<Arguments> goldenCases() {
         List<Arguments> all = new ArrayList<>();
         for (String binding : OpenClTestSupport.bindings()) {
-            for (String impl : AttentionImpls.OPENCL) {
+            for (String impl : IMPLS) {
                 for (Golden golden : Golden.attentionCases()) {
                     all.add(Arguments.of(binding, impl, golden));
                 }
@@ -192,7 +200,7 @@ class ClAttentionConformanceTest {
     static Stream<Arguments> everyPath() {
         List<Arguments> all = new ArrayList<>();
         for (String binding : OpenClTestSupport.bindings()) {
-            for (String impl : AttentionImpls.OPENCL) {
+            for (String impl : IMPLS) {
                 all.add(Arguments.of(binding, impl));
             }
         }

@@ -44,7 +44,7 @@ class AttentionCommandTest {
         assertEquals(0, r.status(), r::toString);
         JsonNode json = new ObjectMapper().readTree(r.out());
         assertEquals("flash", json.get("impl").asText(), "flash is the default where OpenCL runs");
-        assertEquals("tiled", json.get("variant").asText());
+        assertEquals("flash_tiled", json.get("variant").asText());
         assertEquals(40, json.get("shape").get("Sk").asInt());
         assertEquals(2, json.get("timing").get("runs").asInt());
         assertEquals(1, json.get("timing").get("kernels").size());
@@ -86,7 +86,7 @@ class AttentionCommandTest {
         CliRunner r = CliRunner.run("attention", "--shape", "3,8,2,1,5000,128", "--causal", "--kv-lens", "5000,17,1",
                 "--impl", "flash", "--check", "--binding", binding);
         assertEquals(0, r.status(), r::toString);
-        assertTrue(r.out().contains("flash (split-k)") && r.out().contains("kv-lens [5000, 17, 1]"), r::toString);
+        assertTrue(r.out().contains("flash (flash_decode_split)") && r.out().contains("kv-lens [5000, 17, 1]"), r::toString);
         assertTrue(r.out().contains("lse: max abs"), r::toString);
     }
 

@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class MainTest {
     private static final List<String> ALL = List.of("run", "chat", "devices", "attention", "tokenize", "convert", "compare", "profile",
-            "tune", "bench", "help");
+            "tune", "selftest", "bench", "help");
 
     @Test
     void aNamedSubcommandIsTheOnlyOneRegistered() {

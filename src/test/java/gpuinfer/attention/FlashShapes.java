@@ -1,0 +1,131 @@
+package gpuinfer.attention;
+
+import gpuinfer.check.Comparison;
+import gpuinfer.check.Tolerance;
+import gpuinfer.check.Validate;
+import gpuinfer.tensor.RandomTensors;
+import gpuinfer.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Attention shapes built around one flash variant's tiles as configured on the device at hand (its
+ * {@link FlashConfig.Tiles}: query rows per work-group, keys per tile, work-items per row's D), so that every edge of
+ * that variant is crossed whatever the device's tile sizes are: Sq one past a query group and Sk − Sq not a multiple
+ * of the key tile (causal), lengths one short of and one past each tile, Sq = 1 and Sk = 1, grouped heads, key
+ * padding with a batch entry of length 0 and rows that see no key, and large logits. Used by
+ * {@code FlashVariantsTest} (on the test device) and {@code AttentionShapeSweep} (on Oclgrind).
+ */
+final class FlashShapes {
+    private FlashShapes() {
+    }
+
+    /** One shape of the matrix, with the factor its q is scaled by (large logits when above 1). */
+    record Case(String what, AttentionProblem problem, float qScale) {
+        @Override
+        public String toString() {
+            return what + ": " + problem;
+        }
+    }
+
+    /**
+     * The prefill matrix of a variant with tiles {@code tiles} (run with decode shapes off: DECODE_MAX_SQ=0).
+     * {@code small} (for Oclgrind, which interprets every work-item): the same edges with one or two heads per case
+     * and the extra shapes left out.
+     */
+    static List<Case> prefill(FlashConfig.Tiles tiles, int d, boolean small) {
+        int rows = tiles.queryRows();
+        int keys = tiles.keyTile();
+        int heads = small ? 2 : 4;      // grouped: heads / 2 kv heads
+        int padHeads = small ? 1 : 4;
+        List<Case> cases = new ArrayList<>();
+        // Sq one past a query group; Sk - Sq = one past a key tile, not a multiple of it
+        cases.add(of("one group and one row, Sk - Sq = tile + 1", 1, heads, heads / 2, rows + 1, rows + 1 + keys + 1, d, true));
+        cases.add(of("one row short of a group, one key past a tile", 1, 2, 2, Math.max(1, rows - 1), keys + 1, d, true));
+        // Sq > Sk: the first rows see no key when causal
+        cases.add(of("one row past a group, one key short of a tile", small ? 1 : 2, 2, 1, rows + 1, Math.max(1, keys - 1), d, true));
+        cases.add(of("Sq = 1, Sk = 1", 1, 2, 1, 1, 1, d, true));
+        cases.add(new Case("key padding: lengths full, 0 and one short of a tile", AttentionProblem.of(
+                new AttentionShape(3, padHeads, Math.max(1, padHeads / 2), rows + 1, 2 * keys + 3, d), true)
+                .withKvLens(new int[] {2 * keys + 3, 0, Math.max(1, keys - 1)}), 1f));
+        cases.add(new Case("large logits", AttentionProblem.of(new AttentionShape(1, small ? 1 : 2, 1, rows + 1, rows + keys + 2, d),
+                true), LARGE_LOGITS));
+        if (!small) {
+            cases.add(of("Sq = 1 against a tile and one key, not causal", 1, 3, 1, 1, keys + 1, d, false));
+            cases.add(of("two groups less a row, grouped heads, not causal", 2, 6, 3, 2 * rows - 1, 2 * keys + 1, d, false));
+            cases.add(of("three groups and a row, causal", 1, 2, 2, 3 * rows + 1, 3 * rows + 2 * keys - 1, d, true));
+            cases.add(new Case("Sq = Sk + 1 (row 0 sees no key), key padding to 1", AttentionProblem.of(
+                    new AttentionShape(2, 2, 1, rows + 2, rows + 1, d), true).withKvLens(new int[] {rows + 1, 1}), 1f));
+        }
+        return cases;
+    }
+
+    /**
+     * The decode matrix (Sq at most {@code maxSq}) of a variant whose splits advance {@code tiles.keyTile()} keys per
+     * step: run it once with the host's own split and once with one step per split, so that several splits, a partial
+     * last one and splits that see no key (early causal rows) all occur. {@code small}: fewer heads and steps.
+     */
+    static List<Case> decode(FlashConfig.Tiles tiles, int d, int maxSq, boolean small) {
+        int keys = tiles.keyTile();
+        int heads = small ? 2 : 4;
+        int steps = small ? 1 : 3;
+        List<Case> cases = new ArrayList<>();
+        cases.add(of("Sq = 1, Sk = 1", 1, 2, 1, 1, 1, d, true));
+        cases.add(of("one key short of a step", 1, heads, heads / 2, 1, Math.max(1, keys - 1), d, true));
+        cases.add(of("Sq at most, " + steps + " steps and five keys", 1, heads, heads / 2, maxSq, steps * keys + 5, d, true));
+        cases.add(of("Sq > Sk: rows that see no key", 1, 2, 1, maxSq, Math.max(1, maxSq - 3), d, true));
+        int padded = (small ? 1 : 2) * keys + 3;
+        cases.add(new Case("key padding: lengths full, 0 and one short of a step", AttentionProblem.of(
+                new AttentionShape(3, small ? 1 : 4, small ? 1 : 2, 2, padded, d), true)
+                .withKvLens(new int[] {padded, 0, Math.max(1, keys - 1)}), 1f));
+        cases.add(new Case("large logits", AttentionProblem.of(new AttentionShape(1, small ? 1 : 2, 1, 1, padded, d), true),
+                LARGE_LOGITS));
+        if (!small) {
+            cases.add(of("one key past a step, grouped heads, not causal", 2, 6, 3, 2, keys + 1, d, false));
+            cases.add(of("Sq = 1, many steps", 1, 2, 2, 1, 9 * keys + 7, d, true));
+        }
+        return cases;
+    }
+
+    /** q scaled so that logits are about 1e4: a softmax without max-subtraction would overflow. */
+    static final float LARGE_LOGITS = 1e4f / 3;
+
+    private static Case of(String what, int b, int h, int hkv, int sq, int sk, int d, boolean causal) {
+        return new Case(what, AttentionProblem.of(new AttentionShape(b, h, hkv, sq, sk, d), causal), 1f);
+    }
+
+    /** Runs a case on {@code op} and on the CPU reference; the comparisons of out and lse (in that order). */
+    static List<Comparison> compare(Attention op, Case c, long seed) {
+        AttentionShape shape = c.problem().shape();
+        Tensor q = RandomTensors.gaussian(seed, 0, shape.queryShape());
+        if (c.qScale() != 1f) {
+            for (int i = 0; i < q.size(); i++) {
+                q.data()[i] *= c.qScale();
+            }
+        }
+        Tensor k = RandomTensors.gaussian(seed, 1, shape.keyValueShape());
+        Tensor v = RandomTensors.gaussian(seed, 2, shape.keyValueShape());
+        AttentionResult got = op.run(c.problem(), q, k, v);
+        AttentionResult want = new CpuAttention().run(c.problem(), q, k, v);
+        Tolerance tolerance = tolerance(c.qScale(), v);
+        return List.of(Validate.compare("out", got.out().data(), want.out().data(), tolerance),
+                Validate.compare("lse", got.lse().data(), want.lse().data(), tolerance));
+    }
+
+    /**
+     * float32 attention's tolerance (2e-5 absolute, 1e-4 relative: sums of a few thousand products in float32 where
+     * the reference sums in double), widened for large logits: a logit of magnitude L is known only to a few ulp(L)
+     * in float32 (ulp(1e4) is about 1e-3), and the outputs inherit that times |v|.
+     */
+    static Tolerance tolerance(float logitScale, Tensor v) {
+        if (logitScale <= 1f) {
+            return Tolerance.FP32_ATTENTION;
+        }
+        float maxV = 0;
+        for (float x : v.data()) {
+            maxV = Math.max(maxV, Math.abs(x));
+        }
+        return new Tolerance(16 * Math.ulp(logitScale) * Math.max(1, maxV), Tolerance.FP32_ATTENTION.rtol());
+    }
+}
