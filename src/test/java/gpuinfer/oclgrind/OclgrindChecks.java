@@ -1,5 +1,6 @@
 package gpuinfer.oclgrind;
 
+import gpuinfer.attention.AttentionShapeSweep;
 import gpuinfer.ops.LinearShapeSweep;
 import gpuinfer.ops.TransformerOpsSweep;
 import gpuinfer.variants.KernelSettings.Family;
@@ -66,12 +67,18 @@ final class OclgrindChecks {
                     "the same sweep with -Dgpuinfer.kernels=cpu: the CPU-shaped variant at each of the linear layer's "
                             + "decision points (Variants.linearDecode, linearPrefill), which a GPU never picks",
                     Family.CPU, List.of(), main(LinearShapeSweep.class)),
-            new Check("attention, GPU-shaped", "flash attention as a GPU runs it, and the naive path: see attention()",
-                    Family.AUTO, List.of(), gpuInfer(attention(headDim -> List.of(), true))),
+            new Check("attention sweep",
+                    "every flash variant forced in turn (flash_tiled, flash_dsplit, flash_decode_split, "
+                            + "flash_decode_dsplit) and the naive path, over shapes built from each variant's tiles as "
+                            + "configured on Oclgrind (one past a query group, one short of and one past a key tile, "
+                            + "Sq = Sk = 1, grouped heads, key padding with a length of 0, rows that see no key, large "
+                            + "logits, decode one step per split), D = 16, 80, 128 (AttentionShapeSweep)",
+                    Family.AUTO, List.of(), main(AttentionShapeSweep.class)),
             new Check("attention, CPU-shaped",
                     "flash attention with -Dgpuinfer.kernels=cpu and the CPU's tuning values (cpuFlashDefines: "
-                            + "register blocks of 4 rows, 8-wide vectors, partial row blocks): see attention()",
-                    Family.CPU, List.of(), gpuInfer(attention(OclgrindChecks::cpuFlashDefines, false))),
+                            + "register blocks of 4 rows, 8-wide vectors, partial row blocks), which the sweep does not "
+                            + "reach because Oclgrind gets a GPU's defaults: see attention()",
+                    Family.CPU, List.of(), gpuInfer(attention(OclgrindChecks::cpuFlashDefines))),
             new Check("Llama tiny model",
                     "the Llama family end to end: embed from a Q8_0 table, rmsnorm, fused q/k/v, rotary heads with "
                             + "grouped kv heads (llama3 rope, interleaved pairs), swiglu, untied head; a prompt of 18 "
@@ -99,21 +106,21 @@ final class OclgrindChecks {
                     "rmsnorm, swiglu, heads (grouped kv heads, rope in both pair orders, partial rope, GPT-2's fused "
                             + "rows) and embed without a position table, over shapes one short of and one past each "
                             + "work-group size",
-                    Family.AUTO, List.of(), main(TransformerOpsSweep.class))
-            // SELFTEST: add `gpu-infer selftest` here once it lands, as
-            //   new Check("device self-test", "every variant the self-test runs", Family.AUTO, List.of(),
-            //           gpuInfer(List.of(List.of("selftest"))))
+                    Family.AUTO, List.of(), main(TransformerOpsSweep.class)),
+            new Check("device self-test",
+                    "gpu-infer selftest: every variant of every decision point forced in turn, and every single-kernel "
+                            + "op, on the self-test's own awkward shapes against the CPU reference",
+                    Family.AUTO, List.of(), gpuInfer(List.of(List.of("selftest"))))
     );
 
     /**
-     * The attention command lines (until gpuinfer.attention.AttentionShapeSweep lands): flash prefill through the
-     * tiled kernel with grouped heads, Sq not a multiple of a group's rows and Sk past a key tile; causal prefill
-     * bottom-right aligned with Sq &lt; Sk (tiles above the diagonal skipped) and one kv head; key padding in prefill
-     * with a batch entry that sees no key at all; D = 32 and 80 besides 64; decode (Sq = 1, split-K and merge) with
-     * key padding; a few query rows (Sq = 4 &le; DECODE_MAX_SQ) causal through the decode kernels; with
-     * {@code naive}, the naive path (scores, softmax, PV) causal with key padding.
+     * The attention command lines of the CPU-shaped check: flash prefill with grouped heads, Sq not a multiple of a
+     * group's rows and Sk past a key tile; causal prefill bottom-right aligned with Sq &lt; Sk (tiles above the
+     * diagonal skipped) and one kv head; key padding in prefill with a batch entry that sees no key at all; D = 32 and
+     * 80 besides 64; decode (Sq = 1, split-K and merge) with key padding; a few query rows (Sq = 4 &le;
+     * DECODE_MAX_SQ) causal through the decode kernels.
      */
-    static List<List<String>> attention(IntFunction<List<String>> definesForHeadDim, boolean withNaive) {
+    static List<List<String>> attention(IntFunction<List<String>> definesForHeadDim) {
         List<List<String>> shapes = List.of(
                 List.of("--shape", "1,4,2,33,70,64"),
                 List.of("--shape", "1,2,1,37,45,64", "--causal"),
@@ -121,8 +128,6 @@ final class OclgrindChecks {
                 List.of("--shape", "1,2,1,12,50,80", "--causal"),
                 List.of("--shape", "2,4,2,1,70,64", "--kv-lens", "70,33"),
                 List.of("--shape", "1,4,2,4,130,64", "--causal"));
-        // ATTENTION SWEEP: once gpuinfer.attention.AttentionShapeSweep lands, replace these command lines with
-        //   main(AttentionShapeSweep.class) in both attention checks (and keep the naive line if it skips naive).
         List<List<String>> lines = new ArrayList<>();
         for (List<String> shape : shapes) {
             List<String> line = new ArrayList<>(List.of("attention", "--impl", "flash", "--check"));
@@ -130,10 +135,6 @@ final class OclgrindChecks {
             String[] dims = shape.get(1).split(",");
             line.addAll(definesForHeadDim.apply(Integer.parseInt(dims[dims.length - 1])));
             lines.add(line);
-        }
-        if (withNaive) {
-            lines.add(List.of("attention", "--impl", "naive", "--check", "--shape", "1,4,2,17,40,64", "--causal",
-                    "--kv-lens", "13"));
         }
         return lines;
     }

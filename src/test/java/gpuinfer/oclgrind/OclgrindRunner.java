@@ -151,6 +151,9 @@ final class OclgrindRunner {
         env.put("OCLGRIND_DATA_RACES", "1");
         env.put("OCLGRIND_NUM_THREADS", "1");
         env.put("GPU_INFER_KERNELS", check.family().label());
+        // the automatic first-use self-test would repeat in every child (tens of seconds under Oclgrind): the
+        // "device self-test" check runs it once, on demand
+        env.put("GPU_INFER_SELFTEST", "0");
         if (Files.isRegularFile(SignalChaining.library())) {
             env.put("LD_PRELOAD", SignalChaining.library().toString());
         }
