@@ -10,7 +10,7 @@
 //   act      0 none, 1 GELU (tanh approximation, GPT-2's "gelu_new"), 2 GELU (erf)
 // Accumulation is float whatever W's format.
 //
-// Variant (one kernel, shaped by -D values; run through `gpu-infer run`, `gpu-infer bench run`):
+// Variants (kernels shaped by -D values; run through `gpu-infer run`, `gpu-infer bench run`):
 //   linear_nt   each work-item computes an MB x NB block of y from MB rows of x and NB rows of W, VEC
 //               consecutive k at a time: MB*NB vector accumulators reduced horizontally at the end. Both operands
 //               stream contiguously along k, so the same kernel serves prefill (MB = 4: each W vector load feeds MB
@@ -45,11 +45,35 @@
 //               medians of 3 rounds interleaved with the linear_nt build), tok/s: F16 64.3 (linear_nt after
 //               dequantize_rows 46.8; llama.cpp 70), Q8_0 59.4 (46.6; llama.cpp 54), Q4_0 58.4 (48.0; llama.cpp 58).
 //               -Dgpuinfer.linear.prefill=nt (in GPU_INFER_JAVA_OPTS) selects the earlier path, =packed this one on
-//               any device; GPUs keep linear_nt by default.
+//               any device and with either family (see Linear.OnDevice); GPUs run linear_tiled by default.
 //               Tried and left out: MB = 6 (12 accumulators): GemmBench 153-166 on 4 of the 5 shapes, but prefill
 //               only +2% (F16) and +5% (Q8_0) in 3 interleaved rounds, within the machine's noise; MB = 3 NB = 4
 //               76-88 GFLOP/s; MB = 4 NB = 3 128-151. pack_rows as one work-item per row and chunk, or through a
 //               local-memory tile: 4-10x slower than now (PoCL's cost per work-group).
+//
+// The GPU-shaped variants (chosen where the device reports CL_DEVICE_TYPE_GPU, or with --kernels gpu /
+// GPU_INFER_KERNELS=gpu; see gpuinfer.variants.Variants and Linear.OnDevice, which falls back to the next variant
+// when one does not fit the device's kernel limits):
+//   linear_matvec the GPU decode variant (R < 4; its section below): a work-group per NB outputs, its WG work-items
+//               reading consecutive float4 pieces (or 8-value quarter blocks of Q8_0 / Q4_0) of the same weight row,
+//               so a group's loads are coalesced; partial sums reduced in local memory (a tree, barriers), or with
+//               sub_group_reduce_add where the device has subgroups. Defaults -DVEC=4 -DNB=4 -DWG=64.
+//   linear_tiled the GPU prefill variant (R >= 16, float32 weights; narrow formats widened by dequantize_rows
+//               first): TM x TN tiles of y (TM = WGR*MB, TN = WG*NB) from tiles of x and W staged k-major through
+//               local memory TK values of k at a time (rows padded by one float), each work-item summing an MB x NB
+//               register block. Defaults -DMB=4 -DNB=4 -DWG=16 -DWGR=16 -DTK=16: 64 x 64 tiles, 256 work-items,
+//               8.3 KiB of local memory.
+//   Measured on PoCL 3.1 only, a CPU (2-core AMD EPYC Zen 3, AVX2, shared with other work): these are figures of a
+//   CPU running GPU-shaped kernels, which PoCL serialises (barriers split every work-group into loops), not of a
+//   GPU; their GPU speed is measured by tools/gpu-check.sh. LinearVariantsBench in src/test/java/gpuinfer/ops
+//   (TinyLlama 1.1B shapes, N x K = 2048 x 2048, 5632 x 2048, 2048 x 5632; medians of 3):
+//     decode R = 1, GB/s of weights, linear_matvec (linear_rows): F32 4.8 4.5 5.3 (10.6 11.8 12.6), F16 2.5 2.4 4.7
+//       (4.2 8.8 7.8), Q8_0 1.0 1.0 1.4 (3.3 7.0 4.5), Q4_0 1.0 1.1 1.1 (4.2 5.9 8.1)
+//     prefill R = 512, GFLOP/s, linear_tiled (linear_packed, linear_nt): F32 5.2 4.1 4.4 (120 123 114, 90 105 96),
+//       Q8_0 with its widening 4.7 4.4 4.5 (114 130 126, 84 92 91)
+//   GPT-2 124M F16, `gpu-infer run` of a 111-token prompt and 16 tokens, 3 rounds: default (linear_packed,
+//   linear_rows) prefill 205-255 tok/s, decode 34-39 tok/s; GPU_INFER_KERNELS=gpu (linear_tiled, linear_matvec)
+//   prefill 11-19 tok/s, decode 11-12 tok/s. So the CPU-shaped variants stay the default on CPUs.
 //
 // Tuning values (-D, with defaults so the file compiles on its own):
 //   WTYPE the weights' stored format (weights.h: 0 f32, 1 f16, 2 bf16, 3 q8_0, 4 q4_0)
@@ -61,6 +85,15 @@
 //   WGR   work-items per group along the rows (dimension 1): a group covers WG*NB outputs of WGR*MB rows, so each
 //         weight row it loads serves WGR*MB rows from cache instead of being streamed again from memory
 //         (linear_packed: groups are 1 x WGR, one panel of PN = NB*VEC outputs for WGR*MB rows; WG is unused)
+//         linear_matvec: NB outputs per group of WG (1-D; MB, WGR unused); linear_tiled: the group's tile is WGR*MB
+//         rows x WG*NB outputs (VEC unused)
+//   TK    linear_tiled: values of k per local-memory step
+//   USE_SUBGROUPS  linear_matvec: 1 reduces with sub_group_reduce_add (the host sets it only where the device lists
+//         cl_khr_subgroups or cl_intel_subgroups; PoCL and Oclgrind have none, so that path is untested there)
+//   LINEAR_MATVEC  1 (default) defines linear_matvec; the host passes 0 for the other variants' programs, which then
+//         do not pay PoCL's seconds of compiling it
+// Test-only fault (never set outside tests): PLANTED_MATVEC_WRONG makes linear_matvec drop work-item 0's partial sum
+// of each group's last output, so that tests can prove the device self-test catches a wrong variant.
 
 #ifndef WTYPE
 #define WTYPE 0
