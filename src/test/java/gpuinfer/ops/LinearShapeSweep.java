@@ -42,8 +42,9 @@ import java.util.SplittableRandom;
  * which checks every memory access and looks for races (the JUnit fork cannot host Oclgrind); LinearVariantsTest
  * covers the same kernels on the test device more densely, with shapes from the tiles actually configured there.
  *
- * <p>With {@code -Dgpuinfer.linear.prefill=nt|packed} the property forces prefill in every pass, so only that
- * variant's prefill cases run. Prints one line per case (with its time) and the programs built (their tuning values);
+ * <p>The family ({@code -Dgpuinfer.kernels}, {@code GPU_INFER_KERNELS}) selects the passes: {@code cpu} the first and
+ * third, {@code gpu} the second, {@code auto} all three. With {@code -Dgpuinfer.linear.prefill=nt|packed} the property
+ * forces prefill in every pass, so only that variant's prefill cases run. Prints one line per case (with its time) and the programs built (their tuning values);
  * exits 1 on any mismatch or when a pass does not run the variant it forced.
  */
 public final class LinearShapeSweep {
@@ -88,16 +89,23 @@ public final class LinearShapeSweep {
         SplittableRandom random = new SplittableRandom(1);
         Tolerance tolerance = new Tolerance(1e-4, 1e-4);
         String property = System.getProperty(Linear.OnDevice.PREFILL_PROPERTY, "auto");
-        List<Pass> passes = property.equals("auto")
-                ? List.of(new Pass("linear_rows", "linear_packed", concat(DECODE, PREFILL, PACKED)),
-                          new Pass("linear_matvec", "linear_tiled", concat(DECODE, PREFILL)),
-                          new Pass(null, "linear_nt", concat(MID, PREFILL)))
-                : List.of(new Pass(null, "linear_" + property, property.equals("packed") ? concat(PREFILL, PACKED) : PREFILL));
+        Pass cpuShaped = new Pass("linear_rows", "linear_packed", concat(DECODE, PREFILL, PACKED));
+        Pass gpuShaped = new Pass("linear_matvec", "linear_tiled", concat(DECODE, PREFILL));
+        Pass nt = new Pass(null, "linear_nt", concat(MID, PREFILL));
+        KernelSettings.Family family = KernelSettings.defaults().family();
+        List<Pass> passes = !property.equals("auto")
+                ? List.of(new Pass(null, "linear_" + property, property.equals("packed") ? concat(PREFILL, PACKED) : PREFILL))
+                : switch (family) {
+                    case CPU -> List.of(cpuShaped, nt);
+                    case GPU -> List.of(gpuShaped);
+                    case AUTO -> List.of(cpuShaped, gpuShaped, nt);
+                };
         int cases = 0;
         int failures = 0;
         long start = System.nanoTime();
         try (ClContext context = runtime.createContext(runtime.select("auto"), ProgramCache.defaultCache())) {
-            System.out.println("device " + context.device().name() + (property.equals("auto") ? ""
+            System.out.println("device " + context.device().name() + (property.equals("auto")
+                    ? "; family " + family.label() + ": " + passes.size() + " passes"
                     : "; -D" + Linear.OnDevice.PREFILL_PROPERTY + "=" + property + " forces prefill"));
             ClQueue queue = context.queue();
             for (Pass pass : passes) {
