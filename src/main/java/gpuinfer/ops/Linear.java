@@ -222,6 +222,8 @@ public final class Linear {
         /** Tuning values by variant and tuning key: defaults, stored tuning and overrides are fixed for this op's life. */
         private final Map<String, Config> configs = new HashMap<>();
         private ClBuffer scratch;
+        /** Whether linear_matvec's subgroup reduction failed to build here (then it is not asked for again). */
+        private boolean subgroupsFailed;
 
         /** With default settings: nothing tuned or disabled (tests). */
         public OnDevice(ClContext context) {
@@ -339,6 +341,9 @@ public final class Linear {
          * built-ins) or cl_khr_subgroups (OpenCL C 2.0 or later).
          */
         private String subgroupOptions() {
+            if (subgroupsFailed) {
+                return "";
+            }
             if (device.extensions().contains("cl_intel_subgroups")) {
                 return " -DUSE_SUBGROUPS=1";
             }
@@ -349,11 +354,26 @@ public final class Linear {
             return "";
         }
 
-        /** The kernel {@code name} of a variant's program, built with its tuning values and build options. */
+        /**
+         * The kernel {@code name} of a variant's program, built with its tuning values and build options. Should
+         * linear_matvec's subgroup reduction not build on this driver (a path no test device here has), it is built
+         * with the local-memory reduction instead, with a warning.
+         */
         private ClKernel kernel(String variant, String name, WeightType buildType, Config config) {
             String options = options(variant, name, buildType, config);
-            return kernels.computeIfAbsent(name + "\n" + options,
-                    k -> context.program(KernelSource.load("linear.cl"), options).kernel(name));
+            try {
+                return kernels.computeIfAbsent(name + "\n" + options,
+                        k -> context.program(KernelSource.load("linear.cl"), options).kernel(name));
+            } catch (gpuinfer.cl.KernelBuildException e) {
+                if (!name.equals("linear_matvec") || subgroupOptions().isEmpty()) {
+                    throw e;
+                }
+                subgroupsFailed = true;
+                settings.warn("linear_matvec's subgroup reduction does not build on " + device.name() + " ("
+                        + e.getMessage().lines().filter(l -> l.contains("first error")).findFirst().orElse("").trim()
+                        + "); it reduces in local memory instead");
+                return kernel(variant, name, buildType, config);
+            }
         }
 
         /** The format a variant's product kernel reads: float32 for the ones that run on widened weights. */

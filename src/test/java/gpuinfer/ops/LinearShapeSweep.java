@@ -21,12 +21,12 @@ import java.util.SplittableRandom;
 
 /**
  * Every variant of the linear layer in every weight format on the device {@code --device auto} picks, over shapes
- * around the kernels' tiles, against the CPU reference. Three passes, each forcing its variants through the decision
- * points ({@link Variants}): linear_rows and linear_packed (the CPU shapes), linear_matvec and linear_tiled (the GPU
- * shapes), and linear_nt from 4 rows. Each case is (R, N, K for float formats, K for block formats), chosen so that
- * every boundary of the variants' default tiles (CPU defaults for the first and third pass on a CPU device, the GPU
- * ones on Oclgrind, which reports a GPU) is one short of and one past somewhere, without the cross product (Oclgrind
- * interprets every work-item):
+ * around the kernels' tiles, against the CPU reference. Each pass forces its variants through the decision points
+ * ({@link Variants}): linear_rows and linear_packed (the CPU shapes), linear_matvec and linear_tiled (the GPU shapes),
+ * linear_nt from 4 rows, and a fourth pass below. Each case is (R, N, K for float formats, K for block formats), chosen
+ * so that every boundary of the variants' default tiles (CPU defaults for the first and third pass on a CPU device,
+ * the GPU ones on Oclgrind, which reports a GPU) is one short of and one past somewhere, without the cross product
+ * (Oclgrind interprets every work-item):
  * <ul>
  * <li>decode (linear_rows, linear_matvec), R = 1 and 3: N = 1, 9 (past linear_matvec's 4 outputs per group twice),
  * 15, 17, 63, 65 (around linear_rows's 16 x 4 outputs per group); float K = 33 (not a multiple of the vector width),
@@ -42,8 +42,10 @@ import java.util.SplittableRandom;
  * which checks every memory access and looks for races (the JUnit fork cannot host Oclgrind); LinearVariantsTest
  * covers the same kernels on the test device more densely, with shapes from the tiles actually configured there.
  *
- * <p>The family ({@code -Dgpuinfer.kernels}, {@code GPU_INFER_KERNELS}) selects the passes: {@code cpu} the first and
- * third, {@code gpu} the second, {@code auto} all three. With {@code -Dgpuinfer.linear.prefill=nt|packed} the property
+ * <p>A fourth pass runs linear_matvec's subgroup reduction (USE_SUBGROUPS = 1, enabled by the host only on devices
+ * with subgroups) with subgroups of one work-item emulated by defines, so that Oclgrind checks that path's indexing
+ * and barrier. The family ({@code -Dgpuinfer.kernels}, {@code GPU_INFER_KERNELS}) selects the passes: {@code cpu} the
+ * first and third, {@code gpu} the second and fourth, {@code auto} all four. With {@code -Dgpuinfer.linear.prefill=nt|packed} the property
  * forces prefill in every pass, so only that variant's prefill cases run. Prints one line per case (with its time) and the programs built (their tuning values);
  * exits 1 on any mismatch or when a pass does not run the variant it forced.
  */
@@ -52,12 +54,19 @@ public final class LinearShapeSweep {
     }
 
     /** A pass: the decode and prefill variants it forces (kernel names) and its cases {R, N, float K, block K}. */
-    private record Pass(String decode, String prefill, int[][] cases) {
+    private record Pass(String decode, String prefill, int[][] cases, String decodeOptions) {
+        Pass(String decode, String prefill, int[][] cases) {
+            this(decode, prefill, cases, "");
+        }
+
         KernelSettings settings() {
             KernelSettings settings = KernelSettings.defaults();
             for (String format : Variants.LINEAR_FORMATS) {
                 if (decode != null) {
                     settings = Variants.linearDecode(format).forcing(settings, decode + "/" + format);
+                    if (!decodeOptions.isEmpty()) {
+                        settings = settings.withBuildOptions(decode + "/" + format, decodeOptions);
+                    }
                 }
                 if (prefill != null) {
                     settings = Variants.linearPrefill(format).forcing(settings, prefill + "/" + format);
@@ -92,13 +101,17 @@ public final class LinearShapeSweep {
         Pass cpuShaped = new Pass("linear_rows", "linear_packed", concat(DECODE, PREFILL, PACKED));
         Pass gpuShaped = new Pass("linear_matvec", "linear_tiled", concat(DECODE, PREFILL));
         Pass nt = new Pass(null, "linear_nt", concat(MID, PREFILL));
+        // linear_matvec's subgroup reduction, with subgroups of one work-item emulated (no device here has subgroups)
+        Pass subgroups = new Pass("linear_matvec", null, DECODE, "-DUSE_SUBGROUPS=1 -Dsub_group_reduce_add(v)=(v)"
+                + " -Dget_sub_group_local_id()=0u -Dget_sub_group_id()=((uint)get_local_id(0))"
+                + " -Dget_num_sub_groups()=((uint)get_local_size(0))");
         KernelSettings.Family family = KernelSettings.defaults().family();
         List<Pass> passes = !property.equals("auto")
                 ? List.of(new Pass(null, "linear_" + property, property.equals("packed") ? concat(PREFILL, PACKED) : PREFILL))
                 : switch (family) {
                     case CPU -> List.of(cpuShaped, nt);
-                    case GPU -> List.of(gpuShaped);
-                    case AUTO -> List.of(cpuShaped, gpuShaped, nt);
+                    case GPU -> List.of(gpuShaped, subgroups);
+                    case AUTO -> List.of(cpuShaped, gpuShaped, nt, subgroups);
                 };
         int cases = 0;
         int failures = 0;

@@ -404,6 +404,32 @@ class LinearVariantsTest {
         }
     }
 
+    /**
+     * linear_matvec's subgroup reduction (USE_SUBGROUPS = 1), which the host enables only on devices with subgroups
+     * (none here), run with subgroups of one work-item emulated by defines: each work-item's "subgroup sum" is its own
+     * partial, written to its own column, and the epilogue adds WG columns. This checks that path's indexing and
+     * barriers, not a driver's sub_group_reduce_add.
+     */
+    @Test
+    void theSubgroupReductionAddsEverySubgroupsColumn() {
+        String emulated = "-DUSE_SUBGROUPS=1 -Dsub_group_reduce_add(v)=(v) -Dget_sub_group_local_id()=0u"
+                + " -Dget_sub_group_id()=((uint)get_local_id(0)) -Dget_num_sub_groups()=((uint)get_local_size(0))";
+        for (WeightType type : new WeightType[] {WeightType.F32, WeightType.Q4_0}) {
+            String variant = "linear_matvec/" + type.label;
+            KernelSettings settings = forcing(quiet(), variant).withBuildOptions(variant, emulated);
+            try (Linear.OnDevice op = new Linear.OnDevice(context, settings, Map.of())) {
+                assertEquals(variant, op.variant(1, type));
+                assertTrue(op.options(1, type).contains("-DUSE_SUBGROUPS=1"), op.options(1, type));
+                int i = 0;
+                for (int R = 1; R <= 3; R++) {
+                    for (int N : new int[] {1, 9}) {
+                        check(op, "emulated subgroups", type, R, N, type.isBlockQuantized() ? 544 : 257, i++);
+                    }
+                }
+            }
+        }
+    }
+
     /** Closing the op releases every kernel it built (programs stay cached in the context until it closes). */
     @Test
     void closingTheOpReleasesEveryKernelOfEveryVariant() {
