@@ -89,7 +89,9 @@
 //         rows x WG*NB outputs (VEC unused)
 //   TK    linear_tiled: values of k per local-memory step
 //   USE_SUBGROUPS  linear_matvec: 1 reduces with sub_group_reduce_add (the host sets it only where the device lists
-//         cl_khr_subgroups or cl_intel_subgroups; PoCL and Oclgrind have none, so that path is untested there)
+//         cl_khr_subgroups or cl_intel_subgroups; PoCL and Oclgrind have none: the tests run that path with
+//         subgroups of one work-item emulated by -D definitions of the subgroup built-ins, so a driver's real
+//         subgroups are untested here; should the path not build, the host builds the local-memory one, warning)
 //   LINEAR_MATVEC  1 (default) defines linear_matvec; the host passes 0 for the other variants' programs, which then
 //         do not pay PoCL's seconds of compiling it
 // Test-only fault (never set outside tests): PLANTED_MATVEC_WRONG makes linear_matvec drop work-item 0's partial sum
@@ -444,7 +446,8 @@ void linear_rows(__global const float* x,         // [R, K]
 // output in local memory: a tree of halvings with a barrier between steps (a WG that is not a power of two is first
 // folded onto the largest power of two below it). With USE_SUBGROUPS = 1 (set by the host only where the device lists
 // cl_khr_subgroups or cl_intel_subgroups) each subgroup sums its lanes with sub_group_reduce_add first and the
-// epilogue adds one partial per subgroup; PoCL and Oclgrind have no subgroups, so that path is untested here.
+// epilogue adds one partial per subgroup; PoCL and Oclgrind have no subgroups, so real subgroups are untested here
+// (LinearVariantsTest and LinearShapeSweep emulate subgroups of one work-item with -D definitions).
 // Then WG work-items finish the R x NB outputs as linear_rows does: bias, activation, residual (which may be y).
 // Floats past the last whole vector of a float format's row (K % VEC) are added by work-items 0 .. K % VEC - 1.
 // Tuning values: VEC (float formats), NB (outputs per group), WG (work-items per group).
