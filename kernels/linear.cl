@@ -10,7 +10,7 @@
 //   act      0 none, 1 GELU (tanh approximation, GPT-2's "gelu_new"), 2 GELU (erf)
 // Accumulation is float whatever W's format.
 //
-// Variant (one kernel, shaped by -D values; run through `gpu-infer run`, `gpu-infer bench run`):
+// Variants (kernels shaped by -D values; run through `gpu-infer run`, `gpu-infer bench run`):
 //   linear_nt   each work-item computes an MB x NB block of y from MB rows of x and NB rows of W, VEC
 //               consecutive k at a time: MB*NB vector accumulators reduced horizontally at the end. Both operands
 //               stream contiguously along k, so the same kernel serves prefill (MB = 4: each W vector load feeds MB
@@ -45,11 +45,35 @@
 //               medians of 3 rounds interleaved with the linear_nt build), tok/s: F16 64.3 (linear_nt after
 //               dequantize_rows 46.8; llama.cpp 70), Q8_0 59.4 (46.6; llama.cpp 54), Q4_0 58.4 (48.0; llama.cpp 58).
 //               -Dgpuinfer.linear.prefill=nt (in GPU_INFER_JAVA_OPTS) selects the earlier path, =packed this one on
-//               any device; GPUs keep linear_nt by default.
+//               any device and with either family (see Linear.OnDevice); GPUs run linear_tiled by default.
 //               Tried and left out: MB = 6 (12 accumulators): GemmBench 153-166 on 4 of the 5 shapes, but prefill
 //               only +2% (F16) and +5% (Q8_0) in 3 interleaved rounds, within the machine's noise; MB = 3 NB = 4
 //               76-88 GFLOP/s; MB = 4 NB = 3 128-151. pack_rows as one work-item per row and chunk, or through a
 //               local-memory tile: 4-10x slower than now (PoCL's cost per work-group).
+//
+// The GPU-shaped variants (chosen where the device reports CL_DEVICE_TYPE_GPU, or with --kernels gpu /
+// GPU_INFER_KERNELS=gpu; see gpuinfer.variants.Variants and Linear.OnDevice, which falls back to the next variant
+// when one does not fit the device's kernel limits):
+//   linear_matvec the GPU decode variant (R < 4; its section below): a work-group per NB outputs, its WG work-items
+//               reading consecutive float4 pieces (or 8-value quarter blocks of Q8_0 / Q4_0) of the same weight row,
+//               so a group's loads are coalesced; partial sums reduced in local memory (a tree, barriers), or with
+//               sub_group_reduce_add where the device has subgroups. Defaults -DVEC=4 -DNB=4 -DWG=64.
+//   linear_tiled the GPU prefill variant (R >= 16, float32 weights; narrow formats widened by dequantize_rows
+//               first): TM x TN tiles of y (TM = WGR*MB, TN = WG*NB) from tiles of x and W staged k-major through
+//               local memory TK values of k at a time (rows padded by one float), each work-item summing an MB x NB
+//               register block. Defaults -DMB=4 -DNB=4 -DWG=16 -DWGR=16 -DTK=16: 64 x 64 tiles, 256 work-items,
+//               8.3 KiB of local memory.
+//   Measured on PoCL 3.1 only, a CPU (2-core AMD EPYC Zen 3, AVX2, shared with other work): these are figures of a
+//   CPU running GPU-shaped kernels, which PoCL serialises (barriers split every work-group into loops), not of a
+//   GPU; their GPU speed is measured by tools/gpu-check.sh. LinearVariantsBench in src/test/java/gpuinfer/ops
+//   (TinyLlama 1.1B shapes, N x K = 2048 x 2048, 5632 x 2048, 2048 x 5632; medians of 3):
+//     decode R = 1, GB/s of weights, linear_matvec (linear_rows): F32 4.8 4.5 5.3 (10.6 11.8 12.6), F16 2.5 2.4 4.7
+//       (4.2 8.8 7.8), Q8_0 1.0 1.0 1.4 (3.3 7.0 4.5), Q4_0 1.0 1.1 1.1 (4.2 5.9 8.1)
+//     prefill R = 512, GFLOP/s, linear_tiled (linear_packed, linear_nt): F32 5.2 4.1 4.4 (120 123 114, 90 105 96),
+//       Q8_0 with its widening 4.7 4.4 4.5 (114 130 126, 84 92 91)
+//   GPT-2 124M F16, `gpu-infer run` of a 111-token prompt and 16 tokens, 3 rounds: default (linear_packed,
+//   linear_rows) prefill 205-255 tok/s, decode 34-39 tok/s; GPU_INFER_KERNELS=gpu (linear_tiled, linear_matvec)
+//   prefill 11-19 tok/s, decode 11-12 tok/s. So the CPU-shaped variants stay the default on CPUs.
 //
 // Tuning values (-D, with defaults so the file compiles on its own):
 //   WTYPE the weights' stored format (weights.h: 0 f32, 1 f16, 2 bf16, 3 q8_0, 4 q4_0)
@@ -61,6 +85,17 @@
 //   WGR   work-items per group along the rows (dimension 1): a group covers WG*NB outputs of WGR*MB rows, so each
 //         weight row it loads serves WGR*MB rows from cache instead of being streamed again from memory
 //         (linear_packed: groups are 1 x WGR, one panel of PN = NB*VEC outputs for WGR*MB rows; WG is unused)
+//         linear_matvec: NB outputs per group of WG (1-D; MB, WGR unused); linear_tiled: the group's tile is WGR*MB
+//         rows x WG*NB outputs (VEC unused)
+//   TK    linear_tiled: values of k per local-memory step
+//   USE_SUBGROUPS  linear_matvec: 1 reduces with sub_group_reduce_add (the host sets it only where the device lists
+//         cl_khr_subgroups or cl_intel_subgroups; PoCL and Oclgrind have none: the tests run that path with
+//         subgroups of one work-item emulated by -D definitions of the subgroup built-ins, so a driver's real
+//         subgroups are untested here; should the path not build, the host builds the local-memory one, warning)
+//   LINEAR_MATVEC  1 (default) defines linear_matvec; the host passes 0 for the other variants' programs, which then
+//         do not pay PoCL's seconds of compiling it
+// Test-only fault (never set outside tests): PLANTED_MATVEC_WRONG makes linear_matvec drop work-item 0's partial sum
+// of each group's last output, so that tests can prove the device self-test catches a wrong variant.
 
 #ifndef WTYPE
 #define WTYPE 0
@@ -79,6 +114,15 @@
 #endif
 #ifndef WGR
 #define WGR 1
+#endif
+#ifndef TK
+#define TK 16
+#endif
+#ifndef USE_SUBGROUPS
+#define USE_SUBGROUPS 0
+#endif
+#ifndef LINEAR_MATVEC
+#define LINEAR_MATVEC 1
 #endif
 
 #if MB > 8 || NB > 8
@@ -390,6 +434,197 @@ void linear_rows(__global const float* x,         // [R, K]
     }
 }
 
+// -------------------------------------------------------------------------------------------------- linear_matvec
+// The GPU decode variant (R < 4 rows of x; R <= MV_MAX_ROWS is the host's promise): one work-group of WG work-items
+// computes NB consecutive outputs for every row of x. Its work-items walk the NB weight rows together: at each step
+// work-item i reads piece i of the stretch the group is on, so a step's loads are WG consecutive pieces of one row
+// (coalesced), and every weight is read once however many rows x has. A piece is VEC consecutive values of a float
+// format (vload / vload_half / the bf16 shift, as linear_nt), or an 8-value quarter of a Q8_0 / Q4_0 block (four
+// consecutive work-items read one block's quants; the block's fp16 scale is read by all four, from the cache).
+// Each work-item sums its pieces into R x NB vector accumulators (R a constant of mv_accumulate_R, chosen by a uniform
+// branch: no wasted FMAs for fewer rows), reduces each to a float, and the group adds the WG partial sums of each
+// output in local memory: a tree of halvings with a barrier between steps (a WG that is not a power of two is first
+// folded onto the largest power of two below it). With USE_SUBGROUPS = 1 (set by the host only where the device lists
+// cl_khr_subgroups or cl_intel_subgroups) each subgroup sums its lanes with sub_group_reduce_add first and the
+// epilogue adds one partial per subgroup; PoCL and Oclgrind have no subgroups, so real subgroups are untested here
+// (LinearVariantsTest and LinearShapeSweep emulate subgroups of one work-item with -D definitions).
+// Then WG work-items finish the R x NB outputs as linear_rows does: bias, activation, residual (which may be y).
+// Floats past the last whole vector of a float format's row (K % VEC) are added by work-items 0 .. K % VEC - 1.
+// Tuning values: VEC (float formats), NB (outputs per group), WG (work-items per group).
+// Test-only fault PLANTED_MATVEC_WRONG: work-item 0's partial sum of each group's last output is dropped from the
+// reduction (wrong whenever that work-item read anything, i.e. always); the device self-test's tests plant it to prove
+// that a wrong variant is caught.
+
+#if LINEAR_MATVEC
+#define MV_MAX_ROWS 3
+
+#if USE_SUBGROUPS && defined(cl_khr_subgroups)
+#pragma OPENCL EXTENSION cl_khr_subgroups : enable
+#endif
+
+#if WTYPE <= WT_BF16
+typedef vec_t mv_t;
+#define MV_PIECES(K) ((K) / VEC)
+#define MV_SUM(v) HSUM(v)
+#define MV_LOAD_X(R_) a[R_] = VLOAD(u, x + (size_t)R_ * K);
+#define MV_LOAD_W(N_) b[N_] = WLOAD(u, wn[N_]);
+#define MV_TAIL_TERM(R_, N_) partial[R_ * NB + N_] = fma(x[(size_t)R_ * K + k], WT_AT(WTYPE, wn[N_], k), partial[R_ * NB + N_]);
+#define MV_TAIL(RR)                                                   \
+    for (int k = MV_PIECES(K) * VEC + lid; k < K; k += WG) {          \
+        ROWS(RR, NB, MV_TAIL_TERM)                                    \
+    }
+#else
+// a piece is quarter u & 3 of block u >> 2 (8 values); weights widened exactly (d * q, d * (q - 8))
+typedef float8 mv_t;
+#define MV_PIECES(K) ((K) / 8)
+#define MV_SUM(v) dot((v).lo + (v).hi, (float4)(1.0f))
+#define MV_TAIL(RR)
+#if WTYPE == WT_Q8_0
+// quarter s holds values 8s .. 8s + 7 of its block
+#define MV_LOAD_X(R_) a[R_] = vload8(u, x + (size_t)R_ * K);
+#define MV_LOAD_W(N_)                                                                          \
+    {                                                                                          \
+        const __global uchar* blk = wn[N_] + (size_t)(u >> 2) * WT_BLOCK_BYTES;                \
+        b[N_] = vload_half(0, (const __global half*)blk)                                       \
+                * convert_float8(vload8(0, (const __global char*)(blk + 2 + 8 * (u & 3))));    \
+    }
+#else
+// quarter s holds bytes 4s .. 4s + 3 of its block: values 4s .. 4s + 3 (low nibbles), 16 + 4s .. 19 + 4s (high)
+#define MV_LOAD_X(R_)                                                                          \
+    {                                                                                          \
+        const __global float* xq = x + (size_t)R_ * K + (u >> 2) * 32 + 4 * (u & 3);           \
+        a[R_] = (float8)(vload4(0, xq), vload4(0, xq + 16));                                   \
+    }
+#define MV_LOAD_W(N_)                                                                          \
+    {                                                                                          \
+        const __global uchar* blk = wn[N_] + (size_t)(u >> 2) * WT_BLOCK_BYTES;                \
+        const uchar4 packed = vload4(0, blk + 2 + 4 * (u & 3));                                \
+        const float8 q = (float8)(convert_float4(packed & (uchar4)(15)),                       \
+                                  convert_float4(packed >> (uchar4)(4)));                      \
+        b[N_] = vload_half(0, (const __global half*)blk) * (q - 8.0f);                        \
+    }
+#endif
+#endif
+
+#define MV_W_PTR(N_) wn[N_] = w + (size_t)min(n0 + N_, N - 1) * row_bytes;
+#define MV_ZERO(R_, N_) acc[R_][N_] = (mv_t)(0.0f);
+#define MV_FMA(R_, N_) acc[R_][N_] = fma(a[R_], b[N_], acc[R_][N_]);
+#define MV_PARTIAL(R_, N_) partial[R_ * NB + N_] = MV_SUM(acc[R_][N_]);
+
+// mv_accumulate_RR: this work-item's partial sums of the NB outputs from n0 for RR rows of x, into
+// partial[r * NB + j] (outputs past N read row N - 1 and are not stored)
+#define MV_DEFINE_ACCUMULATE(RR)                                                                 \
+    inline void mv_accumulate_##RR(const __global float* x, const __global uchar* w, const int n0, \
+                                   const int N, const int K, const int lid, __private float* partial) \
+    {                                                                                            \
+        const size_t row_bytes = WT_ROW_BYTES(WTYPE, K);                                         \
+        const __global uchar* wn[NB];                                                            \
+        FOR_NB(MV_W_PTR)                                                                         \
+        mv_t acc[RR][NB];                                                                        \
+        ROWS(RR, NB, MV_ZERO)                                                                    \
+        for (int u = lid; u < MV_PIECES(K); u += WG) {                                           \
+            mv_t a[RR];                                                                          \
+            mv_t b[NB];                                                                          \
+            REP(RR, MV_LOAD_X)                                                                   \
+            FOR_NB(MV_LOAD_W)                                                                    \
+            ROWS(RR, NB, MV_FMA)                                                                 \
+        }                                                                                        \
+        ROWS(RR, NB, MV_PARTIAL)                                                                 \
+        MV_TAIL(RR)                                                                              \
+    }
+MV_DEFINE_ACCUMULATE(1)
+MV_DEFINE_ACCUMULATE(2)
+MV_DEFINE_ACCUMULATE(3)
+#undef MV_DEFINE_ACCUMULATE
+
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1)))
+void linear_matvec(__global const float* x,         // [R, K], R <= 3
+                   __global const uchar* w,         // [N, K] in format WTYPE
+                   __global const float* bias,      // [N], read when has_bias
+                   __global const float* residual,  // [R, N], read when has_residual
+                   __global float* y,               // [R, N]
+                   const int R, const int N, const int K,
+                   const int has_bias, const int has_residual, const int act)
+{
+    // [row of x * NB + output][work-item]: one row of partial sums per output; + 1 so that the epilogue's reads
+    // down a column (stride WG + 1) fall in different banks
+    __local float part[MV_MAX_ROWS * NB][WG + 1];
+    const int lid = get_local_id(0);
+    const int n0 = get_group_id(0) * NB;
+    const int rows = min(R, MV_MAX_ROWS);
+
+    // pass 1: this work-item's pieces of the NB weight rows, dotted with every row of x
+    float partial[MV_MAX_ROWS * NB];
+    if (rows == 1) {
+        mv_accumulate_1(x, w, n0, N, K, lid, partial);
+    } else if (rows == 2) {
+        mv_accumulate_2(x, w, n0, N, K, lid, partial);
+    } else {
+        mv_accumulate_3(x, w, n0, N, K, lid, partial);
+    }
+#ifdef PLANTED_MATVEC_WRONG
+    if (lid == 0) {
+        for (int r = 0; r < rows; r++) {
+            partial[r * NB + min(NB, N - n0) - 1] = 0.0f;
+        }
+    }
+#endif
+
+    // pass 2: the group's sum of each output's partial sums
+#if USE_SUBGROUPS
+#define MV_SUBGROUP(R_, N_)                                                        \
+    if (R_ < rows) {                                                               \
+        const float sum = sub_group_reduce_add(partial[R_ * NB + N_]);             \
+        if (get_sub_group_local_id() == 0) {                                       \
+            part[R_ * NB + N_][get_sub_group_id()] = sum;                          \
+        }                                                                          \
+    }
+    ROWS(MV_MAX_ROWS, NB, MV_SUBGROUP)
+#undef MV_SUBGROUP
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const int columns = get_num_sub_groups();
+#else
+#define MV_STORE(R_, N_) if (R_ < rows) part[R_ * NB + N_][lid] = partial[R_ * NB + N_];
+    ROWS(MV_MAX_ROWS, NB, MV_STORE)
+#undef MV_STORE
+    barrier(CLK_LOCAL_MEM_FENCE);
+    int half_wg = 1;                 // the largest power of two <= WG (a constant)
+    while (half_wg * 2 <= WG) {
+        half_wg *= 2;
+    }
+#define MV_ADD(R_, N_) if (R_ < rows) part[R_ * NB + N_][lid] += part[R_ * NB + N_][lid + step];
+    if (lid < WG - half_wg) {        // fold work-items half_wg .. WG - 1 onto 0 .. WG - half_wg - 1
+        const int step = half_wg;
+        ROWS(MV_MAX_ROWS, NB, MV_ADD)
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int step = half_wg / 2; step > 0; step /= 2) {
+        if (lid < step) {
+            ROWS(MV_MAX_ROWS, NB, MV_ADD)
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+#undef MV_ADD
+    const int columns = 1;
+#endif
+
+    // epilogue: work-item v finishes output v % NB of row v / NB
+    for (int v = lid; v < rows * NB; v += WG) {
+        const int n = n0 + v % NB;
+        if (n < N) {
+            float s = 0.0f;
+            for (int c = 0; c < columns; c++) {
+                s += part[v][c];
+            }
+            s = activate1(s + (has_bias ? bias[n] : 0.0f), act);
+            const size_t at = (size_t)(v / NB) * N + n;
+            y[at] = s + (has_residual ? residual[at] : 0.0f);
+        }
+    }
+}
+
+#endif // LINEAR_MATVEC
+
 // ------------------------------------------------------------------------------------------------ dequantize_rows
 // Prefill with weights in a narrow format: the product is compute-bound, and linear_nt would widen every weight once
 // per group of rows of x (R / (WGR * MB) times); instead each weight is widened once per forward step into a float
@@ -581,3 +816,85 @@ void pack_rows(__global const uchar* w,   // [N, K] in format WTYPE
 #endif
     }
 }
+
+// -------------------------------------------------------------------------------------------------- linear_tiled
+// The GPU prefill variant (R >= 16; float32 weights: narrow formats are widened by dequantize_rows first): a
+// work-group of WG x WGR work-items computes a TM x TN tile of y (TM = WGR * MB rows, TN = WG * NB outputs), walking K
+// TK values at a time. At each step the group copies the TM x TK block of x and the TN x TK block of W into local
+// memory (consecutive work-items read consecutive k of one row: coalesced; values past R, N or K are zeros) and stores
+// them k-major, each row padded by one float so that the transposing stores do not all fall in one bank. Then every
+// work-item sums TK outer products into its MB x NB register block: rows ty + i * WGR and outputs tx + j * WG of the
+// tile (strided, so that neighbouring work-items read neighbouring local words, and the outputs they store are
+// contiguous). Two barriers per step. Epilogue as linear_rows: bias, activation, residual (which may be y).
+// Tuning values: MB, NB (register block), WG, WGR (the group), TK (k per step); VEC is unused.
+#if WTYPE == WT_F32
+#define TM (WGR * MB)
+#define TN (WG * NB)
+
+__kernel __attribute__((reqd_work_group_size(WG, WGR, 1)))
+void linear_tiled(__global const float* x,         // [R, K]
+                  __global const float* w,         // [N, K] float32
+                  __global const float* bias,      // [N], read when has_bias
+                  __global const float* residual,  // [R, N], read when has_residual
+                  __global float* y,               // [R, N]
+                  const int R, const int N, const int K,
+                  const int has_bias, const int has_residual, const int act)
+{
+    __local float xs[TK][TM + 1];   // xs[k][m] = x[m0 + m][k0 + k]
+    __local float ws[TK][TN + 1];   // ws[k][n] = W[n0 + n][k0 + k]
+    const int tx = get_local_id(0);
+    const int ty = get_local_id(1);
+    const int item = ty * WG + tx;
+    const int n0 = get_group_id(0) * TN;
+    const int m0 = get_group_id(1) * TM;
+
+    float acc[MB][NB];
+#define ZERO(M_, N_) acc[M_][N_] = 0.0f;
+    FOR_MB_NB(ZERO)
+#undef ZERO
+#define LOAD_A(M_) a[M_] = xs[k][ty + M_ * WGR];
+#define LOAD_B(N_) b[N_] = ws[k][tx + N_ * WG];
+#define FMA(M_, N_) acc[M_][N_] = fma(a[M_], b[N_], acc[M_][N_]);
+    for (int k0 = 0; k0 < K; k0 += TK) {
+        // pass 1: the tiles of x and W at k0, zeros outside [R, K] and [N, K]
+        for (int e = item; e < TM * TK; e += WG * WGR) {
+            const int m = e / TK;
+            const int k = e % TK;
+            xs[k][m] = m0 + m < R && k0 + k < K ? x[(size_t)(m0 + m) * K + k0 + k] : 0.0f;
+        }
+        for (int e = item; e < TN * TK; e += WG * WGR) {
+            const int n = e / TK;
+            const int k = e % TK;
+            ws[k][n] = n0 + n < N && k0 + k < K ? w[(size_t)(n0 + n) * K + k0 + k] : 0.0f;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        // pass 2: TK outer products into the register block
+        for (int k = 0; k < TK; k++) {
+            float a[MB];
+            float b[NB];
+            FOR_MB(LOAD_A)
+            FOR_NB(LOAD_B)
+            FOR_MB_NB(FMA)
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+#undef LOAD_A
+#undef LOAD_B
+#undef FMA
+
+#define STORE(M_, N_)                                                                   \
+    {                                                                                   \
+        const int r = m0 + ty + M_ * WGR;                                               \
+        const int n = n0 + tx + N_ * WG;                                                \
+        if (r < R && n < N) {                                                           \
+            const float v = activate1(acc[M_][N_] + (has_bias ? bias[n] : 0.0f), act);  \
+            const size_t at = (size_t)r * N + n;                                        \
+            y[at] = v + (has_residual ? residual[at] : 0.0f);                           \
+        }                                                                               \
+    }
+    FOR_MB_NB(STORE)
+#undef STORE
+}
+#undef TM
+#undef TN
+#endif

@@ -19,8 +19,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Tunes {@code linear_nt} for prefill (many rows: GPT-2 124M's QKV projection, 512 x 2304 x 768) or decode (one
- * row against 128 MiB of weights, so the timing reads memory, not cache).
+ * Tunes the linear variant the device runs (see Linear.OnDevice: linear_packed or linear_tiled for prefill,
+ * linear_rows or linear_matvec for decode) for prefill (many rows: GPT-2 124M's QKV projection, 512 x 2304 x 768) or
+ * decode (one row against 128 MiB of weights, so the timing reads memory, not cache). Float32 weights; the values
+ * are stored under the float32 tuning key, which the other formats' widened prefill products read too.
  */
 public final class LinearTarget implements Tuner.Target {
     /** float32 dot products of up to a few hundred terms against double: see ClOpsTest. */
@@ -58,13 +60,14 @@ public final class LinearTarget implements Tuner.Target {
 
     @Override
     public Map<String, String> defaults(DeviceInfo device) {
-        Linear.Config c = Linear.Config.defaults(device, rows);
+        Linear.Config c = Linear.Config.preferredDefaults(device, rows);
         Map<String, String> m = new LinkedHashMap<>();
         m.put("VEC", "" + c.vec());
         m.put("MB", "" + c.mb());
         m.put("NB", "" + c.nb());
         m.put("WG", "" + c.wg());
         m.put("WGR", "" + c.wgr());
+        m.put("TK", "" + c.tk());
         return m;
     }
 
