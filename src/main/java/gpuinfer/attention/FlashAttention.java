@@ -146,16 +146,9 @@ public final class FlashAttention extends ClAttention {
     }
 
     private String whyNot(ClKernel kernel, long groupSize) {
-        ClKernel.Limits limits = kernel.limits();
-        long deviceLocal = context.device().info().localMemBytes();
-        if (!kernel.fits(groupSize)) {
-            return kernel.name() + " needs work-groups of " + groupSize + " work-items; its limits: " + limits;
-        }
-        if (limits.localMemBytes() > deviceLocal) {
-            return kernel.name() + " needs " + limits.localMemBytes() + " B of local memory, the device has "
-                    + deviceLocal + " B; its limits: " + limits;
-        }
-        return null;
+        String why = kernel.whyNot(groupSize);
+        return why == null ? null : kernel.name() + " with work-groups of " + groupSize + ": " + why + " ("
+                + kernel.limits() + ")";
     }
 
     /** Work-items per group of a variant's main kernel. */

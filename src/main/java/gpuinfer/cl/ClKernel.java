@@ -135,8 +135,12 @@ public final class ClKernel extends ClObject {
         return whyNot(localSize) == null;
     }
 
-    /** Why {@code localSize} does not fit (see {@link #fits}), or null when it does. */
-    String whyNot(long[] localSize) {
+    /**
+     * Why a launch with work-groups of {@code localSize} would be refused on this device (see {@link #fits}), or
+     * null when it fits: the message names the limit and its value, for a warning when a caller falls back to
+     * another variant.
+     */
+    public String whyNot(long... localSize) {
         if (localSize == null) {
             return null;
         }

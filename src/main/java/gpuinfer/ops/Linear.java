@@ -433,14 +433,9 @@ public final class Linear {
 
         /** Why a launch of {@code kernel} with work-groups of {@code local} would be refused, or null. */
         static String whyNot(ClKernel kernel, long[] local, DeviceInfo device) {
-            if (!kernel.fits(local)) {
-                return "a work-group of " + java.util.Arrays.stream(local).reduce(1, Math::multiplyExact) + " "
-                        + java.util.Arrays.toString(local) + " exceeds the kernel's limits (" + kernel.limits() + ")";
-            }
-            if (kernel.localMemoryBytes() > device.localMemBytes()) {
-                return "it needs " + kernel.localMemoryBytes() + " bytes of local memory; the device has " + device.localMemBytes();
-            }
-            return null;
+            String why = kernel.whyNot(local);
+            return why == null ? null : "work-groups of " + java.util.Arrays.toString(local) + ": " + why + " ("
+                    + kernel.limits() + ")";
         }
 
         /** Enqueues y = act(x·Wᵀ + bias) + residual with float32 weights; bias and residual may be null. */

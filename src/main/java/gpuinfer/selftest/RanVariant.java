@@ -17,16 +17,9 @@ final class RanVariant {
     private RanVariant() {
     }
 
-    /**
-     * The variant a linear op runs for {@code rows} rows of x and weights in {@code type}, or empty where the op cannot
-     * tell.
-     *
-     * <p>PLUG-IN POINT: Linear.OnDevice gains {@code variant(rows, type)} (the GPU-shaped linear variants); once it
-     * has, this method is {@code return Optional.of(op.variant(rows, type));}. Until then the op runs linear_rows or
-     * linear_packed/linear_nt whatever the settings say, and a forced linear variant is credited with that result.
-     */
+    /** The variant a linear op runs for {@code rows} rows of x and weights in {@code type} ("linear_matvec/q8_0"). */
     static Optional<String> linear(Linear.OnDevice op, int rows, WeightType type) {
-        return Optional.empty();
+        return Optional.of(op.variant(rows, type));
     }
 
     /** The variant flash attention runs for {@code problem}: a name of Variants.FLASH_PREFILL or FLASH_DECODE. */

@@ -46,10 +46,11 @@ public final class KernelSettings {
     private final Family family;
     private final Consumer<String> warnings;
     private final Map<String, String> buildOptions;
+    private final Set<String> forced;
     private final Set<String> warned = Collections.synchronizedSet(new LinkedHashSet<>());
 
     private KernelSettings(Map<String, Map<String, String>> tuned, Set<String> disabled, Family family,
-                           Consumer<String> warnings, Map<String, String> buildOptions) {
+                           Consumer<String> warnings, Map<String, String> buildOptions, Set<String> forced) {
         Map<String, Map<String, String>> copy = new LinkedHashMap<>();
         tuned.forEach((key, params) -> copy.put(key, Map.copyOf(params)));
         this.tuned = Collections.unmodifiableMap(copy);
@@ -57,6 +58,7 @@ public final class KernelSettings {
         this.family = family;
         this.warnings = warnings;
         this.buildOptions = Map.copyOf(buildOptions);
+        this.forced = Set.copyOf(forced);
     }
 
     /**
@@ -65,28 +67,28 @@ public final class KernelSettings {
      */
     public static KernelSettings defaults() {
         String chosen = System.getProperty("gpuinfer.kernels", System.getenv().getOrDefault("GPU_INFER_KERNELS", "auto"));
-        return new KernelSettings(Map.of(), Set.of(), Family.parse(chosen), STDERR, Map.of());
+        return new KernelSettings(Map.of(), Set.of(), Family.parse(chosen), STDERR, Map.of(), Set.of());
     }
 
     /** These settings with the tuned parameters replaced (by tuning key). */
     public KernelSettings withTuned(Map<String, Map<String, String>> tunedByKey) {
-        return new KernelSettings(tunedByKey, disabled, family, warnings, buildOptions);
+        return new KernelSettings(tunedByKey, disabled, family, warnings, buildOptions, forced);
     }
 
     /** These settings with these variants disabled as well (names as {@link Variants} gives them). */
     public KernelSettings withDisabled(Set<String> variants) {
         Set<String> all = new LinkedHashSet<>(disabled);
         all.addAll(variants);
-        return new KernelSettings(tuned, all, family, warnings, buildOptions);
+        return new KernelSettings(tuned, all, family, warnings, buildOptions, forced);
     }
 
     public KernelSettings withFamily(Family chosen) {
-        return new KernelSettings(tuned, disabled, chosen, warnings, buildOptions);
+        return new KernelSettings(tuned, disabled, chosen, warnings, buildOptions, forced);
     }
 
     /** These settings with warnings sent to {@code sink} instead of stderr (tests). */
     public KernelSettings withWarnings(Consumer<String> sink) {
-        return new KernelSettings(tuned, disabled, family, sink, buildOptions);
+        return new KernelSettings(tuned, disabled, family, sink, buildOptions, forced);
     }
 
     /**
@@ -96,7 +98,22 @@ public final class KernelSettings {
     public KernelSettings withBuildOptions(String variant, String options) {
         Map<String, String> all = new LinkedHashMap<>(buildOptions);
         all.put(variant, options);
-        return new KernelSettings(tuned, disabled, family, warnings, all);
+        return new KernelSettings(tuned, disabled, family, warnings, all, forced);
+    }
+
+    /**
+     * These settings with {@code variant} chosen on purpose (Variants.Point.forcing disables the others): choosing
+     * it is then not reported as a fallback.
+     */
+    public KernelSettings withForced(String variant) {
+        Set<String> all = new LinkedHashSet<>(forced);
+        all.add(variant);
+        return new KernelSettings(tuned, disabled, family, warnings, buildOptions, all);
+    }
+
+    /** Whether a variant was chosen on purpose (see {@link #withForced}). */
+    public boolean forced(String variant) {
+        return forced.contains(variant);
     }
 
     /** Extra build options of a variant ("" when none). */

@@ -38,7 +38,7 @@ public final class Variants {
             }
             java.util.Set<String> others = new java.util.LinkedHashSet<>(cpuOrder);
             others.remove(variant);
-            return settings.withDisabled(others);
+            return settings.withDisabled(others).withForced(variant);
         }
     }
 
@@ -91,7 +91,7 @@ public final class Variants {
             if (!fits.test(variant)) {
                 continue;
             }
-            if (!variant.equals(preferred)) {
+            if (!variant.equals(preferred) && !settings.forced(variant)) {
                 settings.warn(point + ": using " + variant + " instead of " + preferred + " ("
                         + (settings.disabled(preferred) ? "the device self-test disabled it on this driver"
                         : "it does not fit this device's kernel limits") + ")");

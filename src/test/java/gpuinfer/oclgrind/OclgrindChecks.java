@@ -51,22 +51,13 @@ final class OclgrindChecks {
     }
 
     static final List<Check> ALL = List.of(
-            new Check("linear sweep, GPU-shaped",
-                    "the linear layer in every weight format (F32, F16, BF16, Q8_0, Q4_0), every activation, bias and "
-                            + "residual, over rows, outputs and K around the decode and prefill kernels' tiles (1, 3, "
-                            + "4, 15, 16, 17, 63, 65 rows; 63, 65, 1, 17 outputs; K not a multiple of the vector "
-                            + "width): the variants a GPU gets, prefill through linear_nt (and the widened formats' "
-                            + "dequantize_rows)",
+            new Check("linear sweep",
+                    "every linear variant forced in turn (linear_rows, linear_packed after pack_rows, linear_matvec, "
+                            + "linear_tiled and linear_nt after dequantize_rows, linear_nt from 4 rows, and linear_matvec's "
+                            + "subgroup reduction with emulated subgroups) in every weight format (F32, F16, BF16, Q8_0, "
+                            + "Q4_0), every activation, bias and residual, over rows, outputs and K one short of and one "
+                            + "past the variants' tiles as configured on Oclgrind (LinearShapeSweep)",
                     Family.AUTO, List.of(), main(LinearShapeSweep.class)),
-            new Check("linear sweep, packed prefill",
-                    "the same sweep with prefill through pack_rows + linear_packed (CPUs' prefill), forced on with "
-                            + "-Dgpuinfer.linear.prefill=packed; panels one short of and one past 16 outputs, K around "
-                            + "pack_rows's groups of 16 chunks",
-                    Family.AUTO, List.of("-Dgpuinfer.linear.prefill=packed"), main(LinearShapeSweep.class)),
-            new Check("linear sweep, CPU-shaped",
-                    "the same sweep with -Dgpuinfer.kernels=cpu: the CPU-shaped variant at each of the linear layer's "
-                            + "decision points (Variants.linearDecode, linearPrefill), which a GPU never picks",
-                    Family.CPU, List.of(), main(LinearShapeSweep.class)),
             new Check("attention sweep",
                     "every flash variant forced in turn (flash_tiled, flash_dsplit, flash_decode_split, "
                             + "flash_decode_dsplit) and the naive path, over shapes built from each variant's tiles as "

@@ -325,7 +325,7 @@ class LinearVariantsTest {
             assertEquals(tooMany, op.config("linear_matvec/f32", 1).wg());
             assertEquals("linear_rows/f32", op.variant(1, WeightType.F32));
             assertTrue(warnings.stream().anyMatch(w -> w.contains("linear_matvec/f32") && w.contains("does not fit")
-                    && w.contains("work-group of " + tooMany)), warnings::toString);
+                    && w.contains("work-groups of [" + tooMany + "]") && w.contains("CL_KERNEL_WORK_GROUP_SIZE")), warnings::toString);
             assertTrue(warnings.stream().anyMatch(w -> w.contains("using linear_rows/f32 instead of linear_matvec/f32")),
                     warnings::toString);
             check(op, "fallback", WeightType.F32, 2, 37, 129, 0);
