@@ -221,6 +221,15 @@ public final class ClQueue extends ClObject {
                         + " is not a multiple of the work-group size " + Arrays.toString(local));
             }
         }
+        long localBytes = kernel.localMemoryBytes();
+        long deviceLocal = context.device().info().localMemBytes();
+        if (localBytes > deviceLocal) {
+            throw new ClException(-5, "Launching kernel '" + kernel.name() + "' (options: "
+                    + (kernel.program().options().isEmpty() ? "none" : kernel.program().options()) + ") with global "
+                    + Arrays.toString(global) + " would need " + gpuinfer.util.Sizes.bytes(localBytes) + " of local memory; '"
+                    + context.device().name() + "' has " + gpuinfer.util.Sizes.bytes(deviceLocal) + ": "
+                    + ClErrors.name(-5) + ". Use smaller tiles (e.g. --kernel-define KT=32) or another --device.");
+        }
         String refused = kernel.whyNot(local);
         if (refused != null) {
             // Checked here rather than left to clEnqueueNDRangeKernel: its CL_INVALID_WORK_GROUP_SIZE names neither
@@ -231,15 +240,6 @@ public final class ClQueue extends ClObject {
                     + Arrays.stream(local).reduce(1, Math::multiplyExact) + " work-items per group) on '"
                     + context.device().name() + "' is refused: " + refused + ": " + ClErrors.name(-54) + ". Use a smaller work-group (e.g. a smaller --kernel-define WG=) or "
                     + "another variant of the kernel; ClKernel.fits(local) tells a caller beforehand.");
-        }
-        long localBytes = kernel.localMemoryBytes();
-        long deviceLocal = context.device().info().localMemBytes();
-        if (localBytes > deviceLocal) {
-            throw new ClException(-5, "Launching kernel '" + kernel.name() + "' (options: "
-                    + (kernel.program().options().isEmpty() ? "none" : kernel.program().options()) + ") with global "
-                    + Arrays.toString(global) + " would need " + gpuinfer.util.Sizes.bytes(localBytes) + " of local memory; '"
-                    + context.device().name() + "' has " + gpuinfer.util.Sizes.bytes(deviceLocal) + ": "
-                    + ClErrors.name(-5) + ". Use smaller tiles (e.g. --kernel-define KT=32) or another --device.");
         }
         holdIfBatching();
         boolean record = recording != null;

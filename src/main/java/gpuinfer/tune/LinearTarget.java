@@ -81,6 +81,8 @@ public final class LinearTarget implements Tuner.Target {
         values.put("NB", decode ? List.of(2, 4, 6, 8) : List.of(1, 2, 3, 4));
         values.put("WG", gpu ? List.of(32, 64, 128) : List.of(4, 8, 16, 32));
         values.put("WGR", decode ? List.of(1) : List.of(1, 4, 8, 16));
+        // linear_tiled's k step on GPUs (prefill); the other variants ignore it, so it stays at its default there
+        values.put("TK", gpu && !decode ? List.of(8, 16, 32) : List.of(Linear.Config.preferredDefaults(device, rows).tk()));
         List<Map<String, String>> valid = new ArrayList<>();
         for (Map<String, String> p : Tuner.grid(values)) {
             int mb = Integer.parseInt(p.get("MB"));

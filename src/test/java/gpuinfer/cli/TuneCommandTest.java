@@ -2,6 +2,7 @@ package gpuinfer.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import gpuinfer.ops.Linear;
 import gpuinfer.testing.NoLeaks;
 import gpuinfer.testing.OpenClTestSupport;
 import gpuinfer.tune.TuningStore;
@@ -130,7 +131,7 @@ class TuneCommandTest {
     void aDryRunOfFlashAndLinearPrefillPrintsEveryCandidateAndASummaryThatAgrees() {
         OpenClTestSupport.device("lwjgl");
         List<String> flashDefines = List.of("VEC", "WG", "QB", "NB", "CB", "KT");
-        List<String> linearDefines = List.of("VEC", "MB", "NB", "WG", "WGR");
+        List<String> linearDefines = Linear.Config.NAMES;
         CliRunner flash = CliRunner.run("tune", "--kernel", "flash", "--head-dim", "16", "--seq", "64", "--budget", "2",
                 "--repeat", "1", "--dry-run", "--device", device());
         assertEquals(0, flash.status(), flash::toString);
@@ -170,7 +171,7 @@ class TuneCommandTest {
             assertEquals("linear/decode", s.key());
             assertEquals(0, s.candidates());
             assertEquals(1, s.params().size(), s::toString);
-            double[] times = checkSearch(r.out(), s, List.of("VEC", "MB", "NB", "WG", "WGR"));
+            double[] times = checkSearch(r.out(), s, Linear.Config.NAMES);
             Matcher stored = Pattern.compile("(?m)^stored in (.+)$").matcher(r.out());
             assertTrue(stored.find(), r::toString);
             Path file = Path.of(stored.group(1));
