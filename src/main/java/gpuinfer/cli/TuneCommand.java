@@ -8,6 +8,8 @@ import gpuinfer.tune.FlashTarget;
 import gpuinfer.tune.LinearTarget;
 import gpuinfer.tune.Tuner;
 import gpuinfer.tune.TuningStore;
+import gpuinfer.tune.VariantTarget;
+import gpuinfer.variants.KernelSettings;
 import gpuinfer.util.Progress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -25,7 +27,8 @@ import java.util.concurrent.Callable;
 
 /** {@code gpu-infer tune}: search kernel parameters on this device and keep the fastest correct ones. */
 @Command(name = "tune", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Search the -D parameters of the flash attention and linear kernels on the current device. Each",
+        description = {"Search the -D parameters of the flash attention and linear kernels on the current device, and",
+                "(--kernel variants) which kernel variant each decision point runs. Each",
                 "candidate is validated against the CPU reference on awkward shapes before it is timed; candidates that",
                 "fail to build, fail at run time or compute wrong results are listed with the reason and never chosen.",
                 "The defaults and the three fastest candidates are timed again in interleaved rounds; a candidate must",
@@ -37,7 +40,10 @@ final class TuneCommand implements Callable<Integer> {
     picocli.CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--kernel", defaultValue = "all", paramLabel = "NAME",
-            description = "flash, linear-prefill, linear-decode or all (default: ${DEFAULT-VALUE}).")
+            description = "flash, linear-prefill, linear-decode, variants or all (default: ${DEFAULT-VALUE}). variants "
+                    + "times every variant of flash prefill (on --seq), flash decode (Sq=1 against 4*--seq keys), "
+                    + "linear prefill and decode (float32 weights) at its default values and stores the fastest "
+                    + "correct one, preferred over the --kernels family's choice afterwards.")
     String kernel;
 
     @Option(names = "--budget", defaultValue = "24", description = "Candidates tried per kernel besides the defaults (default: ${DEFAULT-VALUE}).")
@@ -76,8 +82,15 @@ final class TuneCommand implements Callable<Integer> {
         if (kernel.equals("linear-decode") || kernel.equals("all")) {
             targets.add(LinearTarget.decode());
         }
+        if (kernel.equals("variants") || kernel.equals("all")) {
+            KernelSettings family = KernelSettings.defaults().withFamily(KernelSettings.Family.parse(opencl.kernels));
+            targets.add(VariantTarget.flashPrefill(family, new AttentionShape(1, 12, 12, seq, seq, headDim)));
+            targets.add(VariantTarget.flashDecode(family, new AttentionShape(1, 12, 12, 1, 4 * seq, headDim)));
+            targets.add(VariantTarget.linearPrefill(family));
+            targets.add(VariantTarget.linearDecode(family));
+        }
         if (targets.isEmpty()) {
-            throw new InputException("Unknown --kernel '" + kernel + "': use flash, linear-prefill, linear-decode or all.");
+            throw new InputException("Unknown --kernel '" + kernel + "': use flash, linear-prefill, linear-decode, variants or all.");
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -85,7 +98,7 @@ final class TuneCommand implements Callable<Integer> {
         List<Tuner.Result> results = new ArrayList<>();
         try (ClContext context = opencl.openContext(device)) {
             for (Tuner.Target target : targets) {
-                List<Tuner.Candidate> candidates = Tuner.sample(target.space(device.info()), budget, seed);
+                List<Tuner.Candidate> candidates = target.candidates(device.info(), budget, seed);
                 out.printf("tuning %s on %s %s, timed on %s; %d candidates besides the defaults, each validated first%n",
                         target.key(), device.id(), device.name(), target.timedShape(), candidates.size());
                 out.flush();
@@ -100,14 +113,7 @@ final class TuneCommand implements Callable<Integer> {
                 }
                 results.add(result);
                 if (!dryRun) {
-                    Map<String, Object> evidence = new LinkedHashMap<>();
-                    evidence.put("timedShape", result.timedShape());
-                    evidence.put("bestMs", result.best().millis());
-                    evidence.put("defaultMs", result.defaults().millis());
-                    evidence.put("defaults", result.defaults().candidate().params());
-                    evidence.put("candidates", result.outcomes().size());
-                    evidence.put("rejected", result.outcomes().stream().filter(o -> !o.accepted()).count());
-                    TuningStore.save(device.info(), result.key(), result.best().candidate().params(), evidence);
+                    TuningStore.save(device.info(), result.key(), result.best().candidate().params(), result.evidence());
                 }
                 out.println();
             }
@@ -115,6 +121,11 @@ final class TuneCommand implements Callable<Integer> {
         out.println("summary (medians after " + 3 + " confirmation rounds of the defaults and the three fastest):");
         for (Tuner.Result r : results) {
             long rejected = r.outcomes().stream().filter(o -> !o.accepted()).count();
+            if (r.defaultsRejected()) {
+                out.printf(Locale.ROOT, "  %-16s %s: %.3f ms; the defaults were rejected (%d tried, %d rejected)%n", r.key(),
+                        r.best().candidate(), r.best().millis(), r.outcomes().size(), rejected);
+                continue;
+            }
             out.printf(Locale.ROOT, "  %-16s %s: %.3f ms vs %.3f ms with the defaults = %.2fx%s (%d tried, %d rejected)%n", r.key(),
                     r.best().candidate().equals(r.defaults().candidate()) ? "defaults kept" : r.best().candidate().toString(), r.best().millis(),
                     r.defaults().millis(), r.speedup(), r.best().candidate().equals(r.defaults().candidate()) ? "" : " faster",

@@ -108,29 +108,7 @@ public final class FlashTarget implements Tuner.Target {
         return new Tuner.Trial() {
             @Override
             public Comparison validate() {
-                Comparison last = null;
-                int d = timed.headDim();
-                List<AttentionProblem> problems = List.of(
-                        AttentionProblem.of(new AttentionShape(1, 3, 1, 70, 70, d), true),
-                        AttentionProblem.of(new AttentionShape(2, 2, 2, 33, 100, d), false),
-                        AttentionProblem.of(new AttentionShape(2, 2, 1, 41, 41, d), true).withKvLens(new int[] {41, 9}));
-                for (AttentionProblem problem : problems) {
-                    AttentionShape s = problem.shape();
-                    Tensor q = RandomTensors.gaussian(3, 0, s.queryShape());
-                    Tensor k = RandomTensors.gaussian(3, 1, s.keyValueShape());
-                    Tensor v = RandomTensors.gaussian(3, 2, s.keyValueShape());
-                    AttentionResult got = op.run(problem, q, k, v);
-                    AttentionResult want = new CpuAttention().run(problem, q, k, v);
-                    last = Validate.compare("out of " + problem.shape(), got.out().data(), want.out().data(), Tolerance.FP32_ATTENTION);
-                    if (!last.passed()) {
-                        return last;
-                    }
-                    last = Validate.compare("lse of " + problem.shape(), got.lse().data(), want.lse().data(), Tolerance.FP32_ATTENTION);
-                    if (!last.passed()) {
-                        return last;
-                    }
-                }
-                return last;
+                return validateOn(op, prefillProblems(timed.headDim()));
             }
 
             @Override
@@ -143,6 +121,36 @@ public final class FlashTarget implements Tuner.Target {
                 op.close();
             }
         };
+    }
+
+    /** Awkward prefill shapes (Sq above DECODE_MAX_SQ): GQA, a non-causal rectangle, per-sequence key lengths. */
+    static List<AttentionProblem> prefillProblems(int d) {
+        return List.of(
+                AttentionProblem.of(new AttentionShape(1, 3, 1, 70, 70, d), true),
+                AttentionProblem.of(new AttentionShape(2, 2, 2, 33, 100, d), false),
+                AttentionProblem.of(new AttentionShape(2, 2, 1, 41, 41, d), true).withKvLens(new int[] {41, 9}));
+    }
+
+    /** The op's out and lse against the CPU reference on each problem; the first failure, or the last comparison. */
+    static Comparison validateOn(ClAttention op, List<AttentionProblem> problems) {
+        Comparison last = null;
+        for (AttentionProblem problem : problems) {
+            AttentionShape s = problem.shape();
+            Tensor q = RandomTensors.gaussian(3, 0, s.queryShape());
+            Tensor k = RandomTensors.gaussian(3, 1, s.keyValueShape());
+            Tensor v = RandomTensors.gaussian(3, 2, s.keyValueShape());
+            AttentionResult got = op.run(problem, q, k, v);
+            AttentionResult want = new CpuAttention().run(problem, q, k, v);
+            last = Validate.compare("out of " + problem.shape(), got.out().data(), want.out().data(), Tolerance.FP32_ATTENTION);
+            if (!last.passed()) {
+                return last;
+            }
+            last = Validate.compare("lse of " + problem.shape(), got.lse().data(), want.lse().data(), Tolerance.FP32_ATTENTION);
+            if (!last.passed()) {
+                return last;
+            }
+        }
+        return last;
     }
 
     private static int i(Map<String, String> p, String key) {

@@ -105,34 +105,12 @@ public final class LinearTarget implements Tuner.Target {
         return new Tuner.Trial() {
             @Override
             public Comparison validate() {
-                int[][] shapes = decode ? new int[][] {{1, 301, 77}, {1, 64, 129}} : new int[][] {{67, 130, 97}, {5, 33, 64}, {129, 65, 31}};
-                Comparison last = null;
-                for (int[] s : shapes) {
-                    last = check(context, op, s[0], s[1], s[2]);
-                    if (!last.passed()) {
-                        return last;
-                    }
-                }
-                return last;
+                return validateOn(context, op, decode);
             }
 
             @Override
             public double millis(int warmup, int repeats) {
-                ClQueue queue = context.queue();
-                try (ClBuffer x = context.createBuffer(RandomTensors.gaussian(1, 0, rows * inputs).data(), "x");
-                     ClBuffer w = context.createBuffer(RandomTensors.gaussian(1, 1, outputs * inputs).data(), "w");
-                     ClBuffer y = context.createBuffer(4L * rows * outputs, "y")) {
-                    double[] times = new double[repeats];
-                    for (int i = -warmup; i < repeats; i++) {
-                        long start = System.nanoTime();
-                        op.enqueue(queue, y, x, w, null, null, rows, outputs, inputs, Activation.NONE);
-                        queue.finish();
-                        if (i >= 0) {
-                            times[i] = (System.nanoTime() - start) / 1e6;
-                        }
-                    }
-                    return Stats.median(times);
-                }
+                return time(context, op, timedInputs, rows, outputs, inputs, warmup, repeats);
             }
 
             @Override
@@ -140,6 +118,57 @@ public final class LinearTarget implements Tuner.Target {
                 op.close();
             }
         };
+    }
+
+    /** x and w of the timed shape, made once per target (decode's weights are 128 MiB). */
+    private final TimedInputs timedInputs = new TimedInputs();
+
+    /** The timed product's x and w, generated on first use. */
+    static final class TimedInputs {
+        private float[] x;
+        private float[] w;
+
+        synchronized float[][] get(int rows, int outputs, int inputs) {
+            if (x == null) {
+                x = RandomTensors.gaussian(1, 0, rows * inputs).data();
+                w = RandomTensors.gaussian(1, 1, outputs * inputs).data();
+            }
+            return new float[][] {x, w};
+        }
+    }
+
+    /** Median wall time of {@code op} on the timed shape, float32 weights. */
+    static double time(ClContext context, Linear.OnDevice op, TimedInputs timed, int rows, int outputs, int inputs,
+                       int warmup, int repeats) {
+        float[][] xw = timed.get(rows, outputs, inputs);
+        ClQueue queue = context.queue();
+        try (ClBuffer x = context.createBuffer(xw[0], "x");
+             ClBuffer w = context.createBuffer(xw[1], "w");
+             ClBuffer y = context.createBuffer(4L * rows * outputs, "y")) {
+            double[] times = new double[repeats];
+            for (int i = -warmup; i < repeats; i++) {
+                long start = System.nanoTime();
+                op.enqueue(queue, y, x, w, null, null, rows, outputs, inputs, Activation.NONE);
+                queue.finish();
+                if (i >= 0) {
+                    times[i] = (System.nanoTime() - start) / 1e6;
+                }
+            }
+            return Stats.median(times);
+        }
+    }
+
+    /** The op against the CPU reference on awkward decode (R = 1) or prefill shapes; the first failure, or the last. */
+    static Comparison validateOn(ClContext context, Linear.OnDevice op, boolean decode) {
+        int[][] shapes = decode ? new int[][] {{1, 301, 77}, {1, 64, 129}} : new int[][] {{67, 130, 97}, {5, 33, 64}, {129, 65, 31}};
+        Comparison last = null;
+        for (int[] s : shapes) {
+            last = check(context, op, s[0], s[1], s[2]);
+            if (!last.passed()) {
+                return last;
+            }
+        }
+        return last;
     }
 
     private static Comparison check(ClContext context, Linear.OnDevice op, int R, int N, int K) {

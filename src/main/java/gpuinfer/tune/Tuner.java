@@ -38,6 +38,19 @@ public final class Tuner {
 
         /** Builds a candidate; {@code extraOptions} is for tests that plant faulty kernels. */
         Trial open(ClContext context, Map<String, String> params, String extraOptions);
+
+        /** The candidates tried besides the defaults: at most {@code budget}, spread over the space. */
+        default List<Candidate> candidates(DeviceInfo device, int budget, long seed) {
+            return sample(space(device), budget, seed);
+        }
+
+        /**
+         * Whether the defaults may be rejected like any candidate: true for a choice between alternatives (kernel
+         * variants), where the fastest accepted one is then chosen; false for -D values, whose defaults must work.
+         */
+        default boolean defaultsMayBeRejected() {
+            return false;
+        }
     }
 
     /** A built candidate. */
@@ -76,6 +89,26 @@ public final class Tuner {
         public double speedup() {
             return defaults.millis() / best.millis();
         }
+
+        /** Whether the defaults were rejected (only where the target allows it): then speedup() is NaN. */
+        public boolean defaultsRejected() {
+            return !defaults.accepted();
+        }
+
+        /** What the stored result was measured on, as {@code gpu-infer tune} stores it beside the parameters. */
+        public Map<String, Object> evidence() {
+            Map<String, Object> evidence = new LinkedHashMap<>();
+            evidence.put("timedShape", timedShape);
+            evidence.put("bestMs", best.millis());
+            evidence.put("defaultMs", defaults.accepted() ? defaults.millis() : null);
+            evidence.put("defaults", defaults.candidate().params());
+            if (!defaults.accepted()) {
+                evidence.put("defaultsRejected", defaults.reason());
+            }
+            evidence.put("candidates", outcomes.size());
+            evidence.put("rejected", outcomes.stream().filter(o -> !o.accepted()).count());
+            return evidence;
+        }
     }
 
     /** Finalists (the defaults and the fastest few) re-timed this many rounds, interleaved, before choosing. */
@@ -87,14 +120,16 @@ public final class Tuner {
      * Tries the defaults first, then each candidate. The defaults and the three fastest accepted candidates are
      * then timed again in {@link #CONFIRMATION_ROUNDS} interleaved rounds (machines are noisy: one measurement
      * can crown a candidate that was merely lucky); each keeps the median of its measurements, and a candidate
-     * replaces the defaults only if it is faster by more than {@link #MARGIN}.
+     * replaces the defaults only if it is faster by more than {@link #MARGIN}. Rejected defaults end the search
+     * with an error, unless the target allows it ({@link Target#defaultsMayBeRejected()}): then the fastest accepted
+     * candidate is chosen (and an error only if every candidate was rejected).
      */
     public static Result tune(ClContext context, Target target, List<Candidate> candidates, int warmup, int repeats,
                               Consumer<Outcome> onOutcome) {
         DeviceInfo device = context.device().info();
         Outcome defaults = attempt(context, target, Candidate.of(target.defaults(device)), warmup, repeats);
         onOutcome.accept(defaults);
-        if (!defaults.accepted()) {
+        if (!defaults.accepted() && !target.defaultsMayBeRejected()) {
             throw new GpuInferException("The default parameters of " + target.key() + " were rejected on '" + device.name()
                     + "': " + defaults.reason() + ". This is a bug in gpu-infer or the driver; the tuner cannot compare against them.");
         }
@@ -107,9 +142,16 @@ public final class Tuner {
             outcomes.add(outcome);
             onOutcome.accept(outcome);
         }
-        List<Outcome> finalists = new ArrayList<>(List.of(defaults));
+        List<Outcome> finalists = new ArrayList<>();
+        if (defaults.accepted()) {
+            finalists.add(defaults);
+        }
         outcomes.stream().filter(o -> o.accepted() && o != defaults).sorted(Comparator.comparingDouble(Outcome::millis))
                 .limit(3).forEach(finalists::add);
+        if (finalists.isEmpty()) {
+            throw new GpuInferException("Every candidate of " + target.key() + " was rejected on '" + device.name()
+                    + "' (the defaults: " + defaults.reason() + "). This is a bug in gpu-infer or the driver.");
+        }
         Map<Outcome, List<Double>> times = new LinkedHashMap<>();
         for (Outcome f : finalists) {
             times.put(f, new ArrayList<>(List.of(f.millis())));
@@ -126,9 +168,17 @@ public final class Tuner {
             double[] t = times.get(f).stream().mapToDouble(Double::doubleValue).toArray();
             confirmed.add(new Outcome(f.candidate(), true, "", gpuinfer.bench.Stats.median(t)));
         }
-        Outcome confirmedDefaults = confirmed.get(0);
         Optional<Outcome> fastest = confirmed.stream().min(Comparator.comparingDouble(Outcome::millis));
-        Outcome best = fastest.filter(o -> o.millis() < confirmedDefaults.millis() * (1 - MARGIN)).orElse(confirmedDefaults);
+        Outcome best;
+        Outcome confirmedDefaults;
+        if (defaults.accepted()) {
+            Outcome kept = confirmed.get(0);
+            best = fastest.filter(o -> o.millis() < kept.millis() * (1 - MARGIN)).orElse(kept);
+            confirmedDefaults = kept;
+        } else {
+            best = fastest.orElseThrow(); // rejected defaults: the fastest accepted candidate, whatever the margin
+            confirmedDefaults = defaults;
+        }
         List<Outcome> all = new ArrayList<>(outcomes);
         all.replaceAll(o -> confirmed.stream().filter(c -> c.candidate().equals(o.candidate())).findFirst().orElse(o));
         return new Result(target.key(), target.timedShape(), confirmedDefaults, best, all);

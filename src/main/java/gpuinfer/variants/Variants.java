@@ -31,6 +31,16 @@ public final class Variants {
             return Variants.choose(settings, device, name, cpuOrder, gpuOrder, fits);
         }
 
+        /** The key {@code gpu-infer tune} stores this point's measured choice under: "variant/flash prefill". */
+        public String tuningKey() {
+            return Variants.tuningKey(name);
+        }
+
+        /** The variants in the order the settings prefer on this device (before any stored choice). */
+        public List<String> order(KernelSettings settings, DeviceInfo device) {
+            return settings.gpuShaped(device) ? gpuOrder : cpuOrder;
+        }
+
         /** Settings under which this point chooses {@code variant} (every other variant here disabled). */
         public KernelSettings forcing(KernelSettings settings, String variant) {
             if (!cpuOrder.contains(variant)) {
@@ -73,9 +83,19 @@ public final class Variants {
     public static final Point FLASH_DECODE = new Point("flash decode", List.of("flash_decode_split", "flash_decode_dsplit"),
             List.of("flash_decode_dsplit", "flash_decode_split"));
 
+    /** The parameter of a stored variant choice: {@code "variant/flash prefill" = {"VARIANT": "flash_dsplit"}}. */
+    public static final String TUNED_NAME = "VARIANT";
+
+    /** The tuning key a point's measured choice is stored under ({@code gpu-infer tune --kernel variants}). */
+    public static String tuningKey(String point) {
+        return "variant/" + point;
+    }
+
     /**
      * The first usable variant in preference order: {@code gpuOrder} where the settings prefer GPU shapes on this
-     * device, else {@code cpuOrder} (both list the same variants). A variant is usable when the self-test has not
+     * device, else {@code cpuOrder} (both list the same variants), with the variant {@code gpu-infer tune} measured
+     * fastest here moved to the front when one is stored (a stored name that is no variant of the point is reported
+     * and ignored). A variant is usable when the self-test has not
      * disabled it and {@code fits} accepts it (the kernel's work-group, private and local memory limits). Skipping
      * the preferred variant is reported once as a warning. When none is usable the preferred one is returned (and
      * reported): a result from a disabled variant is still checked by whoever compares it.
@@ -83,6 +103,17 @@ public final class Variants {
     public static String choose(KernelSettings settings, DeviceInfo device, String point, List<String> cpuOrder,
                                 List<String> gpuOrder, Predicate<String> fits) {
         List<String> order = settings.gpuShaped(device) ? gpuOrder : cpuOrder;
+        String stored = settings.tuned(tuningKey(point)).get(TUNED_NAME);
+        if (stored != null) {
+            if (order.contains(stored)) {
+                List<String> storedFirst = new java.util.ArrayList<>(List.of(stored));
+                order.stream().filter(v -> !v.equals(stored)).forEach(storedFirst::add);
+                order = storedFirst;
+            } else {
+                settings.warn("stored tuning of " + tuningKey(point) + " " + settings.tuned(tuningKey(point))
+                        + " names no variant of " + point + " " + order + "; ignored: run gpu-infer tune again");
+            }
+        }
         String preferred = order.get(0);
         for (String variant : order) {
             if (settings.disabled(variant)) {
