@@ -19,10 +19,8 @@ import picocli.CommandLine.Spec;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code gpu-infer tune}: search kernel parameters on this device and keep the fastest correct ones. */
@@ -66,6 +64,23 @@ final class TuneCommand implements Callable<Integer> {
 
     @Mixin
     OpenClOptions opencl;
+
+    /**
+     * One result in the summary: "  KEY defaults kept: B ms vs D ms with the defaults = 1.00x (N tried, R rejected)",
+     * "  KEY PARAMS: B ms vs D ms with the defaults = S.SSx faster (...)", or, where the defaults were rejected (a
+     * wrong default kernel variant), "  KEY PARAMS: B ms; the defaults were rejected (...)".
+     */
+    static String summaryLine(Tuner.Result r) {
+        long rejected = r.outcomes().stream().filter(o -> !o.accepted()).count();
+        if (r.defaultsRejected()) {
+            return String.format(Locale.ROOT, "  %-16s %s: %.3f ms; the defaults were rejected (%d tried, %d rejected)", r.key(),
+                    r.best().candidate(), r.best().millis(), r.outcomes().size(), rejected);
+        }
+        boolean kept = r.best().candidate().equals(r.defaults().candidate());
+        return String.format(Locale.ROOT, "  %-16s %s: %.3f ms vs %.3f ms with the defaults = %.2fx%s (%d tried, %d rejected)",
+                r.key(), kept ? "defaults kept" : r.best().candidate().toString(), r.best().millis(), r.defaults().millis(),
+                r.speedup(), kept ? "" : " faster", r.outcomes().size(), rejected);
+    }
 
     @Override
     public Integer call() throws IOException {
@@ -120,16 +135,7 @@ final class TuneCommand implements Callable<Integer> {
         }
         out.println("summary (medians after " + 3 + " confirmation rounds of the defaults and the three fastest):");
         for (Tuner.Result r : results) {
-            long rejected = r.outcomes().stream().filter(o -> !o.accepted()).count();
-            if (r.defaultsRejected()) {
-                out.printf(Locale.ROOT, "  %-16s %s: %.3f ms; the defaults were rejected (%d tried, %d rejected)%n", r.key(),
-                        r.best().candidate(), r.best().millis(), r.outcomes().size(), rejected);
-                continue;
-            }
-            out.printf(Locale.ROOT, "  %-16s %s: %.3f ms vs %.3f ms with the defaults = %.2fx%s (%d tried, %d rejected)%n", r.key(),
-                    r.best().candidate().equals(r.defaults().candidate()) ? "defaults kept" : r.best().candidate().toString(), r.best().millis(),
-                    r.defaults().millis(), r.speedup(), r.best().candidate().equals(r.defaults().candidate()) ? "" : " faster",
-                    r.outcomes().size(), rejected);
+            out.println(summaryLine(r));
         }
         out.println(dryRun ? "(dry run: nothing stored)" : "stored in " + TuningStore.file(device.info()));
         TuningStore.reload();
