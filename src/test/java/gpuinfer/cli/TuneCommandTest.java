@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import gpuinfer.ops.Linear;
 import gpuinfer.testing.NoLeaks;
 import gpuinfer.testing.OpenClTestSupport;
+import gpuinfer.tune.Tuner;
 import gpuinfer.tune.TuningStore;
+import gpuinfer.variants.Variants;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,7 +46,7 @@ class TuneCommandTest {
     }
 
     private static final Pattern HEADER = Pattern.compile(
-            "(?m)^tuning (\\S+) on \\d+:\\d+ .+, timed on (.+); (\\d+) candidates besides the defaults, each validated first$");
+            "(?m)^tuning (\\S+(?: [a-z]\\S*)*) on \\d+:\\d+ .+, timed on (.+); (\\d+) candidates besides the defaults, each validated first$");
     /** "  VEC=8 MB=4 ...   12.345 ms" or "  VEC=8 ... rejected: reason" */
     private static final Pattern CANDIDATE = Pattern.compile("^  ((?:[A-Z_]+=\\S+ ?)+?)\\s+(?:([0-9.]+) ms|rejected: (.+))$");
 
@@ -77,15 +79,22 @@ class TuneCommandTest {
         return all;
     }
 
-    private static final Pattern SUMMARY = Pattern.compile("(?m)^  (\\S+)\\s+(defaults kept|(?:[A-Z_]+=\\S+ ?)+): ([0-9.]+) ms vs "
-            + "([0-9.]+) ms with the defaults = ([0-9.]+)x( faster)? \\((\\d+) tried, (\\d+) rejected\\)$");
+    /**
+     * "  KEY defaults kept: B ms vs D ms with the defaults = S.SSx (N tried, R rejected)", the same with PARAMS and
+     * " faster", or "  KEY PARAMS: B ms; the defaults were rejected (N tried, R rejected)". Keys may hold spaces
+     * ("variant/flash prefill").
+     */
+    private static final Pattern SUMMARY = Pattern.compile("(?m)^  (\\S+(?: [a-z]\\S*)*)\\s+(defaults kept|(?:[A-Z_]+=\\S+ ?)+): "
+            + "([0-9.]+) ms(?: vs ([0-9.]+) ms with the defaults = ([0-9.]+)x( faster)?|; the defaults were rejected) "
+            + "\\((\\d+) tried, (\\d+) rejected\\)$");
 
     /** Checks one search's lines against its summary line; returns the summary's (best ms, defaults ms). */
     private static double[] checkSearch(String out, Search s, List<String> defaultNames) {
         assertFalse(s.params().isEmpty(), () -> s.key() + ": no candidate lines\n" + out);
-        // the defaults come first, in full, and are never rejected
+        // the defaults come first, in full; only a choice of kernel variant may reject them
         assertEquals(defaultNames, List.copyOf(s.params().get(0).keySet()), s.key() + " defaults");
-        assertTrue(s.millis().get(0) > 0, () -> s.key() + " defaults' time\n" + out);
+        assertTrue(s.millis().get(0) > 0 || (s.key().startsWith("variant/") && Double.isNaN(s.millis().get(0))),
+                () -> s.key() + " defaults' time\n" + out);
         // every candidate besides the defaults is listed once (one equal to the defaults is skipped)
         assertTrue(s.params().size() <= s.candidates() + 1 && s.params().size() >= s.candidates(), () -> s + "\n" + out);
         for (int i = 0; i < s.params().size(); i++) {
@@ -98,10 +107,18 @@ class TuneCommandTest {
                 continue;
             }
             double best = Double.parseDouble(m.group(3));
-            double defaults = Double.parseDouble(m.group(4));
-            double speedup = Double.parseDouble(m.group(5));
             assertEquals(s.params().size(), Integer.parseInt(m.group(7)), "tried");
             assertEquals(s.rejected().size(), Integer.parseInt(m.group(8)), "rejected");
+            if (m.group(4) == null) {
+                // the defaults were rejected (a target that allows it: kernel variants); the fastest accepted one won
+                assertTrue(Double.isNaN(s.millis().get(0)), () -> "the defaults' line says rejected\n" + out);
+                assertTrue(s.params().contains(parse(m.group(2))), "the chosen parameters were tried: " + m.group());
+                int chosen = s.params().indexOf(parse(m.group(2)));
+                assertFalse(Double.isNaN(s.millis().get(chosen)), "the chosen parameters were accepted: " + m.group());
+                return new double[] {best, Double.NaN};
+            }
+            double defaults = Double.parseDouble(m.group(4));
+            double speedup = Double.parseDouble(m.group(5));
             assertTrue(best > 0 && defaults > 0, m.group());
             // the speedup is the defaults' time over the best's (printed to 3 decimals and 2)
             assertEquals(defaults / best, speedup, 0.005 + 0.0005 * (1 / best + defaults / (best * best)), m.group());
@@ -194,5 +211,72 @@ class TuneCommandTest {
             }
             TuningStore.reload();
         }
+    }
+
+    @Test
+    void variantsTimesEveryVariantOfEachDecisionPointAndStoresTheChoice() throws Exception {
+        OpenClTestSupport.device("lwjgl");
+        String before = System.getProperty("gpuinfer.cacheDir");
+        System.setProperty("gpuinfer.cacheDir", dir.toString());
+        try {
+            // budget 1: linear prefill tries linear_nt besides its default, not linear_tiled (seconds on a CPU runtime)
+            CliRunner r = CliRunner.run("tune", "--kernel", "variants", "--seq", "64", "--head-dim", "16", "--budget", "1",
+                    "--repeat", "1", "--device", device());
+            assertEquals(0, r.status(), r::toString);
+            List<Search> searches = searches(r.out());
+            assertEquals(List.of("variant/flash prefill", "variant/flash decode", "variant/linear prefill/f32",
+                    "variant/linear decode/f32"), searches.stream().map(Search::key).toList(), r::toString);
+            assertEquals("B=1 H=12 Hkv=12 Sq=64 Sk=64 D=16 causal", searches.get(0).timedShape());
+            assertEquals("B=1 H=12 Hkv=12 Sq=1 Sk=256 D=16 causal", searches.get(1).timedShape());
+            assertEquals("R=512 N=2304 K=768", searches.get(2).timedShape());
+            assertEquals("R=1 N=8192 K=4096", searches.get(3).timedShape());
+            Path file = Path.of(matching("(?m)^stored in (.+)$", r.out()));
+            JsonNode kernels = new ObjectMapper().readTree(file.toFile()).get("kernels");
+            for (Search s : searches) {
+                checkSearch(r.out(), s, List.of("VARIANT"));
+                assertEquals(1, s.candidates(), s::toString);
+                String point = s.key().substring("variant/".length());
+                List<String> variants = s.params().stream().map(p -> p.get("VARIANT")).toList();
+                assertEquals(2, variants.size(), s::toString);
+                assertTrue(Variants.FLASH_PREFILL.name().equals(point) || Variants.FLASH_DECODE.name().equals(point)
+                        || point.startsWith("linear "), point);
+                // the stored choice is the summary's: the defaults when kept, else the variant named there
+                Matcher summary = Pattern.compile("(?m)^  " + Pattern.quote(s.key()) + "\\s+(defaults kept|VARIANT=(\\S+)):").matcher(r.out());
+                assertTrue(summary.find(), r::toString);
+                String chosen = summary.group(2) == null ? variants.get(0) : summary.group(2);
+                assertEquals(chosen, kernels.get(s.key()).get("params").get("VARIANT").asText(), s.key());
+                assertEquals(Map.of("VARIANT", variants.get(0)), new ObjectMapper().convertValue(
+                        kernels.get(s.key()).get("evidence").get("defaults"), Map.class));
+            }
+        } finally {
+            if (before == null) {
+                System.clearProperty("gpuinfer.cacheDir");
+            } else {
+                System.setProperty("gpuinfer.cacheDir", before);
+            }
+            TuningStore.reload();
+        }
+    }
+
+    @Test
+    void aSummaryWithRejectedDefaultsNamesTheChoiceAndParses() {
+        Tuner.Outcome wrong = new Tuner.Outcome(Tuner.Candidate.of(Map.of("VARIANT", "flash_tiled")), false,
+                "wrong result: out differs", Double.NaN);
+        Tuner.Outcome other = new Tuner.Outcome(Tuner.Candidate.of(Map.of("VARIANT", "flash_dsplit")), true, "", 2.5);
+        Tuner.Result result = new Tuner.Result("variant/flash prefill", "B=1 H=12 Hkv=12 Sq=64 Sk=64 D=16 causal", wrong,
+                other, List.of(wrong, other));
+        String line = TuneCommand.summaryLine(result);
+        assertEquals("  variant/flash prefill VARIANT=flash_dsplit: 2.500 ms; the defaults were rejected (2 tried, 1 rejected)", line);
+        Search s = new Search(result.key(), result.timedShape(), 1, List.of(wrong.candidate().params(), other.candidate().params()),
+                List.of(Double.NaN, 2.5), List.of(wrong.reason()));
+        double[] times = checkSearch(line, s, List.of("VARIANT"));
+        assertEquals(2.5, times[0], 0.0);
+        assertTrue(Double.isNaN(times[1]));
+    }
+
+    private static String matching(String regex, String out) {
+        Matcher m = Pattern.compile(regex).matcher(out);
+        assertTrue(m.find(), out);
+        return m.group(1);
     }
 }
