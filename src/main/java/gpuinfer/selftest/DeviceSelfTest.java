@@ -88,9 +88,10 @@ public final class DeviceSelfTest implements AutoCloseable {
         return all;
     }
 
-    /** The variants of a point in the order the settings prefer on this context's device. */
+    /** The variants of a point in the order the ops try them on this context's device (a tuned choice first). */
     public static List<String> order(Point point, KernelSettings settings, ClContext context) {
-        return settings.gpuShaped(context.device().info()) ? point.gpuOrder() : point.cpuOrder();
+        return Variants.preferenceOrder(settings, context.device().info(), point.name(), point.cpuOrder(),
+                point.gpuOrder());
     }
 
     /** Tests one variant of a decision point, forcing the op to choose it. */

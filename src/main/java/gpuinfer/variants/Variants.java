@@ -100,20 +100,31 @@ public final class Variants {
      * the preferred variant is reported once as a warning. When none is usable the preferred one is returned (and
      * reported): a result from a disabled variant is still checked by whoever compares it.
      */
-    public static String choose(KernelSettings settings, DeviceInfo device, String point, List<String> cpuOrder,
-                                List<String> gpuOrder, Predicate<String> fits) {
+    /**
+     * The variants of a point in the order they are tried: the family's order on this device, with a choice stored by
+     * {@code gpu-infer tune --kernel variants} moved first (a stored name that is no variant of the point is reported
+     * and ignored). The self-test tests in this order too.
+     */
+    public static List<String> preferenceOrder(KernelSettings settings, DeviceInfo device, String point,
+                                               List<String> cpuOrder, List<String> gpuOrder) {
         List<String> order = settings.gpuShaped(device) ? gpuOrder : cpuOrder;
         String stored = settings.tuned(tuningKey(point)).get(TUNED_NAME);
-        if (stored != null) {
-            if (order.contains(stored)) {
-                List<String> storedFirst = new java.util.ArrayList<>(List.of(stored));
-                order.stream().filter(v -> !v.equals(stored)).forEach(storedFirst::add);
-                order = storedFirst;
-            } else {
-                settings.warn("stored tuning of " + tuningKey(point) + " " + settings.tuned(tuningKey(point))
-                        + " names no variant of " + point + " " + order + "; ignored: run gpu-infer tune again");
-            }
+        if (stored == null) {
+            return order;
         }
+        if (!order.contains(stored)) {
+            settings.warn("stored tuning of " + tuningKey(point) + " " + settings.tuned(tuningKey(point))
+                    + " names no variant of " + point + " " + order + "; ignored: run gpu-infer tune again");
+            return order;
+        }
+        List<String> storedFirst = new java.util.ArrayList<>(List.of(stored));
+        order.stream().filter(v -> !v.equals(stored)).forEach(storedFirst::add);
+        return List.copyOf(storedFirst);
+    }
+
+    public static String choose(KernelSettings settings, DeviceInfo device, String point, List<String> cpuOrder,
+                                List<String> gpuOrder, Predicate<String> fits) {
+        List<String> order = preferenceOrder(settings, device, point, cpuOrder, gpuOrder);
         String preferred = order.get(0);
         for (String variant : order) {
             if (settings.disabled(variant)) {
