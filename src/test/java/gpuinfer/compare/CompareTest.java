@@ -1,5 +1,7 @@
 package gpuinfer.compare;
 
+import gpuinfer.variants.KernelSettings;
+
 import gpuinfer.attention.AttentionProblem;
 import gpuinfer.attention.AttentionShape;
 import gpuinfer.attention.PlantedBugs;
@@ -18,6 +20,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 @ExtendWith(NoLeaks.class)
@@ -43,6 +46,23 @@ class CompareTest {
                 AttentionComparison.opencl(Execution.parse("binding=jocl", "flash")), Tolerance.FP32_ATTENTION);
         assertTrue(bindings.passed(), () -> text(bindings));
         assertEquals(0.0, bindings.tensors().get(1).comparison().maxAbsError(), "the same kernel gives the same bits on both bindings");
+    }
+
+    @Test
+    void kernelShapesAreComparedOnOneDevice() {
+        OpenClTestSupport.device("lwjgl");
+        Execution cpuShaped = Execution.parse("kernels=cpu", "flash");
+        Execution gpuShaped = Execution.parse("kernels=gpu", "flash");
+        assertEquals(KernelSettings.Family.GPU, gpuShaped.kernels());
+        assertTrue(gpuShaped.describe().contains("gpu-shaped kernels"), gpuShaped.describe());
+        assertThrows(gpuinfer.InputException.class, () -> Execution.parse("kernels=tpu", "flash"));
+        Tensor[] in = inputs();
+        AttentionProblem problem = AttentionProblem.of(SHAPE, true);
+        CompareReport report = AttentionComparison.compare(problem, in[0], in[1], in[2],
+                AttentionComparison.opencl(cpuShaped), AttentionComparison.opencl(gpuShaped), Tolerance.FP32_ATTENTION);
+        assertTrue(report.passed(), () -> text(report));
+        // two different kernels (flash_tiled, flash_dsplit) sum in different orders: not the same bits
+        assertTrue(report.tensors().stream().anyMatch(t -> t.comparison().maxAbsError() > 0), () -> text(report));
     }
 
     @Test
