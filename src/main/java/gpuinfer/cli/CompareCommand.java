@@ -43,6 +43,10 @@ final class CompareCommand implements Callable<Integer> {
     @picocli.CommandLine.Mixin
     ModelOptions modelOptions;
 
+    /** Applied to execution b only: compare then shows where the altered run diverges from the plain one. */
+    @picocli.CommandLine.Mixin
+    InterventionOptions interventionOptions;
+
     @Option(names = "--prompt", defaultValue = "The meaning of life is", paramLabel = "TEXT", description = "Prompt (default: \"${DEFAULT-VALUE}\").")
     String prompt;
 
@@ -74,6 +78,8 @@ final class CompareCommand implements Callable<Integer> {
         }
         gpuinfer.model.LoadedModel loaded = modelOptions.open(spec.commandLine().getErr());
         ModelWeights weights = loaded.weights();
+        gpuinfer.model.Interventions interventions = interventionOptions.interventions();
+        interventions.check(weights.config);
         int[] ids = loaded.tokenizer().encode(prompt);
         if (ids.length == 0) {
             throw new InputException("--prompt is empty; give at least one token of text.");
@@ -86,7 +92,7 @@ final class CompareCommand implements Callable<Integer> {
         CompareReport report;
         try (ModelComparison.Side sideA = ModelComparison.of(Execution.parse(a, "opencl"));
              ModelComparison.Side sideB = ModelComparison.of(Execution.parse(b, "opencl"))) {
-            report = ModelComparison.compare(weights, ids, maxTokens, sideA, sideB, tolerance);
+            report = ModelComparison.compare(weights, ids, maxTokens, sideA, sideB, tolerance, interventions);
         }
         return finish(spec.commandLine().getOut(), report, reportFile);
     }

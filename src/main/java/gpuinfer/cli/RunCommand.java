@@ -85,6 +85,9 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     SamplingMixin samplingOptions;
 
+    @Mixin
+    InterventionOptions interventionOptions;
+
     @Option(names = "--impl", defaultValue = "auto", paramLabel = "NAME",
             description = "auto (OpenCL if available, else the CPU reference with a warning), opencl, or cpu (the Java "
                     + "CPU reference, double accumulation) (default: ${DEFAULT-VALUE}).")
@@ -147,6 +150,7 @@ final class RunCommand implements Callable<Integer> {
         try {
             LoadedModel loaded = modelOptions.open(err);
             ModelConfig config = loaded.config();
+            interventionOptions.interventions().check(config); // before the upload: a wrong head fails fast
             Tokenizer tokenizer = loaded.tokenizer();
             ModelWeights weights = loaded.weights();
             List<int[]> promptIds = new ArrayList<>();
@@ -266,6 +270,10 @@ final class RunCommand implements Callable<Integer> {
             made = new DecoderModel(backend, weights, texts.size(), maxSequence, longest, logitRows, progress::step);
         }
         try (DecoderModel gpt = made) {
+            gpt.setInterventions(interventionOptions.interventions());
+            if (!gpt.interventions().isEmpty()) {
+                report.put("interventions", gpt.interventions().describe());
+            }
             uploadMs = (System.nanoTime() - uploadStart) / 1e6;
             deviceBytes = backend.deviceBytes();
             if (context != null) {

@@ -56,6 +56,9 @@ public final class DecoderModel implements AutoCloseable {
     private final Buf logits;     // [maxLogitRows, V]
     private final int maxLogitRows;
 
+    /** Changes to chosen heads (none by default: then the forward pass calls nothing more). */
+    private Interventions interventions = Interventions.NONE;
+
     private record LayerBufs(Buf attnNormWeight, Buf attnNormBias, Buf qkvWeight, Buf qkvBias, Buf qWeight, Buf qBias,
                              Buf kWeight, Buf kBias, Buf vWeight, Buf vBias, Buf attnOutWeight, Buf attnOutBias,
                              Buf mlpNormWeight, Buf mlpNormBias, Buf gateWeight, Buf upWeight, Buf upBias, Buf downWeight,
@@ -169,6 +172,22 @@ public final class DecoderModel implements AutoCloseable {
     }
 
     /**
+     * Head interventions for the following forward steps ({@link Interventions#NONE} to stop): applied to each
+     * layer's attention output [B, H, T, D] before the heads are merged and projected, masks first (a masked head's
+     * attention is recomputed), then scales and ablations in the order given.
+     *
+     * @throws InputException when a layer or head is outside the model
+     */
+    public void setInterventions(Interventions interventions) {
+        interventions.check(config);
+        this.interventions = interventions;
+    }
+
+    public Interventions interventions() {
+        return interventions;
+    }
+
+    /**
      * One forward step for B sequences of T tokens each.
      *
      * @param tokens     [B*T] token ids, sequence-major, right-padded with any valid id
@@ -224,10 +243,18 @@ public final class DecoderModel implements AutoCloseable {
                 backend.toHeads(query, keyCache[i], valueCache[i], qkv, keys, values,
                         HeadSplit.separate(B, T, H, Hkv, D, maxSequence), start, config.rope());
             }
+            if (tap.active() && tap.attentionInputs()) {
+                emit(tap, p + "attn_q", query, B * H * T, D);
+                emit(tap, p + "attn_k", keyCache[i], B * Hkv * maxSequence, D);
+                emit(tap, p + "attn_v", valueCache[i], B * Hkv * maxSequence, D);
+            }
             // Queries are the last T of Sk positions (bottom-right causal); shorter sequences mask their padding.
             AttentionProblem problem = new AttentionProblem(new AttentionShape(B, H, Hkv, T, sk, D), true,
                     config.attentionScale(), padded ? length.clone() : null);
             backend.attention(attended, lse, query, keyCache[i], valueCache[i], problem, maxSequence);
+            if (!interventions.isEmpty()) {
+                intervene(i, problem);
+            }
             // one token per sequence: [B, H, 1, D] already is [B, Q], so the heads need no merging
             Buf heads = T == 1 ? attended : merged;
             if (T > 1) {
@@ -264,6 +291,29 @@ public final class DecoderModel implements AutoCloseable {
             tap.accept("logits", logits, logitRows.length, V);
         }
         return out;
+    }
+
+    /** Layer {@code layer}'s interventions on the attention output [B, H, T, D]: masks first, then scales. */
+    private void intervene(int layer, AttentionProblem problem) {
+        AttentionShape s = problem.shape();
+        java.util.List<Interventions.HeadIntervention> here = interventions.ofLayer(layer);
+        java.util.Map<Integer, java.util.List<Integer>> hiddenByHead = new java.util.TreeMap<>();
+        for (Interventions.HeadIntervention h : here) {
+            if (h.kind() == Interventions.HeadIntervention.Kind.MASK) {
+                java.util.List<Integer> ranges = hiddenByHead.computeIfAbsent(h.head(), x -> new java.util.ArrayList<>());
+                ranges.add(h.maskFrom());
+                ranges.add(h.maskTo());
+            }
+        }
+        hiddenByHead.forEach((head, ranges) -> backend.maskedHeadAttention(attended, query, keyCache[layer],
+                valueCache[layer], problem, maxSequence, head, ranges.stream().mapToInt(Integer::intValue).toArray()));
+        for (Interventions.HeadIntervention h : here) {
+            switch (h.kind()) {
+                case ABLATE -> backend.scaleHead(attended, s.batch(), s.heads(), s.queryLen(), s.headDim(), h.head(), 0f);
+                case SCALE -> backend.scaleHead(attended, s.batch(), s.heads(), s.queryLen(), s.headDim(), h.head(), h.scale());
+                case MASK -> { }
+            }
+        }
     }
 
     /** The model's norm over rows of C values: LayerNorm (weight and bias) or RMSNorm (weight). */

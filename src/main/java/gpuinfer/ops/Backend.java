@@ -61,6 +61,20 @@ public interface Backend extends AutoCloseable {
     /** Attention of q [B, H, Sq, D] over the first Sk rows of the caches [B, H, sMax, D]; out [B, H, Sq, D], lse [B, H, Sq]. */
     void attention(Buf out, Buf lse, Buf q, Buf kCache, Buf vCache, AttentionProblem problem, int sMax);
 
+    /**
+     * x [B, H, T, D]: head {@code head}'s values multiplied by {@code factor}; factor 0 writes zeros (an ablated head).
+     * See {@link HeadInterventions}.
+     */
+    void scaleHead(Buf x, int B, int H, int T, int D, int head, float factor);
+
+    /**
+     * out [B, H, Sq, D], head {@code head} only: that head's attention recomputed over the keys {@code problem} lets
+     * each row see (as {@link #attention}) except the inclusive key ranges {@code hidden} = [from0, to0, from1, ...],
+     * with its own softmax; a row left with no key gets 0. See {@link HeadInterventions}.
+     */
+    void maskedHeadAttention(Buf out, Buf q, Buf kCache, Buf vCache, AttentionProblem problem, int sMax, int head,
+                             int[] hidden);
+
     /** [B, H, T, D] to [B*T, H*D]. */
     void mergeHeads(Buf y, Buf x, int B, int T, int H, int D);
 

@@ -44,6 +44,10 @@ public final class ClBackend implements Backend {
     private final IntBuffer starts = new IntBuffer("cache starts");
     private final IntBuffer lengths = new IntBuffer("kv lengths");
     private final IntBuffer rows = new IntBuffer("gathered rows");
+    private final IntBuffer visibleKeys = new IntBuffer("visible keys per row");
+    private final IntBuffer hiddenKeys = new IntBuffer("hidden key ranges");
+    /** Built on the first intervention: a plain forward pass compiles and launches nothing more. */
+    private HeadInterventions.Kernels interventionKernels;
     private final RopeTable ropeTable = new RopeTable();
 
     /** Whether weights are always copied to device memory, even where the device could read them in place. */
@@ -183,6 +187,28 @@ public final class ClBackend implements Backend {
         attention.enqueue(queue, problem, new AttentionBuffers(b(q), b(kCache), b(vCache), b(out), b(lse), lens, sMax));
     }
 
+    private HeadInterventions.Kernels interventionKernels() {
+        if (interventionKernels == null) {
+            interventionKernels = new HeadInterventions.Kernels(context);
+        }
+        return interventionKernels;
+    }
+
+    @Override
+    public void scaleHead(Buf x, int B, int H, int T, int D, int head, float factor) {
+        interventionKernels().enqueueScale(queue, b(x), B, H, T, D, head, factor);
+    }
+
+    @Override
+    public void maskedHeadAttention(Buf out, Buf q, Buf kCache, Buf vCache, AttentionProblem problem, int sMax, int head,
+                                    int[] hidden) {
+        // at least one range's ints, so the kernel always gets a buffer (it reads none when there are no ranges)
+        int[] ranges = hidden.length == 0 ? new int[] {0, -1} : hidden;
+        interventionKernels().enqueueMasked(queue, b(out), b(q), b(kCache), b(vCache),
+                visibleKeys.with(HeadInterventions.visibleKeys(problem)), hiddenKeys.with(ranges), hidden.length / 2,
+                problem, sMax, head);
+    }
+
     @Override
     public void mergeHeads(Buf y, Buf x, int B, int T, int H, int D) {
         HeadLayout.enqueueMergeHeads(kernels, queue, b(y), b(x), B, T, H, D);
@@ -203,8 +229,12 @@ public final class ClBackend implements Backend {
         queue.setBatching(false);
         owned.forEach(ClBuffer::close);
         owned.clear();
-        for (IntBuffer ints : List.of(tokens, positions, starts, lengths, rows)) {
+        for (IntBuffer ints : List.of(tokens, positions, starts, lengths, rows, visibleKeys, hiddenKeys)) {
             ints.close();
+        }
+        if (interventionKernels != null) {
+            interventionKernels.close();
+            interventionKernels = null;
         }
         ropeTable.close();
         linear.close();

@@ -106,6 +106,17 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void scaleHead(Buf x, int B, int H, int T, int D, int head, float factor) {
+        HeadInterventions.scaleReference(d(x), B, H, T, D, head, factor);
+    }
+
+    @Override
+    public void maskedHeadAttention(Buf out, Buf q, Buf kCache, Buf vCache, AttentionProblem problem, int sMax, int head,
+                                    int[] hidden) {
+        HeadInterventions.maskedAttentionReference(d(out), d(q), d(kCache), d(vCache), problem, sMax, head, hidden);
+    }
+
+    @Override
     public void mergeHeads(Buf y, Buf x, int B, int T, int H, int D) {
         HeadLayout.mergeHeadsReference(d(y), d(x), B, T, H, D);
     }

@@ -96,7 +96,7 @@ final class OclgrindChecks {
             new Check("transformer ops sweep",
                     "rmsnorm, swiglu, heads (grouped kv heads, rope in both pair orders, partial rope, GPT-2's fused "
                             + "rows) and embed without a position table, over shapes one short of and one past each "
-                            + "work-group size",
+                            + "work-group size; the intervention kernels scale_head and masked_head_attention",
                     Family.AUTO, List.of(), main(TransformerOpsSweep.class)),
             new Check("device self-test",
                     "gpu-infer selftest: every variant of every decision point forced in turn, and every single-kernel "

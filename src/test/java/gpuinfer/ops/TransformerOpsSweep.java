@@ -48,6 +48,7 @@ public final class TransformerOpsSweep {
     }
 
     private void run(ClBackend cl) {
+        interventions(cl);
         for (int R : new int[] {1, 3}) {
             for (int C : new int[] {1, 15, 17, 63, 65, 255, 257}) {
                 float[] x = gaussian(R * C, R == 1 ? 1e4f : 1e-4f);
@@ -124,6 +125,50 @@ public final class TransformerOpsSweep {
                 cl.embed(y, cl.upload("wte", wte), null, tokens, positions, C);
                 check("embed without positions " + type + " R=" + R + " C=" + C, cl, y, expected, EXACT);
             }
+        }
+    }
+
+    /**
+     * The intervention kernels (interventions.cl): scale_head and ablation over [B, H, T, D]; masked_head_attention
+     * with grouped kv heads, key counts one short of and one past its work-group of 64 keys, head sizes past it
+     * (two values per work-item), key padding, several hidden ranges, and rows left with no key.
+     */
+    private void interventions(ClBackend cl) {
+        for (int[] shape : new int[][] {{1, 1, 1, 1, 0}, {2, 3, 5, 17, 2}, {1, 4, 3, 65, 3}}) {
+            int B = shape[0], H = shape[1], T = shape[2], D = shape[3], head = shape[4];
+            float[] x = gaussian(B * H * T * D, 1);
+            for (float factor : new float[] {0f, -2.5f}) {
+                float[] want = x.clone();
+                HeadInterventions.scaleReference(want, B, H, T, D, head, factor);
+                Buf y = cl.upload("x", x.clone());
+                cl.scaleHead(y, B, H, T, D, head, factor);
+                check("scale_head B=" + B + " H=" + H + " T=" + T + " D=" + D + " x" + factor, cl, y, want, EXACT);
+            }
+        }
+        // (B, H, Hkv, T, Sk, D, sMax, head, padded, hidden ranges...)
+        int[][] cases = {
+                {1, 1, 1, 1, 1, 1, 1, 0, 0},
+                {1, 2, 1, 63, 63, 16, 64, 1, 0, 0, 0},
+                {2, 6, 2, 5, 65, 10, 70, 4, 1, 3, 20, 60, 64},
+                {1, 3, 3, 65, 65, 65, 65, 2, 0, 0, 40},
+                {2, 4, 1, 1, 129, 33, 130, 3, 1, 0, 127}};
+        for (int[] c : cases) {
+            int B = c[0], H = c[1], Hkv = c[2], T = c[3], Sk = c[4], D = c[5], sMax = c[6], head = c[7];
+            int[] hidden = java.util.Arrays.copyOfRange(c, 9, c.length);
+            int[] lens = c[8] == 1 ? new int[] {Sk, Math.max(1, Sk - 7)} : null;
+            gpuinfer.attention.AttentionProblem problem = new gpuinfer.attention.AttentionProblem(
+                    new gpuinfer.attention.AttentionShape(B, H, Hkv, T, Sk, D), true, 1f / (float) Math.sqrt(D), lens);
+            float[] q = gaussian(B * H * T * D, 1);
+            float[] k = gaussian(B * Hkv * sMax * D, 1);
+            float[] v = gaussian(B * Hkv * sMax * D, 1);
+            float[] out = gaussian(B * H * T * D, 1);
+            float[] want = out.clone();
+            HeadInterventions.maskedAttentionReference(want, q, k, v, problem, sMax, head, hidden);
+            Buf y = cl.upload("out", out.clone());
+            cl.maskedHeadAttention(y, cl.upload("q", q), cl.upload("k", k), cl.upload("v", v), problem, sMax, head, hidden);
+            check("masked_head_attention B=" + B + " H=" + H + "/" + Hkv + " T=" + T + " Sk=" + Sk + " D=" + D
+                    + " hidden " + java.util.Arrays.toString(hidden) + (lens == null ? "" : " padded"), cl, y, want,
+                    Tolerance.FP32_ATTENTION);
         }
     }
 
