@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class MainTest {
-    private static final List<String> ALL = List.of("run", "chat", "devices", "attention", "tokenize", "convert", "compare", "profile",
+    private static final List<String> ALL = List.of("run", "chat", "devices", "attention", "tokenize", "convert", "compare", "viz", "profile",
             "tune", "selftest", "bench", "help");
 
     @Test
