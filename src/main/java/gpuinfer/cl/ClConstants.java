@@ -35,6 +35,14 @@ final class ClConstants {
     static final int CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT = 0x103A;
     static final int CL_DEVICE_OPENCL_C_VERSION = 0x103D;
 
+    static final int CL_DEVICE_PARTITION_MAX_SUB_DEVICES = 0x1043;
+    static final int CL_DEVICE_PARTITION_PROPERTIES = 0x1044;
+
+    static final long CL_DEVICE_PARTITION_EQUALLY = 0x1086;
+    static final long CL_DEVICE_PARTITION_BY_COUNTS = 0x1087;
+    static final long CL_DEVICE_PARTITION_BY_COUNTS_LIST_END = 0x0;
+    static final long CL_DEVICE_PARTITION_BY_AFFINITY_DOMAIN = 0x1088;
+
     static final int CL_LOCAL = 0x1;
 
     static final long CL_QUEUE_PROFILING_ENABLE = 1 << 1;

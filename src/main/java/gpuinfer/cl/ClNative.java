@@ -27,6 +27,12 @@ public interface ClNative {
     /** The raw bytes of a device property in the host's byte order, positioned at 0. */
     ByteBuffer deviceInfo(Object device, int param);
 
+    /**
+     * clCreateSubDevices (OpenCL 1.2): the sub-devices {@code properties} (a cl_device_partition_property list ending
+     * in 0, e.g. {CL_DEVICE_PARTITION_EQUALLY, 1, 0}) describe. Each is released as SUB_DEVICE (clReleaseDevice).
+     */
+    Object[] createSubDevices(Object device, long[] properties);
+
     Object createContext(Object device);
 
     Object createQueue(Object context, Object device, long properties);

@@ -9,7 +9,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public abstract class ClObject implements AutoCloseable {
     /** The kinds of OpenCL object gpu-infer creates. */
-    public enum Kind { CONTEXT, QUEUE, BUFFER, PROGRAM, KERNEL, EVENT }
+    public enum Kind { CONTEXT, QUEUE, BUFFER, PROGRAM, KERNEL, EVENT, SUB_DEVICE }
 
     final ClNative cl;
     final Object handle;

@@ -81,8 +81,12 @@ public final class ClRuntime {
         return DeviceSelector.select(devices(), spec);
     }
 
-    /** A context on one device, with a profiling-enabled default queue; programs are cached in {@code cache}. */
+    /**
+     * A context on one device (or a sub-device from {@link ClDevice#partitionEqually}), with a profiling-enabled
+     * default queue; programs are cached in {@code cache}.
+     */
     public ClContext createContext(ClDevice device, ProgramCache cache) {
+        device.checkUsable();
         SignalChaining.warnOnce();
         return new ClContext(cl, device, cache);
     }
@@ -96,7 +100,7 @@ public final class ClRuntime {
                     cl.platformInfo(id, CL_PLATFORM_VENDOR), cl.platformInfo(id, CL_PLATFORM_VERSION));
             Object[] deviceIds = cl.deviceIds(id);
             for (int d = 0; d < deviceIds.length; d++) {
-                platform.addDevice(new ClDevice(platform, d, DeviceInfo.read(cl, deviceIds[d]), deviceIds[d]));
+                platform.addDevice(new ClDevice(cl, platform, d, DeviceInfo.read(cl, deviceIds[d]), deviceIds[d]));
             }
             platforms.add(platform);
         }

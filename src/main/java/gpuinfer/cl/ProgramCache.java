@@ -59,6 +59,13 @@ public final class ProgramCache {
         String identity = String.join("\n", "gpu-infer program cache v1", device.platform().name(),
                 device.platform().version(), info.name(), info.vendor(), info.driverVersion(), info.openclVersion(),
                 source.sha256(), options);
+        if (device.isSubDevice()) {
+            // A sub-device shares its root device's name and driver, but a driver may specialise a binary for the
+            // compute units it runs on; so that a binary never crosses between them, sub-devices get keys of their
+            // own (root devices keep theirs, so existing caches stay valid).
+            identity += "\nsub-device of " + info.computeUnits() + " compute units of a device of "
+                    + device.parent().info().computeUnits();
+        }
         return KernelSource.sha256(identity);
     }
 

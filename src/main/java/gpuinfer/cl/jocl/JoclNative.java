@@ -10,6 +10,7 @@ import org.jocl.Sizeof;
 import org.jocl.cl_command_queue;
 import org.jocl.cl_context;
 import org.jocl.cl_device_id;
+import org.jocl.cl_device_partition_property;
 import org.jocl.cl_event;
 import org.jocl.cl_kernel;
 import org.jocl.cl_mem;
@@ -118,6 +119,23 @@ public final class JoclNative implements ClNative {
         ClException.check(CL.clGetDeviceInfo((cl_device_id) device, param, value.length, Pointer.to(value), null),
                 "clGetDeviceInfo(" + param + ")");
         return ByteBuffer.wrap(value).order(ByteOrder.nativeOrder());
+    }
+
+    @Override
+    public Object[] createSubDevices(Object device, long[] properties) {
+        // JOCL takes (name, value) pairs and appends the final 0 itself: pass the list without its terminator,
+        // padded with a 0 to an even length (a 0 where a name is expected ends the list, so the pad is harmless).
+        int length = properties.length - 1;
+        long[] pairs = java.util.Arrays.copyOf(properties, length + (length % 2));
+        cl_device_partition_property props = new cl_device_partition_property();
+        for (int i = 0; i < pairs.length; i += 2) {
+            props.addProperty(pairs[i], pairs[i + 1]);
+        }
+        int[] count = new int[1];
+        ClException.check(CL.clCreateSubDevices((cl_device_id) device, props, 0, null, count), "clCreateSubDevices (count)");
+        cl_device_id[] ids = new cl_device_id[count[0]];
+        ClException.check(CL.clCreateSubDevices((cl_device_id) device, props, ids.length, ids, null), "clCreateSubDevices");
+        return ids;
     }
 
     @Override
@@ -360,6 +378,7 @@ public final class JoclNative implements ClNative {
             case PROGRAM -> CL.clReleaseProgram((cl_program) handle);
             case KERNEL -> CL.clReleaseKernel((cl_kernel) handle);
             case EVENT -> CL.clReleaseEvent((cl_event) handle);
+            case SUB_DEVICE -> CL.clReleaseDevice((cl_device_id) handle);
         };
         ClException.check(status, "clRelease(" + kind + ")");
     }

@@ -130,6 +130,22 @@ public final class LwjglNative implements ClNative {
     }
 
     @Override
+    public Object[] createSubDevices(Object device, long[] properties) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            PointerBuffer props = stack.mallocPointer(properties.length);
+            for (long p : properties) {
+                props.put(p);
+            }
+            props.flip();
+            IntBuffer count = stack.mallocInt(1);
+            ClException.check(CL12.clCreateSubDevices(h(device), props, null, count), "clCreateSubDevices (count)");
+            PointerBuffer ids = stack.mallocPointer(count.get(0));
+            ClException.check(CL12.clCreateSubDevices(h(device), props, ids, (IntBuffer) null), "clCreateSubDevices");
+            return boxAll(ids);
+        }
+    }
+
+    @Override
     public Object createContext(Object device) {
         try (MemoryStack stack = MemoryStack.stackPush()) {
             IntBuffer status = stack.mallocInt(1);
@@ -424,6 +440,7 @@ public final class LwjglNative implements ClNative {
             case PROGRAM -> CL10.clReleaseProgram(pointer);
             case KERNEL -> CL10.clReleaseKernel(pointer);
             case EVENT -> CL10.clReleaseEvent(pointer);
+            case SUB_DEVICE -> CL12.clReleaseDevice(pointer);
         };
         ClException.check(status, "clRelease(" + kind + ")");
     }
