@@ -374,7 +374,7 @@ final class AttentionCommand implements Callable<Integer> {
             m.put("layout", last.layout().label());
             m.put("contexts", opened.size());
             m.put("transfer", last.transfer());
-            m.put("overlap", false);
+            m.put("overlap", true);
             m.put("workImbalance", round(last.workImbalance()));
             m.put("computeMs", round(last.computeMillis()));
             m.put("transferMs", round(last.transferMillis()));
@@ -462,7 +462,7 @@ final class AttentionCommand implements Callable<Integer> {
         }
         if (report.get("ring") instanceof Map<?, ?> ringReport) {
             o.printf("ring       %s ranks, %s layout, blocks passed %s; work imbalance (max/min) %s; compute %s, "
-                            + "transfer %s (not overlapped)%n", ringReport.get("ranks"), ringReport.get("layout"),
+                            + "transfer %s (overlaps compute)%n", ringReport.get("ranks"), ringReport.get("layout"),
                     ringReport.get("transfer"), ringReport.get("workImbalance"),
                     Sizes.millis(((Number) ringReport.get("computeMs")).doubleValue()),
                     Sizes.millis(((Number) ringReport.get("transferMs")).doubleValue()));

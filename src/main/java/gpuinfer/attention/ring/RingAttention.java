@@ -28,10 +28,11 @@ import java.util.Map;
  * fully masked (skipped and counted). Key padding: per key chunk starting at k0 with length n, batch b sees
  * clamp(L_b - k0, 0, n) of its keys. Causal ring runs need Sq = Sk (self-attention).
  *
- * <p>Steps run one after the other from one host thread: compute on every rank, then every transfer. Each rank has
- * two K/V slots (the block it computes with and the one it receives), but the compute and transfer queues are not
- * yet overlapped (ClQueue exposes no events to order one queue after another); the per-rank transfer time says
- * what overlap could hide.
+ * <p>Double buffering: each rank has two K/V slots. In a step, the host enqueues every rank's flash and merge
+ * kernels for the block in one slot without waiting, then passes the blocks on through the transfer queues into the
+ * other slot of the next rank while those kernels run, then waits for the compute queues. The host orders the
+ * queues (a finish at the end of each step) because ClQueue exposes no events to make one queue wait for another;
+ * a rank's transfer time is the wall time of its sends, which overlap the step's compute.
  */
 public final class RingAttention implements AutoCloseable {
     private final List<Rank> ranks;
@@ -183,35 +184,25 @@ public final class RingAttention implements AutoCloseable {
             long t1 = System.nanoTime();
             for (int step = 0; step < n; step++) {
                 int slot = step % 2;
-                for (int r = 0; r < n; r++) {
-                    RankState st = states.get(r);
-                    int owner = Math.floorMod(r - step, n);
-                    int[] kvChunkIds = lay.chunksOf(owner, n);
-                    st.rank.compute().startRecording();
-                    try {
+                // Enqueue every rank's work of this step without waiting; the transfers below run meanwhile on the
+                // transfer queues (they read the slot the kernels read, and write the other slot, which no kernel of
+                // this step uses); the step ends when every compute queue has finished.
+                try {
+                    for (int r = 0; r < n; r++) {
+                        RankState st = states.get(r);
+                        int[] kvChunkIds = lay.chunksOf(Math.floorMod(r - step, n), n);
+                        st.rank.compute().startRecording();
                         for (int qi = 0; qi < st.queryChunks.length; qi++) {
                             for (int ki = 0; ki < kvChunkIds.length; ki++) {
                                 computePair(problem, st, flash.get(r), merges.get(r), qChunks.get(st.queryChunks[qi]), qi,
                                         kChunks.get(kvChunkIds[ki]), st.slotK[slot][ki], st.slotV[slot][ki]);
                             }
                         }
-                    } finally {
-                        st.kernels.addAll(st.rank.compute().stopRecording());
                     }
-                }
-                if (step + 1 < n) {
-                    for (int r = 0; r < n; r++) {
-                        RankState from = states.get(r);
-                        RankState to = states.get((r + 1) % n);
-                        int owner = Math.floorMod(r - step, n);
-                        int[] kvChunkIds = lay.chunksOf(owner, n);
-                        long t = System.nanoTime();
-                        for (int i = 0; i < kvChunkIds.length; i++) {
-                            int floats = bkv * kChunks.get(kvChunkIds[i]).length() * d;
-                            transfer.send(from.rank, from.slotK[slot][i], to.rank, to.slotK[1 - slot][i], floats);
-                            transfer.send(from.rank, from.slotV[slot][i], to.rank, to.slotV[1 - slot][i], floats);
-                        }
-                        from.transferMillis += (System.nanoTime() - t) / 1e6;
+                    sendBlocks(states, lay, kChunks, step, slot, bkv * d);
+                } finally {
+                    for (RankState st : states) {
+                        st.kernels.addAll(st.rank.compute().stopRecording());
                     }
                 }
             }
@@ -249,6 +240,27 @@ public final class RingAttention implements AutoCloseable {
         }
     }
 
+    /** After step {@code step}: each rank sends the block it holds (slot {@code slot}) to the next rank's other slot. */
+    private void sendBlocks(List<RankState> states, RingLayout lay, List<RingLayout.Chunk> kChunks, int step, int slot,
+                            int floatsPerRow) {
+        int n = states.size();
+        if (step + 1 >= n) {
+            return;
+        }
+        for (int r = 0; r < n; r++) {
+            RankState from = states.get(r);
+            RankState to = states.get((r + 1) % n);
+            int[] kvChunkIds = lay.chunksOf(Math.floorMod(r - step, n), n);
+            long t = System.nanoTime();
+            for (int i = 0; i < kvChunkIds.length; i++) {
+                int floats = floatsPerRow * kChunks.get(kvChunkIds[i]).length();
+                transfer.send(from.rank, from.slotK[slot][i], to.rank, to.slotK[1 - slot][i], floats);
+                transfer.send(from.rank, from.slotV[slot][i], to.rank, to.slotV[1 - slot][i], floats);
+            }
+            from.transferMillis += (System.nanoTime() - t) / 1e6;
+        }
+    }
+
     /** Flash of one query chunk against one key chunk into the partial buffers, then the merge; or a skip. */
     private void computePair(AttentionProblem problem, RankState st, FlashAttention op, LseMerge merge,
                              RingLayout.Chunk qc, int qi, RingLayout.Chunk kc, ClBuffer kBuf, ClBuffer vBuf) {
@@ -275,7 +287,7 @@ public final class RingAttention implements AutoCloseable {
         }
         AttentionProblem part = chunkProblem(problem, qc.length(), kc.length(), causal, lens);
         if (lens != null) {
-            st.rank.compute().write(st.lens, lens);
+            st.rank.compute().writeLater(st.lens, lens); // in order on the compute queue: no wait
         }
         op.enqueue(st.rank.compute(), part,
                 new AttentionBuffers(st.q[qi], kBuf, vBuf, st.partOut, st.partLse, st.lens, kc.length()));
