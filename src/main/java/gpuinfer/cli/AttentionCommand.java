@@ -8,6 +8,12 @@ import gpuinfer.attention.AttentionShape;
 import gpuinfer.attention.ClAttention;
 import gpuinfer.attention.CpuAttention;
 import gpuinfer.attention.FlashAttention;
+import gpuinfer.attention.ring.BlockTransfer;
+import gpuinfer.attention.ring.Rank;
+import gpuinfer.attention.ring.RankStats;
+import gpuinfer.attention.ring.RingAttention;
+import gpuinfer.attention.ring.RingLayout;
+import gpuinfer.attention.ring.RingResult;
 import gpuinfer.check.Comparison;
 import gpuinfer.check.Tolerance;
 import gpuinfer.check.Validate;
@@ -46,6 +52,7 @@ import java.util.concurrent.Callable;
                 "  gpu-infer attention --shape 2,8,2,77,300,64 --causal --check",
                 "  gpu-infer attention --shape 1,12,12,65536,65536,64 --causal",
                 "  gpu-infer attention --shape 3,8,2,1,5000,128 --causal --kv-lens 5000,17,1 --check",
+                "  gpu-infer attention --shape 1,8,8,4096,4096,64 --causal --ring 2 --check",
                 "  gpu-infer attention --q q.npy --k k.npy --v v.npy --causal --out o.npy --lse-out lse.npy --json", ""})
 final class AttentionCommand implements Callable<Integer> {
     @Spec
@@ -123,6 +130,22 @@ final class AttentionCommand implements Callable<Integer> {
             description = "Timed runs; times are medians (default: ${DEFAULT-VALUE}).")
     int repeat;
 
+    @Option(names = "--ring", paramLabel = "N",
+            description = "Ring attention: split the sequence over N ranks (queue pairs on the device), each computing "
+                    + "flash attention of its query chunks against the key/value block it holds, passing the block on "
+                    + "and merging partial results by log-sum-exp. Prints per-rank work, skipped blocks, compute, "
+                    + "transfer and memory. Causal needs Sq = Sk.")
+    Integer ring;
+
+    @Option(names = "--ring-layout", paramLabel = "LAYOUT",
+            description = "zigzag (2N chunks, rank r holds r and 2N-1-r: balanced causal work) or contiguous "
+                    + "(default: zigzag when --causal, else contiguous).")
+    String ringLayout;
+
+    @Option(names = "--ring-contexts", description = "Give each rank its own OpenCL context on the device (blocks then "
+            + "pass through host memory between contexts) instead of one shared context.")
+    boolean ringContexts;
+
     @Option(names = "--json", description = "Print a machine-readable result.")
     boolean json;
 
@@ -177,6 +200,17 @@ final class AttentionCommand implements Callable<Integer> {
         if (repeat < 1 || warmup < 0) {
             throw new InputException("--repeat must be at least 1 and --warmup at least 0.");
         }
+        if (ring != null) {
+            if (ring < 1) {
+                throw new InputException("--ring must be at least 1, not " + ring + ".");
+            }
+            if (!impl.equals("auto") && !impl.equals("flash")) {
+                throw new InputException("--ring runs flash attention on each block; it cannot be combined with --impl "
+                        + impl + ".");
+            }
+        } else if (ringLayout != null || ringContexts) {
+            throw new InputException("--ring-layout and --ring-contexts need --ring N.");
+        }
         Tolerance tolerance = tolerance();
         Inputs inputs = loadInputs();
         AttentionProblem problem = new AttentionProblem(inputs.shape(), causal,
@@ -225,6 +259,9 @@ final class AttentionCommand implements Callable<Integer> {
         } else {
             report.put("binding", opencl.runtime().binding());
             report.put("device", deviceJson(device));
+            if (ring != null) {
+                runRing(device, problem, inputs, report, runs);
+            } else
             try (ClContext context = opencl.openContext(device);
                  ClAttention op = AttentionImpls.create(chosen, context, opencl.settings(context), defines)) {
                 op.checkFits(problem);
@@ -304,6 +341,69 @@ final class AttentionCommand implements Callable<Integer> {
         return failed ? ExitCodes.MISMATCH : ExitCodes.OK;
     }
 
+    /** --ring N: the ring on N ranks (queue pairs on one context, or one context each with --ring-contexts). */
+    private void runRing(ClDevice device, AttentionProblem problem, Inputs inputs, Map<String, Object> report,
+                         List<AttentionResult> runs) {
+        RingLayout layout = ringLayout == null ? null : RingLayout.parse(ringLayout);
+        List<ClContext> opened = new ArrayList<>();
+        List<Rank> ranks = new ArrayList<>();
+        try {
+            opened.add(opencl.openContext(device));
+            List<ClContext> perRank = new ArrayList<>();
+            for (int r = 0; r < ring; r++) {
+                if (ringContexts && r > 0) {
+                    opened.add(opencl.openContext(device));
+                }
+                perRank.add(opened.get(opened.size() - 1));
+            }
+            ranks.addAll(Rank.onContexts(perRank));
+            ClContext first = opened.get(0);
+            RingResult last = null;
+            try (RingAttention op = new RingAttention(ranks, layout, BlockTransfer.hostStaged(), opencl.settings(first),
+                    defines)) {
+                for (int r = 0; r < warmup + repeat; r++) {
+                    RingResult result = op.run(problem, inputs.q(), inputs.k(), inputs.v());
+                    if (r >= warmup) {
+                        runs.add(result.result());
+                        last = result;
+                    }
+                }
+            }
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("ranks", ring);
+            m.put("layout", last.layout().label());
+            m.put("contexts", opened.size());
+            m.put("transfer", last.transfer());
+            m.put("overlap", true);
+            m.put("workImbalance", round(last.workImbalance()));
+            m.put("computeMs", round(last.computeMillis()));
+            m.put("transferMs", round(last.transferMillis()));
+            m.put("wallMs", round(last.wallMillis()));
+            List<Object> perRankJson = new ArrayList<>();
+            for (RankStats st : last.ranks()) {
+                Map<String, Object> r = new LinkedHashMap<>();
+                r.put("rank", st.rank());
+                r.put("work", st.work());
+                r.put("blocks", st.blocks());
+                r.put("skipped", st.skipped());
+                r.put("computeMs", round(st.computeMillis()));
+                r.put("transferMs", round(st.transferMillis()));
+                r.put("deviceBytes", st.deviceBytes());
+                perRankJson.add(r);
+            }
+            m.put("perRank", perRankJson);
+            report.put("ring", m);
+            report.put("programs", first.builds().stream().filter(b -> !b.origin().equals("memory"))
+                    .map(b -> Map.of("source", b.source(), "options", b.options(), "origin", b.origin(),
+                            "ms", round(b.millis()))).toList());
+        } finally {
+            ranks.forEach(Rank::close);
+            for (int i = opened.size() - 1; i >= 0; i--) {
+                opened.get(i).close();
+            }
+        }
+    }
+
     private Tolerance tolerance() {
         Tolerance base = Tolerance.FP32_ATTENTION;
         try {
@@ -349,13 +449,32 @@ final class AttentionCommand implements Callable<Integer> {
                     Sizes.millis(median(runs, AttentionResult::computeMillis)),
                     Sizes.millis(median(runs, AttentionResult::downloadMillis)), runsNote);
             List<String> kernels = new ArrayList<>();
-            for (int i = 0; i < last.kernels().size(); i++) {
+            if (report.containsKey("ring")) {
+                kernels.add(last.kernels().size() + " launches on all ranks, " + Sizes.millis(last.kernelMillis()) + " in all");
+            }
+            for (int i = 0; !report.containsKey("ring") && i < last.kernels().size(); i++) {
                 final int index = i;
                 kernels.add(last.kernels().get(i).kernel() + " "
                         + Sizes.millis(median(runs, r -> r.kernels().get(index).millis())));
             }
             o.printf("kernels    %s%n", String.join(", ", kernels));
             o.printf("memory     %s on the device%n", Sizes.bytes(last.deviceBytes()));
+        }
+        if (report.get("ring") instanceof Map<?, ?> ringReport) {
+            o.printf("ring       %s ranks, %s layout, blocks passed %s; work imbalance (max/min) %s; compute %s, "
+                            + "transfer %s (overlaps compute)%n", ringReport.get("ranks"), ringReport.get("layout"),
+                    ringReport.get("transfer"), ringReport.get("workImbalance"),
+                    Sizes.millis(((Number) ringReport.get("computeMs")).doubleValue()),
+                    Sizes.millis(((Number) ringReport.get("transferMs")).doubleValue()));
+            o.printf("           %4s  %14s  %6s  %7s  %10s  %10s  %10s%n", "rank", "work (pairs)", "blocks", "skipped",
+                    "compute", "transfer", "memory");
+            for (Object row : (List<?>) ringReport.get("perRank")) {
+                Map<?, ?> r = (Map<?, ?>) row;
+                o.printf("           %4s  %14s  %6s  %7s  %10s  %10s  %10s%n", r.get("rank"), r.get("work"), r.get("blocks"),
+                        r.get("skipped"), Sizes.millis(((Number) r.get("computeMs")).doubleValue()),
+                        Sizes.millis(((Number) r.get("transferMs")).doubleValue()),
+                        Sizes.bytes(((Number) r.get("deviceBytes")).longValue()));
+            }
         }
         if (problem.rowsWithoutKeys() > 0) {
             o.printf("masked     %d query rows see no key (their output is zero)%n", problem.rowsWithoutKeys());

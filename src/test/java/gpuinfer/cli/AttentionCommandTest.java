@@ -174,6 +174,41 @@ class AttentionCommandTest {
         assertTrue(r.out().contains("skipped"), r::toString);
     }
 
+    @Test
+    void ringPrintsPerRankFiguresAndPassesItsCheck() throws Exception {
+        OpenClTestSupport.device("lwjgl");
+        CliRunner text = CliRunner.run("attention", "--shape", "2,4,2,50,50,16", "--causal", "--ring", "3", "--check",
+                "--kv-lens", "50,1");
+        assertEquals(0, text.status(), text::toString);
+        assertTrue(text.out().contains("ring       3 ranks, zigzag layout") && text.out().contains("PASS"), text::toString);
+        assertTrue(text.out().contains("rank    work (pairs)  blocks  skipped"), text::toString);
+        Path lse = dir.resolve("lse.npy");
+        CliRunner json = CliRunner.run("attention", "--shape", "1,2,2,64,64,16", "--causal", "--ring", "4",
+                "--ring-layout", "contiguous", "--ring-contexts", "--check", "--json", "--lse-out", lse.toString());
+        assertEquals(0, json.status(), json::toString);
+        JsonNode ring = new ObjectMapper().readTree(json.out()).get("ring");
+        assertEquals("contiguous", ring.get("layout").asText());
+        assertEquals(4, ring.get("contexts").asInt());
+        assertEquals(4, ring.get("perRank").size());
+        assertEquals(3, ring.get("perRank").get(0).get("skipped").asInt());
+        assertTrue(ring.get("workImbalance").asDouble() > 3, ring::toString);
+        long work = 0;
+        for (JsonNode r : ring.get("perRank")) {
+            work += r.get("work").asLong();
+            assertTrue(r.get("deviceBytes").asLong() > 0);
+        }
+        assertEquals(2L * 64 * 65 / 2, work, "every visible pair once");
+        assertArrayEquals(new int[] {1, 2, 64}, Npy.read(lse).shape());
+        assertUsage(CliRunner.run("attention", "--shape", "1,1,1,4,4,16", "--ring", "0"), "--ring must be at least 1");
+        assertUsage(CliRunner.run("attention", "--shape", "1,1,1,4,4,16", "--ring", "2", "--impl", "naive"),
+                "cannot be combined with --impl naive");
+        assertUsage(CliRunner.run("attention", "--shape", "1,1,1,4,8,16", "--causal", "--ring", "2"), "needs Sq = Sk");
+        assertUsage(CliRunner.run("attention", "--shape", "1,1,1,3,3,16", "--ring", "2", "--ring-layout", "zigzag"),
+                "each chunk needs at least one position");
+        assertUsage(CliRunner.run("attention", "--shape", "1,1,1,4,4,16", "--ring", "2", "--ring-layout", "diagonal"),
+                "must be zigzag or contiguous");
+    }
+
     private static void assertUsage(CliRunner r, String fragment) {
         assertEquals(2, r.status(), r::toString);
         assertTrue(r.err().contains(fragment), "'" + fragment + "' missing:\n" + r);

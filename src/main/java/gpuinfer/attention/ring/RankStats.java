@@ -1,0 +1,18 @@
+package gpuinfer.attention.ring;
+
+/**
+ * What one rank did in a ring run.
+ *
+ * @param rank            index in the ring
+ * @param device          its context's device name
+ * @param work            visible (query, key) pairs it computed, over batches and heads
+ * @param blocks          (query chunk, key chunk) flash calls it ran
+ * @param skipped         pairs of chunks it skipped because every key was masked (causal or key padding)
+ * @param computeMillis   device time of its attention and merge kernels (profiling events)
+ * @param transferMillis  wall time of sending its key/value blocks onward (read + write through the host)
+ * @param deviceBytes     device memory it allocated: Q chunks, output and lse, the partial result, two K/V slots,
+ *                        the key-length buffer, and the flash workspace
+ */
+public record RankStats(int rank, String device, long work, int blocks, int skipped, double computeMillis,
+                        double transferMillis, long deviceBytes) {
+}
