@@ -19,6 +19,7 @@ import gpuinfer.check.Tolerance;
 import gpuinfer.check.Validate;
 import gpuinfer.cl.ClContext;
 import gpuinfer.cl.ClDevice;
+import gpuinfer.cl.SubDevices;
 import gpuinfer.cl.KernelTiming;
 import gpuinfer.cl.OpenClUnavailableException;
 import gpuinfer.tensor.Npy;
@@ -142,9 +143,12 @@ final class AttentionCommand implements Callable<Integer> {
                     + "(default: zigzag when --causal, else contiguous).")
     String ringLayout;
 
-    @Option(names = "--ring-contexts", description = "Give each rank its own OpenCL context on the device (blocks then "
-            + "pass through host memory between contexts) instead of one shared context.")
-    boolean ringContexts;
+    @Option(names = "--ring-ranks", defaultValue = "queues", paramLabel = "KIND",
+            description = "What a rank is: queues (a compute and a transfer queue each, on one context of the device), "
+                    + "contexts (one context each on the device) or subdevices (the device split into N sub-devices "
+                    + "with clCreateSubDevices, one context each: ranks that do not share compute units) "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String ringRanks;
 
     @Option(names = "--json", description = "Print a machine-readable result.")
     boolean json;
@@ -208,8 +212,8 @@ final class AttentionCommand implements Callable<Integer> {
                 throw new InputException("--ring runs flash attention on each block; it cannot be combined with --impl "
                         + impl + ".");
             }
-        } else if (ringLayout != null || ringContexts) {
-            throw new InputException("--ring-layout and --ring-contexts need --ring N.");
+        } else if (ringLayout != null || !ringRanks.equals("queues")) {
+            throw new InputException("--ring-layout and --ring-ranks need --ring N.");
         }
         Tolerance tolerance = tolerance();
         Inputs inputs = loadInputs();
@@ -341,20 +345,37 @@ final class AttentionCommand implements Callable<Integer> {
         return failed ? ExitCodes.MISMATCH : ExitCodes.OK;
     }
 
-    /** --ring N: the ring on N ranks (queue pairs on one context, or one context each with --ring-contexts). */
+    /** --ring N: the ring on N ranks (queue pairs on one context, a context each, or a sub-device each: --ring-ranks). */
     private void runRing(ClDevice device, AttentionProblem problem, Inputs inputs, Map<String, Object> report,
                          List<AttentionResult> runs) {
         RingLayout layout = ringLayout == null ? null : RingLayout.parse(ringLayout);
         List<ClContext> opened = new ArrayList<>();
         List<Rank> ranks = new ArrayList<>();
+        SubDevices subDevices = null;
         try {
-            opened.add(opencl.openContext(device));
             List<ClContext> perRank = new ArrayList<>();
-            for (int r = 0; r < ring; r++) {
-                if (ringContexts && r > 0) {
+            switch (ringRanks) {
+                case "queues" -> {
                     opened.add(opencl.openContext(device));
+                    for (int r = 0; r < ring; r++) {
+                        perRank.add(opened.get(0));
+                    }
                 }
-                perRank.add(opened.get(opened.size() - 1));
+                case "contexts" -> {
+                    for (int r = 0; r < ring; r++) {
+                        opened.add(opencl.openContext(device));
+                    }
+                    perRank.addAll(opened);
+                }
+                case "subdevices" -> {
+                    subDevices = device.partitionEqually(ring);
+                    for (ClDevice sub : subDevices) {
+                        opened.add(opencl.openContext(sub));
+                    }
+                    perRank.addAll(opened);
+                }
+                default -> throw new InputException("Unknown --ring-ranks '" + ringRanks
+                        + "': use queues, contexts or subdevices.");
             }
             ranks.addAll(Rank.onContexts(perRank));
             ClContext first = opened.get(0);
@@ -400,6 +421,9 @@ final class AttentionCommand implements Callable<Integer> {
             ranks.forEach(Rank::close);
             for (int i = opened.size() - 1; i >= 0; i--) {
                 opened.get(i).close();
+            }
+            if (subDevices != null) {
+                subDevices.close();
             }
         }
     }

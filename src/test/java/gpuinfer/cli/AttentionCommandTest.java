@@ -184,7 +184,7 @@ class AttentionCommandTest {
         assertTrue(text.out().contains("rank    work (pairs)  blocks  skipped"), text::toString);
         Path lse = dir.resolve("lse.npy");
         CliRunner json = CliRunner.run("attention", "--shape", "1,2,2,64,64,16", "--causal", "--ring", "4",
-                "--ring-layout", "contiguous", "--ring-contexts", "--check", "--json", "--lse-out", lse.toString());
+                "--ring-layout", "contiguous", "--ring-ranks", "contexts", "--check", "--json", "--lse-out", lse.toString());
         assertEquals(0, json.status(), json::toString);
         JsonNode ring = new ObjectMapper().readTree(json.out()).get("ring");
         assertEquals("contiguous", ring.get("layout").asText());
@@ -199,6 +199,17 @@ class AttentionCommandTest {
         }
         assertEquals(2L * 64 * 65 / 2, work, "every visible pair once");
         assertArrayEquals(new int[] {1, 2, 64}, Npy.read(lse).shape());
+        // ranks on sub-devices of the test device (PoCL splits its compute units), one context each
+        CliRunner sub = CliRunner.run("attention", "--shape", "1,4,2,70,70,32", "--causal", "--ring", "2",
+                "--ring-ranks", "subdevices", "--check", "--json");
+        assertEquals(0, sub.status(), sub::toString);
+        JsonNode subRing = new ObjectMapper().readTree(sub.out()).get("ring");
+        assertEquals(2, subRing.get("contexts").asInt(), subRing::toString);
+        assertTrue(sub.out().contains("\"passed\":true") || sub.out().contains("\"passed\" : true"), sub::toString);
+        assertUsage(CliRunner.run("attention", "--shape", "1,1,1,64,64,16", "--ring", "64", "--ring-ranks", "subdevices"),
+                "CL_DEVICE_PARTITION_MAX_SUB_DEVICES");
+        assertUsage(CliRunner.run("attention", "--shape", "1,1,1,4,4,16", "--ring", "2", "--ring-ranks", "gpus"),
+                "Unknown --ring-ranks 'gpus'");
         assertUsage(CliRunner.run("attention", "--shape", "1,1,1,4,4,16", "--ring", "0"), "--ring must be at least 1");
         assertUsage(CliRunner.run("attention", "--shape", "1,1,1,4,4,16", "--ring", "2", "--impl", "naive"),
                 "cannot be combined with --impl naive");
