@@ -116,6 +116,9 @@ public interface ClNative {
      */
     Object enqueueKernel(Object queue, Object kernel, long[] global, long[] local, boolean wantEvent);
 
+    /** Enqueues a device-side copy of {@code bytes} bytes between two buffers of one context (clEnqueueCopyBuffer). */
+    void copyBuffer(Object queue, Object src, Object dst, long srcOffset, long dstOffset, long bytes);
+
     void finish(Object queue);
 
     /** CL_PROFILING_COMMAND_QUEUED / SUBMIT / START / END of a completed event, in device nanoseconds. */

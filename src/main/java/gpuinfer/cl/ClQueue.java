@@ -158,6 +158,21 @@ public final class ClQueue extends ClObject {
         }
     }
 
+    /**
+     * Enqueues a copy of {@code bytes} bytes from {@code src} to {@code dst} on the device (both buffers of this
+     * queue's context); does not wait.
+     */
+    public void copy(ClBuffer src, long srcOffset, ClBuffer dst, long dstOffset, long bytes) {
+        if (src.context() != context || dst.context() != context) {
+            throw new IllegalArgumentException("copy: both buffers must belong to this queue's context ('" + src.label()
+                    + "' -> '" + dst.label() + "'); between contexts, read and write through host memory");
+        }
+        checkRange(src, srcOffset, bytes, 1);
+        checkRange(dst, dstOffset, bytes, 1);
+        holdIfBatching();
+        cl.copyBuffer(handle, src.handle, dst.handle, srcOffset, dstOffset, bytes);
+    }
+
     /** Uploads {@code src} (int32) to the start of {@code dst}; blocks. */
     public void write(ClBuffer dst, int[] src) {
         checkRange(dst, 0, src.length, 4);

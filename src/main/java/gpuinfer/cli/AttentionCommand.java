@@ -380,7 +380,7 @@ final class AttentionCommand implements Callable<Integer> {
             ranks.addAll(Rank.onContexts(perRank));
             ClContext first = opened.get(0);
             RingResult last = null;
-            try (RingAttention op = new RingAttention(ranks, layout, BlockTransfer.hostStaged(), opencl.settings(first),
+            try (RingAttention op = new RingAttention(ranks, layout, BlockTransfer.forRanks(ranks), opencl.settings(first),
                     defines)) {
                 for (int r = 0; r < warmup + repeat; r++) {
                     RingResult result = op.run(problem, inputs.q(), inputs.k(), inputs.v());

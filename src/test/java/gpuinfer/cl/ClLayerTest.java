@@ -111,6 +111,23 @@ class ClLayerTest {
      */
     @ParameterizedTest
     @ValueSource(strings = {"lwjgl", "jocl"})
+    void copiesBetweenBuffersOnTheDeviceAndRefusesAnotherContextsBuffer(String binding) {
+        try (ClContext context = OpenClTestSupport.context(binding);
+             ClContext other = OpenClTestSupport.context(binding);
+             ClBuffer a = context.createBuffer(new float[] {1, 2, 3, 4, 5, 6}, "a");
+             ClBuffer b = context.createBuffer(new float[] {0, 0, 0, 0, 0, 0}, "b");
+             ClBuffer elsewhere = other.createBuffer(new float[] {0, 0}, "elsewhere")) {
+            context.queue().copy(a, 4, b, 8, 12); // a[1..3] -> b[2..4]
+            float[] back = new float[6];
+            context.queue().read(b, back);
+            assertArrayEquals(new float[] {0, 0, 2, 3, 4, 0}, back);
+            assertThrows(IllegalArgumentException.class, () -> context.queue().copy(a, 0, elsewhere, 0, 8));
+            assertThrows(IllegalArgumentException.class, () -> context.queue().copy(a, 16, b, 0, 12), "past the end of a");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"lwjgl", "jocl"})
     void aLaunchNeedingMoreLocalMemoryThanTheDeviceHasIsRefusedNotCrashed(String binding) {
         try (ClContext context = OpenClTestSupport.context(binding);
              ClBuffer x = context.createBuffer(new float[] {1, 2, 3, 4}, "x");

@@ -13,9 +13,35 @@ public interface BlockTransfer {
     String name();
 
     /**
+     * The transfer for these ranks: device copies when they share one context, else through host memory.
+     */
+    static BlockTransfer forRanks(java.util.List<Rank> ranks) {
+        boolean shared = ranks.stream().allMatch(r -> r.context() == ranks.get(0).context());
+        return shared ? deviceCopy() : hostStaged();
+    }
+
+    /**
+     * On the device (clEnqueueCopyBuffer on the sender's transfer queue, then waited for): ranks that share a
+     * context, such as queue pairs on one device.
+     */
+    static BlockTransfer deviceCopy() {
+        return new BlockTransfer() {
+            @Override
+            public void send(Rank from, ClBuffer src, Rank to, ClBuffer dst, int floats) {
+                from.transfer().copy(src, 0, dst, 0, 4L * floats);
+                from.transfer().finish();
+            }
+
+            @Override
+            public String name() {
+                return "device copy";
+            }
+        };
+    }
+
+    /**
      * Through host memory: read on the sender's transfer queue, write on the receiver's. Works between any two
-     * contexts. {@code gpuinfer.cl.ClQueue} has no device-to-device copy (clEnqueueCopyBuffer) yet, so ranks on one
-     * context also use it; a shared-context path (sub-devices of one device) will copy on the device instead.
+     * contexts (ranks on sub-devices or on devices of different platforms each have their own).
      */
     static BlockTransfer hostStaged() {
         return new BlockTransfer() {

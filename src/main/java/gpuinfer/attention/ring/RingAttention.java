@@ -64,7 +64,7 @@ public final class RingAttention implements AutoCloseable {
     }
 
     public RingAttention(List<Rank> ranks, RingLayout layout) {
-        this(ranks, layout, BlockTransfer.hostStaged(), KernelSettings.defaults(), Map.of());
+        this(ranks, layout, BlockTransfer.forRanks(ranks), KernelSettings.defaults(), Map.of());
     }
 
     /** The layout a problem runs with. */

@@ -178,6 +178,12 @@ public final class JoclNative implements ClNative {
     }
 
     @Override
+    public void copyBuffer(Object queue, Object src, Object dst, long srcOffset, long dstOffset, long bytes) {
+        ClException.check(CL.clEnqueueCopyBuffer((cl_command_queue) queue, (cl_mem) src, (cl_mem) dst, srcOffset, dstOffset,
+                bytes, 0, null, null), "clEnqueueCopyBuffer");
+    }
+
+    @Override
     public void writeBufferAsync(Object queue, Object buffer, long offset, ByteBuffer src) {
         ClException.check(CL.clEnqueueWriteBuffer((cl_command_queue) queue, (cl_mem) buffer, false, offset, src.remaining(),
                 Pointer.to(src), 0, null, null), "clEnqueueWriteBuffer");

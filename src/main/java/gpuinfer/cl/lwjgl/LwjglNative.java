@@ -191,6 +191,12 @@ public final class LwjglNative implements ClNative {
     }
 
     @Override
+    public void copyBuffer(Object queue, Object src, Object dst, long srcOffset, long dstOffset, long bytes) {
+        ClException.check(CL10.clEnqueueCopyBuffer(h(queue), h(src), h(dst), srcOffset, dstOffset, bytes, null, null),
+                "clEnqueueCopyBuffer");
+    }
+
+    @Override
     public void writeBufferAsync(Object queue, Object buffer, long offset, ByteBuffer src) {
         ClException.check(CL10.clEnqueueWriteBuffer(h(queue), h(buffer), false, offset, src, null, null), "clEnqueueWriteBuffer");
     }
