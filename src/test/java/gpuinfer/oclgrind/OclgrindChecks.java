@@ -65,6 +65,15 @@ final class OclgrindChecks {
                             + "Sq = Sk = 1, grouped heads, key padding with a length of 0, rows that see no key, large "
                             + "logits, decode one step per split), D = 16, 80, 128 (AttentionShapeSweep)",
                     Family.AUTO, List.of(), main(AttentionShapeSweep.class)),
+            new Check("ring attention",
+                    "attention --ring: 3 ranks on one context (device copies), causal zigzag with key padding (a batch "
+                            + "entry of length 1) and grouped heads; 2 ranks on separate contexts (host-staged), "
+                            + "contiguous, not causal; the lse_merge kernel",
+                    Family.AUTO, List.of(), gpuInfer(List.of(
+                            List.of("attention", "--shape", "2,2,1,33,33,16", "--causal", "--ring", "3", "--kv-lens", "33,1",
+                                    "--check"),
+                            List.of("attention", "--shape", "1,2,2,20,41,16", "--ring", "2", "--ring-ranks", "contexts",
+                                    "--check")))),
             new Check("attention, CPU-shaped",
                     "flash attention with -Dgpuinfer.kernels=cpu and the CPU's tuning values (cpuFlashDefines: "
                             + "register blocks of 4 rows, 8-wide vectors, partial row blocks), which the sweep does not "
