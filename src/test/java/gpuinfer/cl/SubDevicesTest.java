@@ -16,7 +16,6 @@ import gpuinfer.testing.NoLeaks;
 import gpuinfer.testing.OpenClTestSupport;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -142,41 +141,4 @@ class SubDevicesTest {
         }
     }
 
-    /**
-     * Flash attention on the whole device vs on one sub-device of two, for judging a ring's efficiency. Run with
-     * {@code mvn -q -o test -Dtest=SubDevicesTest#flashTimeWholeDeviceVsHalf -Dgpuinfer.subdevice.timing=true}.
-     */
-    @ParameterizedTest
-    @ValueSource(strings = {"lwjgl"})
-    @EnabledIfSystemProperty(named = "gpuinfer.subdevice.timing", matches = "true")
-    void flashTimeWholeDeviceVsHalf(String binding) {
-        ClDevice device = splittableDevice(binding);
-        AttentionShape shape = new AttentionShape(1, 8, 8, 2048, 2048, 64);
-        AttentionProblem problem = AttentionProblem.of(shape, true);
-        Tensor q = RandomTensors.gaussian(1, 0, shape.queryShape());
-        Tensor k = RandomTensors.gaussian(1, 1, shape.keyValueShape());
-        Tensor v = RandomTensors.gaussian(1, 2, shape.keyValueShape());
-        double whole;
-        try (ClContext context = ClRuntime.get(binding).createContext(device, ProgramCache.defaultCache())) {
-            whole = bestKernelMillis(context, problem, q, k, v);
-        }
-        double half;
-        try (SubDevices halves = device.partitionEqually(2);
-             ClContext context = ClRuntime.get(binding).createContext(halves.get(0), ProgramCache.defaultCache())) {
-            half = bestKernelMillis(context, problem, q, k, v);
-        }
-        System.out.printf("flash %s causal on '%s': whole device (%d CU) %.1f ms, one sub-device of two (%d CU) %.1f ms, "
-                        + "ratio %.2f%n", shape, device.name(), device.info().computeUnits(), whole,
-                device.info().computeUnits() / 2, half, half / whole);
-    }
-
-    private static double bestKernelMillis(ClContext context, AttentionProblem problem, Tensor q, Tensor k, Tensor v) {
-        try (ClAttention flash = AttentionImpls.create("flash", context)) {
-            double best = Double.MAX_VALUE;
-            for (int i = 0; i < 3; i++) {
-                best = Math.min(best, flash.run(problem, q, k, v).kernelMillis());
-            }
-            return best;
-        }
-    }
 }
