@@ -485,7 +485,7 @@ final class AttentionCommand implements Callable<Integer> {
             o.printf("memory     %s on the device%n", Sizes.bytes(last.deviceBytes()));
         }
         if (report.get("ring") instanceof Map<?, ?> ringReport) {
-            o.printf("ring       %s ranks, %s layout, blocks passed %s; work imbalance (max/min) %s; compute %s, "
+            o.printf("ring       %s ranks, %s layout, blocks passed by %s; work imbalance (max/min) %s; compute %s, "
                             + "transfer %s (overlaps compute)%n", ringReport.get("ranks"), ringReport.get("layout"),
                     ringReport.get("transfer"), ringReport.get("workImbalance"),
                     Sizes.millis(((Number) ringReport.get("computeMs")).doubleValue()),
