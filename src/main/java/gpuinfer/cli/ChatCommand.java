@@ -3,7 +3,6 @@ package gpuinfer.cli;
 import gpuinfer.InputException;
 import gpuinfer.chat.ChatTemplate;
 import gpuinfer.cl.ClContext;
-import gpuinfer.cl.OpenClUnavailableException;
 import gpuinfer.generate.ChatSession;
 import gpuinfer.model.DecoderModel;
 import gpuinfer.model.LoadedModel;
@@ -21,7 +20,6 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -56,9 +54,8 @@ final class ChatCommand implements Callable<Integer> {
     @Mixin
     SamplingMixin sampling;
 
-    @Option(names = "--impl", defaultValue = "auto", paramLabel = "NAME",
-            description = "auto (OpenCL if available, else the CPU reference with a warning), opencl, or cpu (default: ${DEFAULT-VALUE}).")
-    String impl;
+    @Mixin
+    ModelImplOption impl;
 
     @Mixin
     OpenClOptions opencl;
@@ -75,9 +72,7 @@ final class ChatCommand implements Callable<Integer> {
         if (maxTokens < 1) {
             throw new InputException("--max-tokens must be at least 1, not " + maxTokens);
         }
-        if (!List.of("auto", "cpu", "opencl").contains(impl)) {
-            throw new InputException("Unknown --impl '" + impl + "': use auto, opencl or cpu.");
-        }
+        impl.checked();
         LoadedModel loaded = modelOptions.open(err);
         ChatTemplate template = ChatSetup.template(loaded);
         int positions = context != null ? context : Math.min(loaded.config().nPositions(), 4096);
@@ -85,19 +80,7 @@ final class ChatCommand implements Callable<Integer> {
             throw new InputException("--context " + positions + " must be between 2 and the model's context length "
                     + loaded.config().nPositions() + ".");
         }
-        ClContext clContext = null;
-        if (!impl.equals("cpu")) {
-            try {
-                clContext = opencl.openContext(opencl.selectDevice());
-            } catch (OpenClUnavailableException e) {
-                if (impl.equals("opencl")) {
-                    throw e;
-                }
-                err.println("WARNING: " + e.getMessage().replace("\n", "\nWARNING: "));
-                err.println("WARNING: chatting on the Java CPU reference (--impl cpu): slow, but the same results.");
-            }
-        }
-        try (ClContext owned = clContext) {
+        try (ClContext owned = impl.openOrFallBack(opencl, err, "chatting")) {
             Backend backend = owned == null ? new CpuBackend() : new ClBackend(owned, opencl.settings(owned));
             // prefill steps of up to 512 tokens: a long first message is fed in one step, activations stay small
             try (DecoderModel model = new DecoderModel(backend, loaded.weights(), 1, positions, Math.min(positions, 512), 1)) {

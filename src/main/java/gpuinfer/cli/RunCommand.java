@@ -88,10 +88,8 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     InterventionOptions interventionOptions;
 
-    @Option(names = "--impl", defaultValue = "auto", paramLabel = "NAME",
-            description = "auto (OpenCL if available, else the CPU reference with a warning), opencl, or cpu (the Java "
-                    + "CPU reference, double accumulation) (default: ${DEFAULT-VALUE}).")
-    String impl;
+    @Mixin
+    ModelImplOption implOption;
 
     @Option(names = "--truncate", description = "Drop the start of a prompt that, with --max-tokens, exceeds the "
             + "model's context length, instead of failing.")
@@ -119,9 +117,7 @@ final class RunCommand implements Callable<Integer> {
         if (maxTokens < 1) {
             throw new InputException("--max-tokens must be at least 1, not " + maxTokens);
         }
-        if (!List.of("auto", "cpu", "opencl").contains(impl)) {
-            throw new InputException("Unknown --impl '" + impl + "': use auto, opencl or cpu.");
-        }
+        String impl = implOption.checked();
         List<String> texts = new ArrayList<>(prompts);
         if (promptFile != null) {
             texts = List.of(promptFile.toString().equals("-") ? new String(System.in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
@@ -194,9 +190,7 @@ final class RunCommand implements Callable<Integer> {
                     if (!(e.getCause() instanceof OpenClUnavailableException unavailable) || impl.equals("opencl")) {
                         throw e.getCause() instanceof RuntimeException r ? r : e;
                     }
-                    err.println("WARNING: " + unavailable.getMessage().replace("\n", "\nWARNING: "));
-                    err.println("WARNING: running the model on the Java CPU reference (--impl cpu): slow, but the same results.");
-                    err.flush();
+                    ModelImplOption.warnFallback(err, unavailable, "running the model");
                     report.put("warning", "no OpenCL: ran on the Java CPU reference");
                 }
             }

@@ -2,7 +2,6 @@ package gpuinfer.cli;
 
 import gpuinfer.InputException;
 import gpuinfer.cl.ClContext;
-import gpuinfer.cl.OpenClUnavailableException;
 import gpuinfer.model.DecoderModel;
 import gpuinfer.model.Interventions;
 import gpuinfer.model.LoadedModel;
@@ -84,9 +83,8 @@ final class VizCommand implements Callable<Integer> {
     @Option(names = "--bertviz", description = "Also write bertviz.json in the layout bertviz's head_view takes (needs every row).")
     boolean bertviz;
 
-    @Option(names = "--impl", defaultValue = "auto", paramLabel = "NAME",
-            description = "auto (OpenCL, else the CPU reference with a warning), opencl or cpu (default: ${DEFAULT-VALUE}).")
-    String impl;
+    @Mixin
+    ModelImplOption impl;
 
     @Mixin
     InterventionOptions interventionOptions;
@@ -96,9 +94,7 @@ final class VizCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (!List.of("auto", "cpu", "opencl").contains(impl)) {
-            throw new InputException("Unknown --impl '" + impl + "': use auto, opencl or cpu.");
-        }
+        impl.checked();
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         LoadedModel loaded = modelOptions.open(err);
@@ -122,22 +118,8 @@ final class VizCommand implements Callable<Integer> {
         List<int[]> chosenHeads = parseHeads(heads, config);
         Files.createDirectories(out);
 
-        ClContext context = null;
-        try {
-            String ran = "cpu";
-            if (!impl.equals("cpu")) {
-                try {
-                    context = opencl.openContext(opencl.selectDevice());
-                    ran = "opencl on " + context.device().name();
-                } catch (OpenClUnavailableException e) {
-                    if (impl.equals("opencl")) {
-                        throw e;
-                    }
-                    err.println("WARNING: " + e.getMessage().replace("\n", "\nWARNING: "));
-                    err.println("WARNING: running the model on the Java CPU reference (--impl cpu): slow, but the same results.");
-                    err.flush();
-                }
-            }
+        try (ClContext context = impl.openOrFallBack(opencl, err, "running the model")) {
+            String ran = context == null ? "cpu" : "opencl on " + context.device().name();
             Backend backend = context == null ? new CpuBackend() : new ClBackend(context, opencl.settings(context));
             int inductionLength = Math.min(INDUCTION_LENGTH, (config.nPositions() - 1) / 2);
             boolean induction = !noInduction && inductionLength >= InductionTest.MIN_LENGTH;
@@ -208,10 +190,6 @@ final class VizCommand implements Callable<Integer> {
                 }
                 stdout.println();
                 stdout.println("wrote " + String.join(", ", written.stream().map(Path::toString).toList()));
-            }
-        } finally {
-            if (context != null) {
-                context.close();
             }
         }
         return ExitCodes.OK;
