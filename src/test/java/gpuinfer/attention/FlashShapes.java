@@ -108,24 +108,9 @@ final class FlashShapes {
         Tensor v = RandomTensors.gaussian(seed, 2, shape.keyValueShape());
         AttentionResult got = op.run(c.problem(), q, k, v);
         AttentionResult want = new CpuAttention().run(c.problem(), q, k, v);
-        Tolerance tolerance = tolerance(c.qScale(), v);
+        Tolerance tolerance = ClAttentionConformanceTest.largeLogitTolerance(c.qScale(), v);
         return List.of(Validate.compare("out", got.out().data(), want.out().data(), tolerance),
                 Validate.compare("lse", got.lse().data(), want.lse().data(), tolerance));
     }
 
-    /**
-     * float32 attention's tolerance (2e-5 absolute, 1e-4 relative: sums of a few thousand products in float32 where
-     * the reference sums in double), widened for large logits: a logit of magnitude L is known only to a few ulp(L)
-     * in float32 (ulp(1e4) is about 1e-3), and the outputs inherit that times |v|.
-     */
-    static Tolerance tolerance(float logitScale, Tensor v) {
-        if (logitScale <= 1f) {
-            return Tolerance.FP32_ATTENTION;
-        }
-        float maxV = 0;
-        for (float x : v.data()) {
-            maxV = Math.max(maxV, Math.abs(x));
-        }
-        return new Tolerance(16 * Math.ulp(logitScale) * Math.max(1, maxV), Tolerance.FP32_ATTENTION.rtol());
-    }
 }
