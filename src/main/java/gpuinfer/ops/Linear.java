@@ -217,6 +217,8 @@ public final class Linear {
         private final java.util.Map<String, java.util.Map<String, String>> overrides;
         /** Kernels by name and build options (one per variant, format and tuning values). */
         private final Map<String, ClKernel> kernels = new HashMap<>();
+        /** kernels by launch identity (the same objects as in {@link #kernels}, which owns them). */
+        private final Map<KernelKey, ClKernel> launchKernels = new HashMap<>();
         /** The variant chosen at each decision point ("linear decode/q8_0"). */
         private final Map<String, String> chosen = new HashMap<>();
         /** Tuning values by variant and tuning key: defaults, stored tuning and overrides are fixed for this op's life. */
@@ -360,6 +362,22 @@ public final class Linear {
          * with the local-memory reduction instead, with a warning.
          */
         private ClKernel kernel(String variant, String name, WeightType buildType, Config config) {
+            // every launch asks: a map lookup on the launch's identity, not an option string built each time
+            KernelKey key = new KernelKey(variant, name, buildType, config);
+            ClKernel known = launchKernels.get(key);
+            if (known == null) {
+                known = buildKernel(variant, name, buildType, config);
+                launchKernels.put(key, known);
+            }
+            return known;
+        }
+
+        /** What picks a launch's kernel: the variant, the kernel's name, the format it is built for, its values. */
+        private record KernelKey(String variant, String name, WeightType buildType, Config config) {
+        }
+
+        /** The kernel for a launch, built (or found among the programs built) by its options. */
+        private ClKernel buildKernel(String variant, String name, WeightType buildType, Config config) {
             String options = options(variant, name, buildType, config);
             try {
                 return kernels.computeIfAbsent(name + "\n" + options,
@@ -372,7 +390,7 @@ public final class Linear {
                 settings.warn("linear_matvec's subgroup reduction does not build on " + device.name() + " ("
                         + e.getMessage().lines().filter(l -> l.contains("first error")).findFirst().orElse("").trim()
                         + "); it reduces in local memory instead");
-                return kernel(variant, name, buildType, config);
+                return buildKernel(variant, name, buildType, config);
             }
         }
 
@@ -593,6 +611,7 @@ public final class Linear {
         public void close() {
             kernels.values().forEach(ClKernel::close);
             kernels.clear();
+            launchKernels.clear();
             chosen.clear();
             if (scratch != null) {
                 scratch.close();

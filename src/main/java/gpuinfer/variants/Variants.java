@@ -60,9 +60,13 @@ public final class Variants {
      * per work-item (CPU); linear_matvec reduces each output over a work-group or subgroup with coalesced reads (GPU).
      */
     public static Point linearDecode(String format) {
-        return new Point("linear decode/" + format, List.of("linear_rows/" + format, "linear_matvec/" + format),
-                List.of("linear_matvec/" + format, "linear_rows/" + format));
+        return POINTS.computeIfAbsent("linear decode/" + format, name -> new Point(name,
+                List.of("linear_rows/" + format, "linear_matvec/" + format),
+                List.of("linear_matvec/" + format, "linear_rows/" + format)));
     }
+
+    /** The linear points by name, made once: ops ask for them on every launch. */
+    private static final java.util.Map<String, Point> POINTS = new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
      * The linear layer for many rows (prefill, R &ge; 16), per weight format: linear_packed (weights packed into
@@ -70,9 +74,9 @@ public final class Variants {
      * narrow formats are widened to float32 first where the variant needs it.
      */
     public static Point linearPrefill(String format) {
-        return new Point("linear prefill/" + format,
+        return POINTS.computeIfAbsent("linear prefill/" + format, name -> new Point(name,
                 List.of("linear_packed/" + format, "linear_nt/" + format, "linear_tiled/" + format),
-                List.of("linear_tiled/" + format, "linear_nt/" + format, "linear_packed/" + format));
+                List.of("linear_tiled/" + format, "linear_nt/" + format, "linear_packed/" + format)));
     }
 
     /** Flash attention for prefill shapes: flash_tiled (CPU-shaped), flash_dsplit (work-items share rows, split D). */
