@@ -283,35 +283,31 @@ public final class JoclNative implements ClNative {
 
     @Override
     public long kernelWorkGroupSize(Object kernel, Object device) {
-        long[] size = new long[1];
-        ClException.check(CL.clGetKernelWorkGroupInfo((cl_kernel) kernel, (cl_device_id) device, CL_KERNEL_WORK_GROUP_SIZE,
-                Sizeof.size_t, Pointer.to(size), null), "clGetKernelWorkGroupInfo");
-        return size[0];
+        return kernelInfo(kernel, device, CL_KERNEL_WORK_GROUP_SIZE, Sizeof.size_t, "CL_KERNEL_WORK_GROUP_SIZE");
     }
 
     @Override
     public long kernelLocalMemSize(Object kernel, Object device) {
-        long[] size = new long[1];
-        ClException.check(CL.clGetKernelWorkGroupInfo((cl_kernel) kernel, (cl_device_id) device, CL_KERNEL_LOCAL_MEM_SIZE,
-                Sizeof.cl_ulong, Pointer.to(size), null), "clGetKernelWorkGroupInfo");
-        return size[0];
+        return kernelInfo(kernel, device, CL_KERNEL_LOCAL_MEM_SIZE, Sizeof.cl_ulong, "CL_KERNEL_LOCAL_MEM_SIZE");
     }
 
     @Override
     public long kernelPrivateMemSize(Object kernel, Object device) {
-        long[] size = new long[1];
-        ClException.check(CL.clGetKernelWorkGroupInfo((cl_kernel) kernel, (cl_device_id) device, CL_KERNEL_PRIVATE_MEM_SIZE,
-                Sizeof.cl_ulong, Pointer.to(size), null), "clGetKernelWorkGroupInfo(CL_KERNEL_PRIVATE_MEM_SIZE)");
-        return size[0];
+        return kernelInfo(kernel, device, CL_KERNEL_PRIVATE_MEM_SIZE, Sizeof.cl_ulong, "CL_KERNEL_PRIVATE_MEM_SIZE");
     }
 
     @Override
     public long kernelPreferredWorkGroupSizeMultiple(Object kernel, Object device) {
-        long[] size = new long[1];
-        ClException.check(CL.clGetKernelWorkGroupInfo((cl_kernel) kernel, (cl_device_id) device,
-                        CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE, Sizeof.size_t, Pointer.to(size), null),
-                "clGetKernelWorkGroupInfo(CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE)");
-        return size[0];
+        return kernelInfo(kernel, device, CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE, Sizeof.size_t,
+                "CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE");
+    }
+
+    /** A size_t or cl_ulong value ({@code bytes} wide) of clGetKernelWorkGroupInfo. */
+    private static long kernelInfo(Object kernel, Object device, int param, int bytes, String name) {
+        long[] value = new long[1];
+        ClException.check(CL.clGetKernelWorkGroupInfo((cl_kernel) kernel, (cl_device_id) device, param, bytes,
+                Pointer.to(value), null), "clGetKernelWorkGroupInfo(" + name + ")");
+        return value[0];
     }
 
     @Override

@@ -325,41 +325,42 @@ public final class LwjglNative implements ClNative {
 
     @Override
     public long kernelWorkGroupSize(Object kernel, Object device) {
-        try (MemoryStack stack = MemoryStack.stackPush()) {
-            PointerBuffer size = stack.mallocPointer(1);
-            ClException.check(CL10.clGetKernelWorkGroupInfo(h(kernel), h(device), CL_KERNEL_WORK_GROUP_SIZE, size, null),
-                    "clGetKernelWorkGroupInfo");
-            return size.get(0);
-        }
+        return kernelSizeInfo(kernel, device, CL_KERNEL_WORK_GROUP_SIZE, "CL_KERNEL_WORK_GROUP_SIZE");
     }
 
     @Override
     public long kernelLocalMemSize(Object kernel, Object device) {
-        try (MemoryStack stack = MemoryStack.stackPush()) {
-            LongBuffer size = stack.mallocLong(1);
-            ClException.check(CL10.clGetKernelWorkGroupInfo(h(kernel), h(device), CL_KERNEL_LOCAL_MEM_SIZE, size, null),
-                    "clGetKernelWorkGroupInfo");
-            return size.get(0);
-        }
+        return kernelUlongInfo(kernel, device, CL_KERNEL_LOCAL_MEM_SIZE, "CL_KERNEL_LOCAL_MEM_SIZE");
     }
 
     @Override
     public long kernelPrivateMemSize(Object kernel, Object device) {
-        try (MemoryStack stack = MemoryStack.stackPush()) {
-            LongBuffer size = stack.mallocLong(1);
-            ClException.check(CL10.clGetKernelWorkGroupInfo(h(kernel), h(device), CL_KERNEL_PRIVATE_MEM_SIZE, size, null),
-                    "clGetKernelWorkGroupInfo(CL_KERNEL_PRIVATE_MEM_SIZE)");
-            return size.get(0);
-        }
+        return kernelUlongInfo(kernel, device, CL_KERNEL_PRIVATE_MEM_SIZE, "CL_KERNEL_PRIVATE_MEM_SIZE");
     }
 
     @Override
     public long kernelPreferredWorkGroupSizeMultiple(Object kernel, Object device) {
+        return kernelSizeInfo(kernel, device, CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE,
+                "CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE");
+    }
+
+    /** A size_t value of clGetKernelWorkGroupInfo. */
+    private static long kernelSizeInfo(Object kernel, Object device, int param, String name) {
         try (MemoryStack stack = MemoryStack.stackPush()) {
-            PointerBuffer size = stack.mallocPointer(1);
-            ClException.check(CL10.clGetKernelWorkGroupInfo(h(kernel), h(device), CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE,
-                    size, null), "clGetKernelWorkGroupInfo(CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE)");
-            return size.get(0);
+            PointerBuffer value = stack.mallocPointer(1);
+            ClException.check(CL10.clGetKernelWorkGroupInfo(h(kernel), h(device), param, value, null),
+                    "clGetKernelWorkGroupInfo(" + name + ")");
+            return value.get(0);
+        }
+    }
+
+    /** A cl_ulong value of clGetKernelWorkGroupInfo. */
+    private static long kernelUlongInfo(Object kernel, Object device, int param, String name) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            LongBuffer value = stack.mallocLong(1);
+            ClException.check(CL10.clGetKernelWorkGroupInfo(h(kernel), h(device), param, value, null),
+                    "clGetKernelWorkGroupInfo(" + name + ")");
+            return value.get(0);
         }
     }
 
