@@ -92,23 +92,28 @@ final class VizPositionsCommand implements Callable<Integer> {
         return path;
     }
 
+    /** Pairs as rows and positions along, from a [positions, pairs] matrix. */
     private static BufferedImage transposed(Positions.Matrix m, String model) {
-        double[][] values = new double[m.columns()][m.rows()];
-        for (int r = 0; r < m.rows(); r++) {
-            for (int c = 0; c < m.columns(); c++) {
-                values[c][r] = m.values()[r][c];
-            }
-        }
-        return Heatmaps.matrix(values, false, model + " - " + m.title(), m.rowAxis(), m.columnAxis(), null, null);
+        return Heatmaps.matrix(values(m, true), false, model + " - " + m.title(), m.rowAxis(), m.columnAxis(), null, null);
     }
 
     private static BufferedImage matrix(Positions.Matrix m, boolean diverging, String model) {
-        double[][] values = new double[m.rows()][m.columns()];
+        return Heatmaps.matrix(values(m, false), diverging, model + " - " + m.title(), m.columnAxis(), m.rowAxis(), null,
+                null);
+    }
+
+    /** The matrix's values widened to double, transposed or not. */
+    private static double[][] values(Positions.Matrix m, boolean transpose) {
+        double[][] values = transpose ? new double[m.columns()][m.rows()] : new double[m.rows()][m.columns()];
         for (int r = 0; r < m.rows(); r++) {
             for (int c = 0; c < m.columns(); c++) {
-                values[r][c] = m.values()[r][c];
+                if (transpose) {
+                    values[c][r] = m.values()[r][c];
+                } else {
+                    values[r][c] = m.values()[r][c];
+                }
             }
         }
-        return Heatmaps.matrix(values, diverging, model + " - " + m.title(), m.columnAxis(), m.rowAxis(), null, null);
+        return values;
     }
 }
