@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import gpuinfer.ops.Linear;
 import gpuinfer.testing.NoLeaks;
 import gpuinfer.testing.OpenClTestSupport;
+import gpuinfer.testing.SystemProperty;
 import gpuinfer.tune.Tuner;
 import gpuinfer.tune.TuningStore;
 import gpuinfer.variants.Variants;
@@ -177,9 +178,7 @@ class TuneCommandTest {
     @Test
     void withoutDryRunTheDefaultsAndTheirEvidenceAreStoredPerDevice() throws Exception {
         OpenClTestSupport.device("lwjgl");
-        String before = System.getProperty("gpuinfer.cacheDir");
-        System.setProperty("gpuinfer.cacheDir", dir.toString());
-        try {
+        try (SystemProperty cache = SystemProperty.set("gpuinfer.cacheDir", dir.toString())) {
             // budget 0: only the defaults are timed, so they are what is stored
             CliRunner r = CliRunner.run("tune", "--kernel", "linear-decode", "--budget", "0", "--repeat", "1",
                     "--device", device());
@@ -204,11 +203,6 @@ class TuneCommandTest {
             assertEquals(times[0], evidence.get("bestMs").asDouble(), 0.0005 + 1e-9);
             assertEquals(times[1], evidence.get("defaultMs").asDouble(), 0.0005 + 1e-9);
         } finally {
-            if (before == null) {
-                System.clearProperty("gpuinfer.cacheDir");
-            } else {
-                System.setProperty("gpuinfer.cacheDir", before);
-            }
             TuningStore.reload();
         }
     }
@@ -216,9 +210,7 @@ class TuneCommandTest {
     @Test
     void variantsTimesEveryVariantOfEachDecisionPointAndStoresTheChoice() throws Exception {
         OpenClTestSupport.device("lwjgl");
-        String before = System.getProperty("gpuinfer.cacheDir");
-        System.setProperty("gpuinfer.cacheDir", dir.toString());
-        try {
+        try (SystemProperty cache = SystemProperty.set("gpuinfer.cacheDir", dir.toString())) {
             // budget 1: linear prefill tries linear_nt besides its default, not linear_tiled (seconds on a CPU runtime)
             CliRunner r = CliRunner.run("tune", "--kernel", "variants", "--seq", "64", "--head-dim", "16", "--budget", "1",
                     "--repeat", "1", "--device", device());
@@ -249,11 +241,6 @@ class TuneCommandTest {
                         kernels.get(s.key()).get("evidence").get("defaults"), Map.class));
             }
         } finally {
-            if (before == null) {
-                System.clearProperty("gpuinfer.cacheDir");
-            } else {
-                System.setProperty("gpuinfer.cacheDir", before);
-            }
             TuningStore.reload();
         }
     }

@@ -3,6 +3,7 @@ package gpuinfer.selftest;
 import gpuinfer.cl.ClContext;
 import gpuinfer.testing.NoLeaksInClass;
 import gpuinfer.testing.OpenClTestSupport;
+import gpuinfer.testing.SystemProperty;
 import gpuinfer.variants.KernelSettings;
 import gpuinfer.variants.Variants;
 import org.junit.jupiter.api.AfterAll;
@@ -90,24 +91,16 @@ class SelfTestCacheTest {
 
     @Test
     void aProcessTestsADeviceOnceEvenWhenItsCacheDirectoryChanges(@TempDir Path first, @TempDir Path second) {
-        String previous = System.getProperty("gpuinfer.cacheDir");
-        try {
-            System.setProperty("gpuinfer.cacheDir", first.toString());
+        try (SystemProperty cacheDir = SystemProperty.set("gpuinfer.cacheDir", first.toString())) {
             SelfTestStore store = SelfTestStore.forDevice(context.device().info());
             assertTrue(store.file().startsWith(first), store.file().toString());
             setUp(store, true, new ByteArrayOutputStream());
             assertFalse(store.load().isEmpty());
-            System.setProperty("gpuinfer.cacheDir", second.toString());
+            System.setProperty("gpuinfer.cacheDir", second.toString()); // restored by cacheDir
             ByteArrayOutputStream notices = new ByteArrayOutputStream();
             DeviceSetup.Outcome again = setUp(SelfTestStore.forDevice(context.device().info()), true, notices);
             assertEquals(List.of(), again.ran(), "what this process measured on the device is remembered");
             assertEquals("", notices.toString(StandardCharsets.UTF_8));
-        } finally {
-            if (previous == null) {
-                System.clearProperty("gpuinfer.cacheDir");
-            } else {
-                System.setProperty("gpuinfer.cacheDir", previous);
-            }
         }
     }
 

@@ -11,6 +11,7 @@ import gpuinfer.attention.PlantedBugs;
 import gpuinfer.cl.ClContext;
 import gpuinfer.testing.NoLeaks;
 import gpuinfer.testing.OpenClTestSupport;
+import gpuinfer.testing.SystemProperty;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -70,10 +71,8 @@ class TunerTest {
 
     @Test
     void tunedValuesAreStoredPerDeviceAndUsedAutomatically(@TempDir Path cache) throws Exception {
-        String previous = System.getProperty("gpuinfer.cacheDir");
-        System.setProperty("gpuinfer.cacheDir", cache.toString());
-        TuningStore.reload();
-        try (ClContext context = OpenClTestSupport.context("lwjgl")) {
+        try (SystemProperty cacheDir = SystemProperty.set("gpuinfer.cacheDir", cache.toString());
+             ClContext context = openAfterReload()) {
             Map<String, String> tuned = new LinkedHashMap<>(FlashTarget.of(TIMED).defaults(context.device().info()));
             tuned.put("WG", "4");
             tuned.put("QB", "2");
@@ -98,13 +97,14 @@ class TunerTest {
             assertTrue(warnings.get(0).contains("flash/D=32") && warnings.get(0).contains("gpu-infer tune"), warnings.get(0));
             assertTrue(TuningStore.file(context.device().info()).startsWith(cache));
         } finally {
-            if (previous == null) {
-                System.clearProperty("gpuinfer.cacheDir");
-            } else {
-                System.setProperty("gpuinfer.cacheDir", previous);
-            }
             TuningStore.reload();
         }
+    }
+
+    /** A context opened after the tuning store forgot what it read (the cache directory just changed). */
+    private static ClContext openAfterReload() {
+        TuningStore.reload();
+        return OpenClTestSupport.context("lwjgl");
     }
 
     @Test

@@ -11,6 +11,7 @@ import gpuinfer.cl.DeviceInfo;
 import gpuinfer.selftest.DeviceSetup;
 import gpuinfer.testing.NoLeaks;
 import gpuinfer.testing.OpenClTestSupport;
+import gpuinfer.testing.SystemProperty;
 import gpuinfer.variants.KernelSettings;
 import gpuinfer.variants.Variants;
 import org.junit.jupiter.api.Test;
@@ -75,12 +76,10 @@ class VariantTargetTest {
 
     @Test
     void aWrongDefaultVariantIsRejectedAndTheStoredChoiceIsWhatTheOpsRunAfterwards(@TempDir Path cache) throws Exception {
-        String previousCache = System.getProperty("gpuinfer.cacheDir");
-        String previousSelfTest = System.getProperty("gpuinfer.selftest");
-        System.setProperty("gpuinfer.cacheDir", cache.toString());
-        System.setProperty("gpuinfer.selftest", "0"); // the planted fault is the tuner's to find here
-        TuningStore.reload();
-        try (ClContext context = OpenClTestSupport.context("lwjgl")) {
+        // the planted fault is the tuner's to find here, not the self-test's
+        try (SystemProperty cacheDir = SystemProperty.set("gpuinfer.cacheDir", cache.toString());
+             SystemProperty noSelfTest = SystemProperty.set("gpuinfer.selftest", "0");
+             ClContext context = openAfterReload()) {
             DeviceInfo device = context.device().info();
             AttentionProblem prefill = AttentionProblem.of(PREFILL, true);
             AttentionProblem decode = AttentionProblem.of(DECODE, true);
@@ -117,8 +116,6 @@ class VariantTargetTest {
                 assertEquals("flash_decode_split", after.variant(decode), "decode was not tuned: the family's first");
             }
         } finally {
-            restore("gpuinfer.cacheDir", previousCache);
-            restore("gpuinfer.selftest", previousSelfTest);
             TuningStore.reload();
         }
     }
@@ -135,11 +132,9 @@ class VariantTargetTest {
         }
     }
 
-    private static void restore(String property, String previous) {
-        if (previous == null) {
-            System.clearProperty(property);
-        } else {
-            System.setProperty(property, previous);
-        }
+    /** A context opened after the tuning store forgot what it read (the cache directory just changed). */
+    private static ClContext openAfterReload() {
+        TuningStore.reload();
+        return OpenClTestSupport.context("lwjgl");
     }
 }
