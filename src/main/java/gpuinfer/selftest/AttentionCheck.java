@@ -16,7 +16,6 @@ import gpuinfer.variants.KernelSettings;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * Attention variants (flash, forced to one variant; the naive path) against {@link CpuAttention} on the output and on
@@ -67,9 +66,9 @@ final class AttentionCheck {
             int decodeMaxSq = op.config(HEAD_DIM).decodeMaxSq();
             for (AttentionProblem problem : prefill ? prefillProblems(decodeMaxSq) : decodeProblems(decodeMaxSq)) {
                 tally.shape(label(problem));
-                Optional<String> ran = RanVariant.flash(op, problem);
-                if (ran.isPresent() && !ran.get().equals(variant)) {
-                    tally.notRun("the op runs " + ran.get() + " for " + label(problem) + " here (" + variant
+                String ran = op.variant(problem);
+                if (!ran.equals(variant)) {
+                    tally.notRun("the op runs " + ran + " for " + label(problem) + " here (" + variant
                             + " does not fit this device's kernel limits, or this build does not have it)");
                     break;
                 }

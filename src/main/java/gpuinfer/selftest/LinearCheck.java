@@ -13,7 +13,6 @@ import gpuinfer.weights.WeightType;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;
-import java.util.Optional;
 import java.util.SplittableRandom;
 
 /**
@@ -88,9 +87,9 @@ final class LinearCheck {
         try (Linear.OnDevice op = new Linear.OnDevice(context, forced, java.util.Map.of())) {
             for (Shape s : shapes) {
                 tally.shape(s.label());
-                Optional<String> ran = RanVariant.linear(op, s.R(), type);
-                if (ran.isPresent() && !ran.get().equals(variant)) {
-                    tally.notRun("the op runs " + ran.get() + " for " + s.label() + " here (" + variant
+                String ran = op.variant(s.R(), type);
+                if (!ran.equals(variant)) {
+                    tally.notRun("the op runs " + ran + " for " + s.label() + " here (" + variant
                             + " does not fit this device's kernel limits, or this build does not have it)");
                     break;
                 }
