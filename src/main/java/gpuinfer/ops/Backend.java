@@ -28,6 +28,15 @@ public interface Backend extends AutoCloseable {
     /** Copies {@code count} floats from float index {@code offset} of {@code src} into {@code dst[from]}, waiting for pending work. */
     void read(Buf src, long offset, float[] dst, int from, int count);
 
+    /** Writes {@code count} floats from {@code src[from]} to float index {@code offset} of {@code dst}, after the work enqueued before it. */
+    void write(Buf dst, long offset, float[] src, int from, int count);
+
+    /**
+     * {@code count} floats from float index {@code srcOffset} of {@code src} to float index {@code dstOffset} of
+     * {@code dst}, both of this backend (a device copy on OpenCL); in order with the other operations.
+     */
+    void copy(Buf src, long srcOffset, Buf dst, long dstOffset, long count);
+
     /** y [R, C] = wte[tokens] + wpe[positions]; wte and wpe may be in any stored format; wpe null for no position table. */
     void embed(Buf y, Buf wte, Buf wpe, int[] tokens, int[] positions, int C);
 
@@ -60,6 +69,13 @@ public interface Backend extends AutoCloseable {
 
     /** Attention of q [B, H, Sq, D] over the first Sk rows of the caches [B, H, sMax, D]; out [B, H, Sq, D], lse [B, H, Sq]. */
     void attention(Buf out, Buf lse, Buf q, Buf kCache, Buf vCache, AttentionProblem problem, int sMax);
+
+    /**
+     * Merges a partial attention result over other keys into a running one by their log-sum-exp, in place: out
+     * [rows, D] and lse [rows] become the attention over both key sets (partOut [rows, D], partLse [rows]; a part or
+     * running row with lse negative infinity saw no key). See {@code gpuinfer.attention.ring.LseMerge}.
+     */
+    void mergeAttention(Buf out, Buf lse, Buf partOut, Buf partLse, int rows, int D);
 
     /**
      * x [B, H, T, D]: head {@code head}'s values multiplied by {@code factor}; factor 0 writes zeros (an ablated head).

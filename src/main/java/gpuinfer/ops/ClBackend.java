@@ -3,6 +3,7 @@ package gpuinfer.ops;
 import gpuinfer.attention.AttentionBuffers;
 import gpuinfer.attention.AttentionProblem;
 import gpuinfer.attention.FlashAttention;
+import gpuinfer.attention.ring.LseMerge;
 import gpuinfer.cl.ClBuffer;
 import gpuinfer.cl.ClContext;
 import gpuinfer.cl.ClQueue;
@@ -48,6 +49,7 @@ public final class ClBackend implements Backend {
     private final IntBuffer hiddenKeys = new IntBuffer("hidden key ranges");
     /** Built on the first intervention: a plain forward pass compiles and launches nothing more. */
     private HeadInterventions.Kernels interventionKernels;
+    private LseMerge merge; // made on first use (context-parallel prefill)
     private final RopeTable ropeTable = new RopeTable();
 
     /** Whether weights are always copied to device memory, even where the device could read them in place. */
@@ -147,6 +149,24 @@ public final class ClBackend implements Backend {
     }
 
     @Override
+    public void write(Buf dst, long offset, float[] src, int from, int count) {
+        queue.write(b(dst), offset, src, from, count);
+    }
+
+    @Override
+    public void copy(Buf src, long srcOffset, Buf dst, long dstOffset, long count) {
+        queue.copy(b(src), 4 * srcOffset, b(dst), 4 * dstOffset, 4 * count);
+    }
+
+    @Override
+    public void mergeAttention(Buf out, Buf lse, Buf partOut, Buf partLse, int rows, int D) {
+        if (merge == null) {
+            merge = new LseMerge(context);
+        }
+        merge.enqueue(queue, b(out), b(lse), b(partOut), b(partLse), rows, D);
+    }
+
+    @Override
     public void embed(Buf y, Buf wte, Buf wpe, int[] tokenIds, int[] tokenPositions, int C) {
         boolean table = wpe != null;
         Embedding.enqueue(kernels, queue, b(y), b(wte), wte.type(), b(wpe), table ? wpe.type() : null,
@@ -235,6 +255,10 @@ public final class ClBackend implements Backend {
         if (interventionKernels != null) {
             interventionKernels.close();
             interventionKernels = null;
+        }
+        if (merge != null) {
+            merge.close();
+            merge = null;
         }
         ropeTable.close();
         linear.close();

@@ -71,6 +71,21 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void write(Buf dst, long offset, float[] src, int from, int count) {
+        System.arraycopy(src, from, d(dst), (int) offset, count);
+    }
+
+    @Override
+    public void copy(Buf src, long srcOffset, Buf dst, long dstOffset, long count) {
+        System.arraycopy(d(src), (int) srcOffset, d(dst), (int) dstOffset, (int) count);
+    }
+
+    @Override
+    public void mergeAttention(Buf out, Buf lse, Buf partOut, Buf partLse, int rows, int D) {
+        gpuinfer.attention.ring.LseMerge.reference(d(out), d(lse), d(partOut), d(partLse), rows, D);
+    }
+
+    @Override
     public void embed(Buf y, Buf wte, Buf wpe, int[] tokens, int[] positions, int C) {
         Embedding.reference(d(y), rows(wte, C), wpe == null ? null : rows(wpe, C), tokens, positions, C);
     }

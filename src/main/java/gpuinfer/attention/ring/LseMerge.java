@@ -46,7 +46,11 @@ public final class LseMerge implements AutoCloseable {
      * @param partLse [rows]
      */
     public static void reference(float[] out, float[] lse, float[] partOut, float[] partLse, int d) {
-        int rows = lse.length;
+        reference(out, lse, partOut, partLse, lse.length, d);
+    }
+
+    /** As above, for the first {@code rows} rows of each array. */
+    public static void reference(float[] out, float[] lse, float[] partOut, float[] partLse, int rows, int d) {
         for (int r = 0; r < rows; r++) {
             double a = lse[r];
             double b = partLse[r];
