@@ -121,6 +121,9 @@ public interface ClNative {
 
     void finish(Object queue);
 
+    /** clFlush: submits the queue's commands to the device without waiting for them. */
+    void flush(Object queue);
+
     /** CL_PROFILING_COMMAND_QUEUED / SUBMIT / START / END of a completed event, in device nanoseconds. */
     long eventProfilingInfo(Object event, int param);
 

@@ -273,6 +273,15 @@ public final class ClQueue extends ClObject {
         }
     }
 
+    /**
+     * Lets the commands enqueued so far start (opens the batching barrier) and submits them to the device, without
+     * waiting: work on several queues runs side by side when each is flushed before the host blocks on one.
+     */
+    public void flush() {
+        openGate();
+        cl.flush(handle);
+    }
+
     /** Blocks until every enqueued command has completed. */
     public void finish() {
         beforeBlocking();

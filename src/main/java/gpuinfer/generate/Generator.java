@@ -86,6 +86,27 @@ public final class Generator {
                                   int[] stopIds, int maxTokens, SamplingOptions sampling, boolean keepPromptLogits,
                                   Listener listener, java.util.function.Function<String, Tap> taps,
                                   java.util.function.Supplier<StreamingDecoder> decoderFactory) {
+        return generate(model, tokenizer, prompts, cached, stopIds, maxTokens, sampling, keepPromptLogits, listener,
+                taps, decoderFactory, null);
+    }
+
+    /**
+     * How one prompt's prefill runs when it is not the model's own forward step: given the prompt and whether every
+     * position's logits are wanted, it returns the logits [1 or prompt.length, V] and leaves the prompt's keys and
+     * values in the model's cache (sequence 0, from position 0), e.g. {@link gpuinfer.model.ContextParallel}.
+     */
+    public interface Prefill {
+        float[] run(int[] prompt, boolean allLogits);
+    }
+
+    /** As above, with the prefill of a single fresh prompt done by {@code prefill} (null: the model's forward step). */
+    public static Result generate(DecoderModel model, Tokenizer tokenizer, List<int[]> prompts, int[] cached,
+                                  int[] stopIds, int maxTokens, SamplingOptions sampling, boolean keepPromptLogits,
+                                  Listener listener, java.util.function.Function<String, Tap> taps,
+                                  java.util.function.Supplier<StreamingDecoder> decoderFactory, Prefill prefill) {
+        if (prefill != null && (prompts.size() != 1 || cached[0] != 0)) {
+            throw new IllegalArgumentException("a separate prefill takes one fresh prompt");
+        }
         int B = prompts.size();
         int V = model.config().vocabSize();
         int filler = stopIds.length > 0 ? stopIds[0] : 0;
@@ -113,7 +134,8 @@ public final class Generator {
         }
         int[] logitRows = keepPromptLogits ? rangeOf(T) : lastRow;
         long t0 = System.nanoTime();
-        float[] logits = B * T <= model.maxStepRows()
+        float[] logits = prefill != null ? prefill.run(prompts.get(0), keepPromptLogits)
+                : B * T <= model.maxStepRows()
                 ? model.forward(tokens, start, length, T, logitRows, taps.apply("prefill"))
                 : prefillInChunks(model, tokens, start[0], keepPromptLogits, taps);
         long t1 = System.nanoTime();

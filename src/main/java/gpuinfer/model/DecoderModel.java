@@ -171,6 +171,16 @@ public final class DecoderModel implements AutoCloseable {
         return maxBatch;
     }
 
+    /** Layer {@code layer}'s key cache [maxBatch, Hkv, maxSequence, D]. */
+    Buf keyCache(int layer) {
+        return keyCache[layer];
+    }
+
+    /** Layer {@code layer}'s value cache [maxBatch, Hkv, maxSequence, D]. */
+    Buf valueCache(int layer) {
+        return valueCache[layer];
+    }
+
     /**
      * Head interventions for the following forward steps ({@link Interventions#NONE} to stop): applied to each
      * layer's attention output [B, H, T, D] before the heads are merged and projected, masks first (a masked head's
@@ -197,31 +207,73 @@ public final class DecoderModel implements AutoCloseable {
      * @return logits [logitRows.length, V]
      */
     public float[] forward(int[] tokens, int[] start, int[] length, int T, int[] logitRows, Tap tap) {
-        int B = start.length;
-        int R = B * T;
-        int C = config.nEmbd();
-        int H = config.nHead();
-        int Hkv = config.nKvHead();
-        int D = config.headDim();
-        int Q = config.qDim();
-        int KV = config.kvDim();
-        int I = config.nInner();
-        int V = config.vocabSize();
         checkStep(tokens, start, length, T, logitRows);
-
-        // embeddings: token (+ learned position; rotary models rotate q and k instead)
-        int[] positions = new int[R];
-        for (int b = 0; b < B; b++) {
-            for (int t = 0; t < T; t++) {
-                positions[b * T + t] = start[b] + t;
-            }
-        }
-        backend.embed(residual, wte, wpe, tokens, positions, C);
-        emit(tap, "embeddings", residual, R, C);
-
-        int sk = Arrays.stream(length).max().orElse(0);
-        boolean padded = Arrays.stream(length).anyMatch(l -> l != sk);
+        Pass pass = new Pass(tokens, start, length, T, logitRows, tap);
+        pass.embed();
         for (int i = 0; i < layers.length; i++) {
+            pass.beforeAttention(i);
+            pass.attend(i);
+            pass.afterAttention(i);
+        }
+        return pass.logits();
+    }
+
+    /**
+     * One forward step taken phase by phase, for a caller that runs each layer's attention itself (context-parallel
+     * prefill: {@link ContextParallel}); {@link #forward} takes the same phases in order. {@code logitRows} may be
+     * empty: then {@link Pass#logits()} computes nothing and returns an empty array.
+     */
+    Pass pass(int[] tokens, int[] start, int[] length, int T, int[] logitRows, Tap tap) {
+        checkStep(tokens, start, length, T, logitRows.length == 0 ? new int[] {0} : logitRows);
+        return new Pass(tokens, start, length, T, logitRows, tap);
+    }
+
+    /** A forward step's state between its phases: embeddings, per layer (before, in, after attention), logits. */
+    final class Pass {
+        private final int[] tokens;
+        private final int[] start;
+        private final int[] length;
+        private final int T;
+        private final int[] logitRows;
+        private final Tap tap;
+        private final int B;
+        private final int R;
+        private final int sk;
+        private final boolean padded;
+
+        private Pass(int[] tokens, int[] start, int[] length, int T, int[] logitRows, Tap tap) {
+            this.tokens = tokens;
+            this.start = start;
+            this.length = length;
+            this.T = T;
+            this.logitRows = logitRows;
+            this.tap = tap;
+            this.B = start.length;
+            this.R = B * T;
+            this.sk = Arrays.stream(length).max().orElse(0);
+            this.padded = Arrays.stream(length).anyMatch(l -> l != sk);
+        }
+
+        /** Embeddings: token (+ learned position; rotary models rotate q and k instead). */
+        void embed() {
+            int[] positions = new int[R];
+            for (int b = 0; b < B; b++) {
+                for (int t = 0; t < T; t++) {
+                    positions[b * T + t] = start[b] + t;
+                }
+            }
+            backend.embed(residual, wte, wpe, tokens, positions, config.nEmbd());
+            emit(tap, "embeddings", residual, R, config.nEmbd());
+        }
+
+        /** Layer i up to its attention: the norm, the q/k/v projections, q to heads, k and v into the cache. */
+        void beforeAttention(int i) {
+            int C = config.nEmbd();
+            int H = config.nHead();
+            int Hkv = config.nKvHead();
+            int D = config.headDim();
+            int Q = config.qDim();
+            int KV = config.kvDim();
             LayerBufs l = layers[i];
             String p = "h." + i + ".";
             // attention: x = x + out(attention(norm(x)))
@@ -248,17 +300,30 @@ public final class DecoderModel implements AutoCloseable {
                 emit(tap, p + "attn_k", keyCache[i], B * Hkv * maxSequence, D);
                 emit(tap, p + "attn_v", valueCache[i], B * Hkv * maxSequence, D);
             }
+        }
+
+        /** Layer i's attention over this model's cache, then the interventions on it. */
+        void attend(int i) {
             // Queries are the last T of Sk positions (bottom-right causal); shorter sequences mask their padding.
-            AttentionProblem problem = new AttentionProblem(new AttentionShape(B, H, Hkv, T, sk, D), true,
-                    config.attentionScale(), padded ? length.clone() : null);
+            AttentionProblem problem = new AttentionProblem(new AttentionShape(B, config.nHead(), config.nKvHead(), T,
+                    sk, config.headDim()), true, config.attentionScale(), padded ? length.clone() : null);
             backend.attention(attended, lse, query, keyCache[i], valueCache[i], problem, maxSequence);
             if (!interventions.isEmpty()) {
                 intervene(i, problem);
             }
+        }
+
+        /** Layer i after its attention: heads merged and projected, the MLP, both added to the residual. */
+        void afterAttention(int i) {
+            int C = config.nEmbd();
+            int Q = config.qDim();
+            int I = config.nInner();
+            LayerBufs l = layers[i];
+            String p = "h." + i + ".";
             // one token per sequence: [B, H, 1, D] already is [B, Q], so the heads need no merging
             Buf heads = T == 1 ? attended : merged;
             if (T > 1) {
-                backend.mergeHeads(merged, attended, B, T, H, D);
+                backend.mergeHeads(merged, attended, B, T, config.nHead(), config.headDim());
             }
             emit(tap, p + "attn_heads", heads, R, Q);
             backend.linear(residual, heads, l.attnOutWeight(), l.attnOutBias(), residual, R, C, Q, Activation.NONE);
@@ -280,17 +345,39 @@ public final class DecoderModel implements AutoCloseable {
             emit(tap, p + "resid_block", residual, R, C);
         }
 
-        // final norm and the output projection, for the wanted rows only
-        backend.gatherRows(selected, residual, logitRows, C);
-        norm(normed, selected, finalNormWeight, finalNormBias, logitRows.length);
-        emit(tap, "ln_f", normed, logitRows.length, C);
-        backend.linear(logits, normed, outputWeight, null, null, logitRows.length, V, C, Activation.NONE);
-        float[] out = new float[logitRows.length * V];
-        backend.read(logits, 0, out, 0, out.length);
-        if (tap.active()) {
-            tap.accept("logits", logits, logitRows.length, V);
+        /** The final norm and the output projection for the wanted rows only: logits [logitRows.length, V]. */
+        float[] logits() {
+            int C = config.nEmbd();
+            int V = config.vocabSize();
+            if (logitRows.length == 0) {
+                return new float[0];
+            }
+            backend.gatherRows(selected, residual, logitRows, C);
+            norm(normed, selected, finalNormWeight, finalNormBias, logitRows.length);
+            emit(tap, "ln_f", normed, logitRows.length, C);
+            backend.linear(logits, normed, outputWeight, null, null, logitRows.length, V, C, Activation.NONE);
+            float[] out = new float[logitRows.length * V];
+            backend.read(logits, 0, out, 0, out.length);
+            if (tap.active()) {
+                tap.accept("logits", logits, logitRows.length, V);
+            }
+            return out;
         }
-        return out;
+
+        /** q [B, H, T, D] of the step (after beforeAttention). */
+        Buf query() {
+            return query;
+        }
+
+        /** Attention output [B, H, T, D], which the layer's later phases read. */
+        Buf attended() {
+            return attended;
+        }
+
+        /** Attention log-sum-exp [B, H, T]. */
+        Buf lse() {
+            return lse;
+        }
     }
 
     /** Layer {@code layer}'s interventions on the attention output [B, H, T, D]: masks first, then scales. */

@@ -97,6 +97,13 @@ public interface Backend extends AutoCloseable {
     /** y [rows.length, C] = x[rows]. */
     void gatherRows(Buf y, Buf x, int[] rows, int C);
 
+    /**
+     * Starts the work enqueued so far without waiting for it (OpenCL: a flush), so that several backends' work runs
+     * side by side before the host blocks on one of them. Nothing to do on the CPU.
+     */
+    default void flush() {
+    }
+
     /** Device memory this backend holds now (0 for the CPU). */
     long deviceBytes();
 

@@ -240,6 +240,11 @@ public final class ClBackend implements Backend {
     }
 
     @Override
+    public void flush() {
+        queue.flush();
+    }
+
+    @Override
     public long deviceBytes() {
         return context.allocatedBytes();
     }

@@ -364,6 +364,11 @@ public final class JoclNative implements ClNative {
     }
 
     @Override
+    public void flush(Object queue) {
+        ClException.check(CL.clFlush((cl_command_queue) queue), "clFlush");
+    }
+
+    @Override
     public long eventProfilingInfo(Object event, int param) {
         long[] value = new long[1];
         ClException.check(CL.clGetEventProfilingInfo((cl_event) event, param, Sizeof.cl_ulong, Pointer.to(value), null),

@@ -429,6 +429,11 @@ public final class LwjglNative implements ClNative {
     }
 
     @Override
+    public void flush(Object queue) {
+        ClException.check(CL10.clFlush(h(queue)), "clFlush");
+    }
+
+    @Override
     public long eventProfilingInfo(Object event, int param) {
         try (MemoryStack stack = MemoryStack.stackPush()) {
             LongBuffer value = stack.mallocLong(1);
