@@ -190,8 +190,8 @@ public final class ClDevice {
         return new InputException("Cannot split '" + name() + "' (" + id() + ") into " + n + " sub-devices: " + why
                 + " (" + info.computeUnits() + " compute units; CL_DEVICE_PARTITION_MAX_SUB_DEVICES " + max
                 + "; partition types: " + (types.isEmpty() ? "none" : String.join(", ", types)) + "). "
-                + (max >= 2 ? "Use --ring N with N at most " + Math.min(max, info.computeUnits()) + ", or " : "Use ")
-                + "several queues on the one device instead of sub-devices.");
+                + (max >= 2 ? "Use at most " + Math.min(max, info.computeUnits()) + " ranks, or " : "Use ")
+                + "--ring-ranks contexts (a context each on the one device) instead of sub-devices.");
     }
 
     private SubDevices partition(long[] properties, int n) {

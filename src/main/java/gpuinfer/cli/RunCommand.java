@@ -7,6 +7,7 @@ import gpuinfer.cl.ClContext;
 import gpuinfer.cl.OpenClUnavailableException;
 import gpuinfer.generate.Generator;
 import gpuinfer.generate.SamplingOptions;
+import gpuinfer.model.ContextParallel;
 import gpuinfer.model.ModelConfig;
 import gpuinfer.model.DecoderModel;
 import gpuinfer.model.ModelWeights;
@@ -109,6 +110,9 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     OpenClOptions opencl;
 
+    @Mixin
+    ContextParallelOptions contextParallel;
+
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
@@ -135,6 +139,7 @@ final class RunCommand implements Callable<Integer> {
         if (chat && promptTokenIds != null) {
             throw new InputException("--chat renders text prompts with the chat template; --prompt-ids are fed as they are.");
         }
+        contextParallel.check(texts.size(), !interventionOptions.interventions().isEmpty());
         if (logitsOut != null && texts.size() != 1) {
             throw new InputException("--logits-out writes the logits of one prompt; give exactly one --prompt.");
         }
@@ -195,7 +200,9 @@ final class RunCommand implements Callable<Integer> {
                 }
             }
             report.put("impl", chosen);
-            return generate(out, err, texts, loaded, promptIds, truncated, report, sampling, started);
+            try (ContextParallelOptions ranks = contextParallel) {
+                return generate(out, err, texts, loaded, promptIds, truncated, report, sampling, started);
+            }
         } finally {
             if (started != null) {
                 started.close();
@@ -251,25 +258,41 @@ final class RunCommand implements Callable<Integer> {
         double uploadMs;
         long[] firstTokenAt = {0};
         Backend backend = start == null ? new CpuBackend() : start.backend();
-        java.util.function.Function<String, gpuinfer.model.Tap> taps = step -> !checkFinite ? gpuinfer.model.Tap.NONE
+        java.util.function.BiFunction<Backend, String, gpuinfer.model.Tap> tapOn = (on, step) -> !checkFinite
+                ? gpuinfer.model.Tap.NONE
                 : (name, buf, rows, cols) -> {
                     float[] values = new float[rows * cols];
-                    backend.read(buf, 0, values, 0, values.length);
+                    on.read(buf, 0, values, 0, values.length);
                     gpuinfer.check.Finite.require(name, new int[] {rows, cols}, values, step);
                 };
         long uploadStart = System.nanoTime();
         DecoderModel made;
-        try (Progress progress = new Progress(err, "uploading " + loaded.name() + " (" + weights.formats() + ")",
-                weights.deviceBytes(), 1.0)) {
-            made = new DecoderModel(backend, weights, texts.size(), maxSequence, longest, logitRows, progress::step);
+        List<DecoderModel> rankModels = List.of();
+        try (Progress progress = new Progress(err, "uploading " + loaded.name() + " (" + weights.formats() + ")"
+                + (contextParallel.enabled() ? " to " + contextParallel.ranks + " ranks" : ""),
+                weights.deviceBytes() * contextParallel.ranks, 1.0)) {
+            if (contextParallel.enabled()) {
+                rankModels = contextParallel.models(weights, longest, maxTokens, logitsOut != null,
+                        context == null ? null : context.device(), start == null ? null : backend, opencl, progress::step);
+                made = rankModels.get(0);
+            } else {
+                made = new DecoderModel(backend, weights, texts.size(), maxSequence, longest, logitRows, progress::step);
+            }
         }
-        try (DecoderModel gpt = made) {
+        ContextParallel cp = contextParallel.enabled() ? new ContextParallel(rankModels, longest) : null;
+        List<DecoderModel> ranks = rankModels;
+        Generator.Prefill prefill = cp == null ? null
+                : (prompt, all) -> cp.prefill(prompt, all, r -> tapOn.apply(ranks.get(r).backend(), "prefill (rank " + r + ")"));
+        try (DecoderModel owned = cp == null ? made : null) {
+            DecoderModel gpt = made;
+            java.util.function.Function<String, gpuinfer.model.Tap> taps = step -> tapOn.apply(gpt.backend(), step);
             gpt.setInterventions(interventionOptions.interventions());
             if (!gpt.interventions().isEmpty()) {
                 report.put("interventions", gpt.interventions().describe());
             }
             uploadMs = (System.nanoTime() - uploadStart) / 1e6;
-            deviceBytes = backend.deviceBytes();
+            deviceBytes = cp == null ? backend.deviceBytes()
+                    : ranks.stream().mapToLong(m -> m.backend().deviceBytes()).max().orElse(0);
             if (context != null) {
                 report.put("device", context.device().id() + " " + context.device().name());
                 report.put("binding", context.binding());
@@ -295,7 +318,7 @@ final class RunCommand implements Callable<Integer> {
                             } else {
                                 progress.step(1);
                             }
-                        }, taps, chat ? tokenizer::streamingDecoder : tokenizer::continuationDecoder);
+                        }, taps, chat ? tokenizer::streamingDecoder : tokenizer::continuationDecoder, prefill);
                 if (stream) {
                     out.println();
                 }
@@ -321,6 +344,9 @@ final class RunCommand implements Callable<Integer> {
         timings.put("decodeTokensPerSecond", Double.isNaN(t.decodeTokensPerSecond()) ? null : round(t.decodeTokensPerSecond()));
         report.put("timings", timings);
         report.put("deviceBytes", deviceBytes);
+        if (cp != null) {
+            report.put("contextParallel", ContextParallelOptions.report(cp, ranks, contextParallel.kind));
+        }
         report.put("sampling", samplingOptions.report());
         List<Object> completions = new ArrayList<>();
         for (int i = 0; i < texts.size(); i++) {
@@ -350,6 +376,16 @@ final class RunCommand implements Callable<Integer> {
                     loaded.name(), weights.formats(), report.getOrDefault("device", "the Java CPU reference"), loadMs + uploadMs,
                     t.promptTokens(), t.prefillMillis(), t.prefillTokensPerSecond(), t.firstTokenMillis(), sinceStart / 1e3,
                     t.decodeSteps(), t.decodeMillis(), t.decodeTokensPerSecond());
+            if (cp != null) {
+                err.printf(Locale.ROOT, "context-parallel prefill: %d ranks (%s), contiguous layout; blocks passed: %.2f MiB in %.0f ms%n",
+                        ranks.size(), contextParallel.kind == null ? "contexts" : contextParallel.kind,
+                        cp.transferredBytes() / 1048576.0, cp.transferMillis());
+                for (ContextParallel.RankWork w : cp.work()) {
+                    err.printf(Locale.ROOT, "  rank %d: positions %d..%d, %d blocks computed, %d skipped (after its queries), %.1f MiB on its device%n",
+                            w.rank(), w.start(), w.start() + w.tokens() - 1, w.blocks(), w.skipped(),
+                            ranks.get(w.rank()).backend().deviceBytes() / 1048576.0);
+                }
+            }
             err.flush();
         }
         return ExitCodes.OK;

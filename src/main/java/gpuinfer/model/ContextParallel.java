@@ -61,14 +61,7 @@ public final class ContextParallel {
      */
     public ContextParallel(List<DecoderModel> ranks, int promptLength) {
         int n = ranks.size();
-        if (n < 1) {
-            throw new InputException("--context-parallel needs at least 1 rank.");
-        }
-        if (promptLength < n) {
-            throw new InputException("--context-parallel " + n + " splits the prompt's tokens over " + n
-                    + " ranks, but the prompt has " + promptLength + " token" + (promptLength == 1 ? "" : "s")
-                    + ": each rank needs at least one. Use at most " + promptLength + " ranks or a longer prompt.");
-        }
+        requireTokens(promptLength, n);
         this.ranks = List.copyOf(ranks);
         int[][] split = split(promptLength, n);
         this.starts = split[0];
@@ -107,6 +100,18 @@ public final class ContextParallel {
         work = new long[n];
         blocks = new int[n];
         skipped = new int[n];
+    }
+
+    /** Fails, naming the fix, unless a prompt of {@code promptLength} tokens gives each of {@code n} ranks one. */
+    public static void requireTokens(int promptLength, int n) {
+        if (n < 1) {
+            throw new InputException("--context-parallel needs at least 1 rank.");
+        }
+        if (promptLength < n) {
+            throw new InputException("--context-parallel " + n + " splits the prompt's tokens over " + n
+                    + " ranks, but the prompt has " + promptLength + " token" + (promptLength == 1 ? "" : "s")
+                    + ": each rank needs at least one. Use at most " + promptLength + " ranks or a longer prompt.");
+        }
     }
 
     /**

@@ -115,6 +115,53 @@ class RunCommandTest {
     }
 
     @Test
+    void contextParallelPrefillGivesTheSingleDevicesLogitsAndTokens() throws Exception {
+        OpenClTestSupport.device("lwjgl");
+        String prompt = "The history of the city begins with a small village on the river";
+        String[] args = {"run", "--prompt", prompt, "--max-tokens", "8", "--temperature", "0", "--json"};
+        Path single = dir.resolve("single.npy");
+        JsonNode one = json(CliRunner.run(concat(args, "--logits-out", single.toString())));
+        float[] want = Npy.read(single).data();
+        for (String[] ranks : List.of(new String[] {"--context-parallel", "2"},
+                new String[] {"--context-parallel", "2", "--ring-ranks", "subdevices"},
+                new String[] {"--context-parallel", "3", "--impl", "cpu"})) {
+            Path logits = dir.resolve("cp.npy");
+            JsonNode cp = json(CliRunner.run(concat(concat(args, ranks), "--logits-out", logits.toString())));
+            String what = String.join(" ", ranks);
+            assertEquals(one.get("completions").get(0).get("generatedIds"), cp.get("completions").get(0).get("generatedIds"), what);
+            float[] got = Npy.read(logits).data();
+            assertEquals(want.length, got.length, what);
+            for (int i = 0; i < want.length; i++) {
+                assertEquals(want[i], got[i], 2e-5 + 1e-4 * Math.abs(want[i]), what + ": logit " + i);
+            }
+            JsonNode report = cp.get("contextParallel");
+            int n = Integer.parseInt(ranks[1]);
+            assertEquals(n, report.get("ranks").asInt(), what);
+            assertEquals(n, report.get("perRank").size(), what);
+            int tokens = 0;
+            for (JsonNode r : report.get("perRank")) {
+                tokens += r.get("tokens").asInt();
+                assertTrue(r.get("blocks").asInt() > 0, what);
+            }
+            assertEquals(one.get("completions").get(0).get("promptIds").size(), tokens, what);
+            assertTrue(report.get("transferBytes").asLong() > 0, what);
+        }
+        CliRunner text = CliRunner.run("run", "--prompt", prompt, "--max-tokens", "2", "--context-parallel", "2");
+        assertEquals(0, text.status(), text::toString);
+        assertTrue(text.err().contains("context-parallel prefill: 2 ranks") && text.err().contains("rank 1: positions"), text::toString);
+
+        assertUsage(CliRunner.run("run", "--context-parallel", "2", "--prompt", "a", "--prompt", "b"), "exactly one prompt");
+        assertUsage(CliRunner.run("run", "--context-parallel", "2", "--ablate", "0.1"), "head interventions");
+        assertUsage(CliRunner.run("run", "--context-parallel", "0"), "at least 1");
+        assertUsage(CliRunner.run("run", "--ring-ranks", "contexts"), "give it with --context-parallel");
+        assertUsage(CliRunner.run("run", "--context-parallel", "2", "--ring-ranks", "queues"), "use contexts or subdevices");
+        assertUsage(CliRunner.run("run", "--context-parallel", "9", "--prompt-ids", "1,2,3"), "Use at most 3 ranks");
+        String ids = String.join(",", java.util.Collections.nCopies(200, "11"));
+        assertUsage(CliRunner.run("run", "--context-parallel", "128", "--ring-ranks", "subdevices", "--prompt-ids", ids,
+                "--max-tokens", "1"), "Cannot split");
+    }
+
+    @Test
     void badOptionsAndFoldersExitWithTwo() {
         assertUsage(CliRunner.run("run", "--model", dir.resolve("missing").toString()), "no such file or folder");
         assertUsage(CliRunner.run("run", "--model", dir.toString()), "config.json");

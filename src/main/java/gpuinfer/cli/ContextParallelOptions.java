@@ -1,0 +1,149 @@
+package gpuinfer.cli;
+
+import gpuinfer.InputException;
+import gpuinfer.cl.ClContext;
+import gpuinfer.cl.ClDevice;
+import gpuinfer.cl.SubDevices;
+import gpuinfer.model.ContextParallel;
+import gpuinfer.model.DecoderModel;
+import gpuinfer.model.ModelWeights;
+import gpuinfer.ops.Backend;
+import gpuinfer.ops.ClBackend;
+import gpuinfer.ops.CpuBackend;
+import picocli.CommandLine.Option;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code --context-parallel N} and where its ranks run: the prompt's prefill split over N models of the same weights
+ * ({@link ContextParallel}); rank 0 decodes afterwards. Close to release the ranks' models, contexts and sub-devices
+ * (rank 0 may run on the command's own backend, whose context the command closes).
+ */
+final class ContextParallelOptions implements AutoCloseable {
+    @Option(names = "--context-parallel", paramLabel = "N", defaultValue = "1",
+            description = "Prefill the prompt split over N ranks, each layer's attention as a ring; rank 0 gathers "
+                    + "the key/value cache and decodes (default: ${DEFAULT-VALUE}, one device).")
+    int ranks;
+
+    @Option(names = "--ring-ranks", paramLabel = "KIND",
+            description = "With --context-parallel: contexts (a context each on the device, the default) or "
+                    + "subdevices (the device split into N sub-devices).")
+    String kind;
+
+    private final List<DecoderModel> models = new ArrayList<>();
+    private final List<ClContext> contexts = new ArrayList<>();
+    private SubDevices subDevices;
+
+    boolean enabled() {
+        return ranks > 1;
+    }
+
+    /** Checks the options against the rest of the command line before anything is loaded. */
+    void check(int prompts, boolean interventions) {
+        if (ranks < 1) {
+            throw new InputException("--context-parallel must be at least 1, not " + ranks + ".");
+        }
+        if (!enabled()) {
+            if (kind != null) {
+                throw new InputException("--ring-ranks says where --context-parallel's ranks run: give it with "
+                        + "--context-parallel N (N >= 2).");
+            }
+            return;
+        }
+        if (kind != null && !kind.equals("contexts") && !kind.equals("subdevices")) {
+            throw new InputException("Unknown --ring-ranks '" + kind + "': use contexts or subdevices.");
+        }
+        if (prompts != 1) {
+            throw new InputException("--context-parallel splits one prompt's tokens over the ranks; give exactly one "
+                    + "prompt (this command line has " + prompts + ").");
+        }
+        if (interventions) {
+            throw new InputException("--context-parallel runs each layer's attention as a ring; head interventions "
+                    + "(--ablate, --scale-head, --attend-mask) need the whole attention on one device. Drop one of them.");
+        }
+    }
+
+    /**
+     * The ranks' models, sized for their part of the prompt (rank 0 also for the continuation): on the CPU reference
+     * when {@code device} is null, else on contexts of {@code device} (or of its sub-devices).
+     */
+    List<DecoderModel> models(ModelWeights weights, int promptLength, int maxTokens, boolean allLogits, ClDevice device,
+                              Backend first, OpenClOptions opencl, java.util.function.LongConsumer uploaded) {
+        ContextParallel.requireTokens(promptLength, ranks);
+        int[][] split = ContextParallel.split(promptLength, ranks);
+        List<ClDevice> devices = new ArrayList<>();
+        if (device != null) {
+            if ("subdevices".equals(kind)) {
+                subDevices = device.partitionEqually(ranks);
+                subDevices.forEach(devices::add);
+            } else {
+                for (int r = 0; r < ranks; r++) {
+                    devices.add(device);
+                }
+            }
+        }
+        for (int r = 0; r < ranks; r++) {
+            Backend backend;
+            if (device == null) {
+                backend = new CpuBackend();
+            } else if (r == 0 && first != null && subDevices == null) {
+                backend = first; // the command's own context on the device
+            } else {
+                ClContext context = opencl.openContext(devices.get(r));
+                contexts.add(context);
+                backend = new ClBackend(context, opencl.settings(context));
+            }
+            int tokens = split[1][r];
+            int positions = r == 0 ? promptLength + maxTokens : split[0][r] + tokens;
+            try {
+                models.add(new DecoderModel(backend, weights, 1, positions, tokens, allLogits ? tokens : 1, uploaded));
+            } catch (RuntimeException e) {
+                backend.close();
+                throw e;
+            }
+        }
+        return models;
+    }
+
+    /** What the last prefill did, for the report. */
+    static Map<String, Object> report(ContextParallel cp, List<DecoderModel> models, String kind) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("ranks", models.size());
+        m.put("ranksOn", kind == null ? "contexts" : kind);
+        m.put("layout", "contiguous");
+        m.put("transferBytes", cp.transferredBytes());
+        m.put("transferMs", Math.round(cp.transferMillis() * 100) / 100.0);
+        List<Object> perRank = new ArrayList<>();
+        for (ContextParallel.RankWork w : cp.work()) {
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("rank", w.rank());
+            r.put("positions", w.start() + ".." + (w.start() + w.tokens() - 1));
+            r.put("tokens", w.tokens());
+            r.put("work", w.work());
+            r.put("blocks", w.blocks());
+            r.put("skipped", w.skipped());
+            r.put("deviceBytes", models.get(w.rank()).backend().deviceBytes());
+            perRank.add(r);
+        }
+        m.put("perRank", perRank);
+        return m;
+    }
+
+    @Override
+    public void close() {
+        try {
+            models.forEach(DecoderModel::close);
+            contexts.forEach(ClContext::close);
+        } finally {
+            models.clear();
+            contexts.clear();
+            if (subDevices != null) {
+                subDevices.close();
+                subDevices = null;
+            }
+        }
+    }
+}
