@@ -210,9 +210,13 @@ public final class ContextParallel {
         }
         float[][] staged = new float[n][];
         for (int step = 1; step < n; step++) {
-            // pass every block on: rank r's block goes to rank r + 1 (through host memory)
+            // pass every block on: rank r's block goes to rank r + 1 (through host memory), once every rank's work
+            // so far has run (started on all of them first, so they run side by side)
             for (DecoderModel m : ranks) {
                 m.backend().flush();
+            }
+            for (DecoderModel m : ranks) {
+                m.backend().finish();
             }
             long t0 = System.nanoTime();
             int floats = Hkv * maxBlock * D;
@@ -278,7 +282,10 @@ public final class ContextParallel {
         return 4 * transferredFloats;
     }
 
-    /** Wall time of the last prefill spent passing blocks (reads, then writes, through host memory). */
+    /**
+     * Wall time of the last prefill spent passing blocks (reads, then writes, through host memory), after the ranks'
+     * compute had finished: the time the ring adds over computing.
+     */
     public double transferMillis() {
         return transferMillis;
     }

@@ -104,6 +104,10 @@ public interface Backend extends AutoCloseable {
     default void flush() {
     }
 
+    /** Waits until the work enqueued so far has completed. Nothing to do on the CPU. */
+    default void finish() {
+    }
+
     /** Device memory this backend holds now (0 for the CPU). */
     long deviceBytes();
 

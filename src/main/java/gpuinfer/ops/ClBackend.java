@@ -245,6 +245,11 @@ public final class ClBackend implements Backend {
     }
 
     @Override
+    public void finish() {
+        queue.finish();
+    }
+
+    @Override
     public long deviceBytes() {
         return context.allocatedBytes();
     }
