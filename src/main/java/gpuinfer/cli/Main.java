@@ -32,7 +32,7 @@ public final class Main implements Runnable {
     /** The subcommands, in the order the usage lists them. */
     private static final List<Class<?>> COMMANDS = List.of(RunCommand.class, ChatCommand.class, DevicesCommand.class, AttentionCommand.class,
             TokenizeCommand.class, ConvertCommand.class, CompareCommand.class, VizCommand.class, ProfileCommand.class, TuneCommand.class,
-            SelftestCommand.class, BenchCommand.class, CommandLine.HelpCommand.class);
+            SelftestCommand.class, BenchCommand.class, JobCommand.class, CommandLine.HelpCommand.class);
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -97,6 +97,11 @@ public final class Main implements Runnable {
             e.flush();
             return ExitCodes.INTERNAL_ERROR;
         });
+        CommandLine.IExecutionStrategy run = commandLine.getExecutionStrategy();
+        commandLine.setExecutionStrategy(parsed -> {
+            saveJobIfAsked(parsed);
+            return run.execute(parsed);
+        });
         int status = commandLine.execute(args);
         out.flush();
         err.flush();
@@ -119,7 +124,37 @@ public final class Main implements Runnable {
         for (Class<?> command : named.isEmpty() ? COMMANDS : named) {
             commandLine.addSubcommand(command);
         }
+        // every command a job can name takes --save-job
+        for (CommandLine kind : JobFiles.kinds(commandLine).values()) {
+            kind.getCommandSpec().addOption(CommandLine.Model.OptionSpec.builder(JobFiles.SAVE_JOB)
+                    .paramLabel("JOB.json").type(java.nio.file.Path.class)
+                    .description("Also write this command line as a job file ('gpu-infer job run JOB.json' runs it again).")
+                    .build());
+        }
         return commandLine;
+    }
+
+    /** --save-job FILE: writes the job of the parsed command line (whole, or not at all) before it runs. */
+    private static void saveJobIfAsked(CommandLine.ParseResult parsed) {
+        CommandLine.ParseResult leaf = parsed;
+        while (leaf.hasSubcommand()) {
+            leaf = leaf.subcommand();
+        }
+        if (!leaf.hasMatchedOption(JobFiles.SAVE_JOB) || leaf.isUsageHelpRequested() || leaf.isVersionHelpRequested()) {
+            return;
+        }
+        java.nio.file.Path target = leaf.matchedOptionValue(JobFiles.SAVE_JOB, null);
+        String text = JobFiles.write(JobFiles.fromCommandLine(parsed));
+        try {
+            gpuinfer.util.AtomicFiles.write(target, out -> out.write(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (java.io.IOException e) {
+            throw new CommandLine.ExecutionException(leaf.commandSpec().commandLine(), "",
+                    new InputException("--save-job " + target + ": cannot write the job file (" + e.getMessage()
+                            + "); check the folder exists and is writable."));
+        }
+        PrintWriter err = leaf.commandSpec().commandLine().getErr();
+        err.println("saved the job to " + target + " (run it again with: gpu-infer job run " + target + ")");
+        err.flush();
     }
 
     @Override
