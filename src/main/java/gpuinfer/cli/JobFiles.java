@@ -258,6 +258,46 @@ final class JobFiles {
         }
     }
 
+    /**
+     * The options of every command as Markdown tables (docs/options.md): per command its job kind, then each option
+     * with its job field, type, default and description, from the same option classes as the schema.
+     */
+    static String optionTables(CommandLine root) {
+        StringBuilder md = new StringBuilder();
+        md.append("# gpu-infer options\n\n")
+                .append("Generated from the commands' option classes by `gpu-infer job schema --markdown` (a test keeps this\n")
+                .append("file equal to it). Every option is also a field of a job file, named as the option without its\n")
+                .append("dashes; `--save-job FILE` on any of these commands writes one. Schema: [job.schema.json](job.schema.json).\n");
+        for (Map.Entry<String, CommandLine> kind : kinds(root).entrySet()) {
+            CommandSpec spec = kind.getValue().getCommandSpec();
+            md.append("\n## `gpu-infer ").append(commandPath(kind.getValue())).append("` (job kind `")
+                    .append(kind.getKey()).append("`)\n\n");
+            md.append("| option | type | default | description |\n|---|---|---|---|\n");
+            for (OptionSpec option : fields(spec).values()) {
+                Kind k = kindOf(option);
+                String type = k == Kind.ARRAY ? "array of " + plural(elementKind(option)) + " (repeatable)"
+                        : k == Kind.OBJECT ? "object (NAME=VALUE, repeatable)" : k.name().toLowerCase(Locale.ROOT);
+                String names = String.join(", ", java.util.Arrays.stream(option.names()).map(n -> "`" + n + "`").toList());
+                String defaultValue = option.defaultValue() == null ? "" : "`" + option.defaultValue()
+                        .replaceAll("\\$\\{env:([A-Z_]+):-([^}]*)}", "$2` (env `$1`)").replace("`` ", "") + "`";
+                defaultValue = defaultValue.replace("`` ", "").replace(")`", ")");
+                String description = String.join(" ", option.description())
+                        .replace("${DEFAULT-VALUE}", String.valueOf(option.defaultValue()))
+                        .replaceAll("\\$\\{env:[A-Z_]+:-([^}]*)}", "$1").replace("|", "\\|");
+                md.append("| ").append(names).append(option.required() && option.group() == null ? " (required)" : "")
+                        .append(" | ").append(type).append(" | ").append(defaultValue.replace("|", "\\|"))
+                        .append(" | ").append(description).append(" |\n");
+            }
+            if (!spec.positionalParameters().isEmpty()) {
+                md.append("| ").append(String.join(" ", spec.positionalParameters().stream()
+                        .map(PositionalParamSpec::paramLabel).toList())).append(" (job field `").append(ARGUMENTS)
+                        .append("`) | array of strings | | ").append(String.join(" ", spec.positionalParameters()
+                                .get(0).description()).replace("|", "\\|")).append(" |\n");
+            }
+        }
+        return md.toString();
+    }
+
     static String commandPath(CommandLine command) {
         return command.getCommandSpec().qualifiedName(" ").replaceFirst("^gpu-infer ", "");
     }

@@ -20,9 +20,13 @@ final class JobSchemaCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "FILE", description = "Write it to FILE instead of stdout.")
     Path out;
 
+    @Option(names = "--markdown", description = "The options of every command as Markdown tables instead "
+            + "(the repository's docs/options.md).")
+    boolean markdown;
+
     @Override
     public Integer call() throws IOException {
-        String text = JobFiles.write(JobFiles.schema(Main.commandLine()));
+        String text = markdown ? JobFiles.optionTables(Main.commandLine()) : JobFiles.write(JobFiles.schema(Main.commandLine()));
         if (out == null) {
             spec.commandLine().getOut().print(text);
             spec.commandLine().getOut().flush();

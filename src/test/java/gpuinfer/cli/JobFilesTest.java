@@ -49,6 +49,15 @@ class JobFilesTest {
     }
 
     @Test
+    void theOptionTablesInTheRepositoryAreTheOnesTheOptionsMake() throws IOException {
+        String generated = JobFiles.optionTables(Main.commandLine());
+        assertEquals(generated, Files.readString(Path.of("docs/options.md")),
+                "docs/options.md is out of date: regenerate it with 'gpu-infer job schema --markdown --out docs/options.md'");
+        assertTrue(generated.contains("| `--max-tokens` | integer | `40` |"), generated);
+        assertTrue(generated.contains("## `gpu-infer profile attention` (job kind `profile-attention`)"), generated);
+    }
+
+    @Test
     void everyOptionOfEveryCommandIsAFieldOfItsKindWithItsType() throws IOException {
         JsonNode schema = MAPPER.readTree(JobFiles.write(JobFiles.schema(Main.commandLine())));
         Map<String, CommandLine> kinds = JobFiles.kinds(Main.commandLine());
