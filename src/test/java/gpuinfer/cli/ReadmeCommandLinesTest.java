@@ -46,7 +46,7 @@ class ReadmeCommandLinesTest {
                 }
             }
             for (String candidate : candidates) {
-                String[] args = words(candidate.split(" \\| | > | 2>| && ")[0]);
+                String[] args = words(candidate.split(" \\| | > | 2>| && | #")[0]);
                 if (args.length == 0 || !isCommand(args[0])) {
                     continue;
                 }
