@@ -84,12 +84,16 @@ final class OclgrindChecks {
                             + "grouped kv heads (llama3 rope, interleaved pairs), swiglu, untied head; a prompt of 18 "
                             + "tokens (prefill's path for 16 rows or more) and decode steps against the KV cache; "
                             + "compare: every tensor of the teacher-forced forward of the F32 folder against the CPU "
-                            + "reference",
+                            + "reference; run --context-parallel 2: the prefill's attention as a ring over two contexts "
+                            + "(cache rows copied out per head, lse_merge) and rank 0's gathered cache decoded",
                     Family.AUTO, List.of(), gpuInfer(List.of(
                             List.of("run", "--model", LLAMA + "llama-tiny-q8_0.gguf",
                                     "--prompt", "one two three four five six", "--max-tokens", "3", "--temperature", "0"),
                             List.of("compare", "--model", LLAMA + "llama-tiny", "--prompt", "Hello",
-                                    "--max-tokens", "2")))),
+                                    "--max-tokens", "2"),
+                            List.of("run", "--model", LLAMA + "llama-tiny-q8_0.gguf", "--context-parallel", "2",
+                                    "--prompt", "one two three four five six seven", "--max-tokens", "2",
+                                    "--temperature", "0")))),
             new Check("GPT-2 tiny model",
                     "GPT-2 end to end: embed with a position table from F16, Q4_0 and BF16 token tables, layernorm, "
                             + "fused q/k/v rows, gelu, merge_heads, tied head; a right-padded batch of two prompts (key "
