@@ -4,6 +4,7 @@ import gpuinfer.InputException;
 import gpuinfer.cl.ClContext;
 import gpuinfer.cl.ClDevice;
 import gpuinfer.cl.SubDevices;
+import gpuinfer.attention.ring.RingLayout;
 import gpuinfer.model.ContextParallel;
 import gpuinfer.model.DecoderModel;
 import gpuinfer.model.ModelWeights;
@@ -28,6 +29,11 @@ final class ContextParallelOptions implements AutoCloseable {
                     + "the key/value cache and decodes (default: ${DEFAULT-VALUE}, one device).")
     int ranks;
 
+    @Option(names = "--ring-layout", paramLabel = "LAYOUT",
+            description = "With --context-parallel: zigzag (the default: 2N chunks, rank r holds chunks r and 2N-1-r, "
+                    + "the same causal work on every rank) or contiguous (rank r holds the r-th of N chunks).")
+    String layoutName;
+
     @Option(names = "--ring-ranks", paramLabel = "KIND",
             description = "With --context-parallel: contexts (a context each on the device, the default) or "
                     + "subdevices (the device split into N sub-devices).")
@@ -47,12 +53,13 @@ final class ContextParallelOptions implements AutoCloseable {
             throw new InputException("--context-parallel must be at least 1, not " + ranks + ".");
         }
         if (!enabled()) {
-            if (kind != null) {
-                throw new InputException("--ring-ranks says where --context-parallel's ranks run: give it with "
-                        + "--context-parallel N (N >= 2).");
+            if (kind != null || layoutName != null) {
+                throw new InputException("--ring-ranks and --ring-layout shape --context-parallel's ranks: give them "
+                        + "with --context-parallel N (N >= 2).");
             }
             return;
         }
+        layout(); // a wrong name fails here
         if (kind != null && !kind.equals("contexts") && !kind.equals("subdevices")) {
             throw new InputException("Unknown --ring-ranks '" + kind + "': use contexts or subdevices.");
         }
@@ -66,14 +73,16 @@ final class ContextParallelOptions implements AutoCloseable {
         }
     }
 
+    RingLayout layout() {
+        return layoutName == null ? RingLayout.ZIGZAG : RingLayout.parse(layoutName);
+    }
+
     /**
      * The ranks' models, sized for their part of the prompt (rank 0 also for the continuation): on the CPU reference
      * when {@code device} is null, else on contexts of {@code device} (or of its sub-devices).
      */
-    List<DecoderModel> models(ModelWeights weights, int promptLength, int maxTokens, boolean allLogits, ClDevice device,
-                              Backend first, OpenClOptions opencl, java.util.function.LongConsumer uploaded) {
-        ContextParallel.requireTokens(promptLength, ranks);
-        int[][] split = ContextParallel.split(promptLength, ranks);
+    List<DecoderModel> models(ContextParallel.Plan plan, ModelWeights weights, int maxTokens, boolean allLogits,
+                              ClDevice device, Backend first, OpenClOptions opencl, java.util.function.LongConsumer uploaded) {
         List<ClDevice> devices = new ArrayList<>();
         if (device != null) {
             if ("subdevices".equals(kind)) {
@@ -96,10 +105,11 @@ final class ContextParallelOptions implements AutoCloseable {
                 contexts.add(context);
                 backend = new ClBackend(context, opencl.settings(context));
             }
-            int tokens = split[1][r];
-            int positions = r == 0 ? promptLength + maxTokens : split[0][r] + tokens;
+            int rows = plan.batch(r) * plan.step(r);
+            int positions = r == 0 ? Math.max(plan.promptLength() + maxTokens, plan.positions(0)) : plan.positions(r);
             try {
-                models.add(new DecoderModel(backend, weights, 1, positions, tokens, allLogits ? tokens : 1, uploaded));
+                models.add(new DecoderModel(backend, weights, plan.batch(r), positions, plan.step(r),
+                        allLogits ? rows : 1, uploaded));
             } catch (RuntimeException e) {
                 backend.close();
                 throw e;
@@ -113,14 +123,15 @@ final class ContextParallelOptions implements AutoCloseable {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("ranks", models.size());
         m.put("ranksOn", kind == null ? "contexts" : kind);
-        m.put("layout", "contiguous");
+        m.put("layout", cp.plan().layout().label());
+        m.put("workImbalance", Math.round(cp.workImbalance() * 1000) / 1000.0);
         m.put("transferBytes", cp.transferredBytes());
         m.put("transferMs", Math.round(cp.transferMillis() * 100) / 100.0);
         List<Object> perRank = new ArrayList<>();
         for (ContextParallel.RankWork w : cp.work()) {
             Map<String, Object> r = new LinkedHashMap<>();
             r.put("rank", w.rank());
-            r.put("positions", w.start() + ".." + (w.start() + w.tokens() - 1));
+            r.put("positions", w.chunks().stream().map(c -> c.start() + ".." + (c.start() + c.length() - 1)).toList());
             r.put("tokens", w.tokens());
             r.put("work", w.work());
             r.put("blocks", w.blocks());

@@ -272,14 +272,17 @@ final class RunCommand implements Callable<Integer> {
                 + (contextParallel.enabled() ? " to " + contextParallel.ranks + " ranks" : ""),
                 weights.deviceBytes() * contextParallel.ranks, 1.0)) {
             if (contextParallel.enabled()) {
-                rankModels = contextParallel.models(weights, longest, maxTokens, logitsOut != null,
+                rankModels = contextParallel.models(ContextParallel.Plan.of(longest, contextParallel.ranks,
+                                contextParallel.layout()), weights, maxTokens, logitsOut != null,
                         context == null ? null : context.device(), start == null ? null : backend, opencl, progress::step);
                 made = rankModels.get(0);
             } else {
                 made = new DecoderModel(backend, weights, texts.size(), maxSequence, longest, logitRows, progress::step);
             }
         }
-        ContextParallel cp = contextParallel.enabled() ? new ContextParallel(rankModels, longest) : null;
+        ContextParallel cp = contextParallel.enabled()
+                ? new ContextParallel(rankModels, ContextParallel.Plan.of(longest, contextParallel.ranks, contextParallel.layout()))
+                : null;
         List<DecoderModel> ranks = rankModels;
         Generator.Prefill prefill = cp == null ? null
                 : (prompt, all) -> cp.prefill(prompt, all, r -> tapOn.apply(ranks.get(r).backend(), "prefill (rank " + r + ")"));
@@ -377,13 +380,15 @@ final class RunCommand implements Callable<Integer> {
                     t.promptTokens(), t.prefillMillis(), t.prefillTokensPerSecond(), t.firstTokenMillis(), sinceStart / 1e3,
                     t.decodeSteps(), t.decodeMillis(), t.decodeTokensPerSecond());
             if (cp != null) {
-                err.printf(Locale.ROOT, "context-parallel prefill: %d ranks (%s), contiguous layout; blocks passed: %.2f MiB in %.0f ms%n",
+                err.printf(Locale.ROOT, "context-parallel prefill: %d ranks (%s), %s layout, work imbalance (max/min) %.2f; "
+                                + "blocks passed: %.2f MiB in %.0f ms%n",
                         ranks.size(), contextParallel.kind == null ? "contexts" : contextParallel.kind,
-                        cp.transferredBytes() / 1048576.0, cp.transferMillis());
+                        cp.plan().layout().label(), cp.workImbalance(), cp.transferredBytes() / 1048576.0, cp.transferMillis());
                 for (ContextParallel.RankWork w : cp.work()) {
-                    err.printf(Locale.ROOT, "  rank %d: positions %d..%d, %d blocks computed, %d skipped (after its queries), %.1f MiB on its device%n",
-                            w.rank(), w.start(), w.start() + w.tokens() - 1, w.blocks(), w.skipped(),
-                            ranks.get(w.rank()).backend().deviceBytes() / 1048576.0);
+                    err.printf(Locale.ROOT, "  rank %d: positions %s, %d (query, key) pairs, %d chunk pairs computed, %d skipped "
+                                    + "(above the diagonal), %.1f MiB on its device%n",
+                            w.rank(), String.join(" and ", w.chunks().stream().map(c -> c.start() + ".." + (c.start() + c.length() - 1)).toList()),
+                            w.work(), w.blocks(), w.skipped(), ranks.get(w.rank()).backend().deviceBytes() / 1048576.0);
                 }
             }
             err.flush();

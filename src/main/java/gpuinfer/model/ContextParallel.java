@@ -3,6 +3,7 @@ package gpuinfer.model;
 import gpuinfer.InputException;
 import gpuinfer.attention.AttentionProblem;
 import gpuinfer.attention.AttentionShape;
+import gpuinfer.attention.ring.RingLayout;
 import gpuinfer.ops.Backend;
 import gpuinfer.ops.Buf;
 
@@ -15,68 +16,129 @@ import java.util.List;
  * on its own {@link Backend} (its own OpenCL context, sub-device or device; or the CPU reference). Every rank runs
  * the layers for its own tokens only; each layer's attention runs as a ring (Liu, Zaharia, Abbeel 2023): a rank
  * starts with the key/value block of its own tokens, attends to it, passes it on, and at each of N − 1 more steps
- * attends to the block it received and merges that partial result into its own by log-sum-exp
+ * attends to the block it received, merging each partial result into its own by log-sum-exp
  * ({@link Backend#mergeAttention}). No rank ever holds another rank's queries, and only one key/value block at a
  * time besides its own cache rows.
  *
- * <p>Layout: contiguous, rank r holds positions {@code starts[r] .. starts[r] + lengths[r] - 1} (the sizes differ by
- * at most one). A forward step of {@link DecoderModel} places a sequence's tokens at consecutive positions, so a
- * rank's tokens must be one range; the price is the causal imbalance: rank r attends to r + 1 blocks, and blocks
- * wholly after its queries are passed on without being computed (counted in {@link RankWork#skipped}).
+ * <p>Layout ({@link RingLayout}): zigzag (the default) cuts the prompt into 2N chunks and gives rank r chunks r and
+ * 2N − 1 − r, so under the causal mask every rank computes the same number of (query, key) pairs; contiguous gives
+ * rank r the r-th of N chunks, and rank r then computes r + 1 blocks. A rank's chunks are the sequences of its
+ * forward step (a step places each sequence's tokens at consecutive positions), right-padded to the longer one;
+ * padding rows are never attended to and their outputs are dropped. Pairs of chunks wholly above the diagonal are
+ * skipped (counted in {@link RankWork#skipped}); the diagonal pair is causal; the rest are fully visible.
  *
- * <p>The gather: every block passes rank 0 on its way round the ring, so rank 0 copies each into its own cache at
- * the block's positions; after the prefill, rank 0's cache holds every layer's keys and values for the whole prompt
- * and it decodes the continuation alone, like a single-device run. The logits of the last prompt position come from
- * the rank that holds it.
+ * <p>The gather: every block passes rank 0 on its way round the ring, so rank 0 copies each chunk into sequence 0
+ * of its own cache at the chunk's positions; after the prefill, rank 0's cache holds every layer's keys and values
+ * for the whole prompt and it decodes the continuation alone, like a single-device run. The logits of a prompt
+ * position come from the rank that holds it.
  *
  * <p>Blocks move between ranks through host memory (each rank's backend may be its own context); a step enqueues
- * every rank's attention and merge, starts them all ({@link Backend#flush}) and only then reads the blocks to pass
- * on, so the ranks compute side by side.
+ * every rank's attention and merges, starts them all ({@link Backend#flush}), waits for them, and only then passes
+ * the blocks on, so the ranks compute side by side and {@link #transferMillis} is the time the ring adds.
  */
 public final class ContextParallel {
     private final List<DecoderModel> ranks;
-    private final int[] starts;
-    private final int[] lengths;
-    private final int maxBlock;
-    // per rank, allocated on its backend (released when the backend closes)
-    private final Buf[] blockK;      // [Hkv, maxBlock, D]: the key block a rank holds this step
-    private final Buf[] blockV;      // [Hkv, maxBlock, D]
-    private final Buf[] partOut;     // [H, maxBlock, D]: attention over one received block
-    private final Buf[] partLse;     // [H, maxBlock]
+    private final Plan plan;
+    private final int maxChunk;
+    // per rank and chunk slot (allocated on the rank's backend, released when it closes)
+    private final Buf[][] blockK;    // [Hkv, maxChunk, D]: a key chunk of the block the rank holds this step
+    private final Buf[][] blockV;    // [Hkv, maxChunk, D]
+    private final Buf[][] queries;   // [H, len, D]: the queries of one of the rank's chunks, packed
+    private final Buf[][] outs;      // [H, len, D]: their running attention output
+    private final Buf[][] lses;      // [H, len]: and its log-sum-exp
+    private final Buf[] partOut;     // [H, maxChunk, D]: attention over one received chunk
+    private final Buf[] partLse;     // [H, maxChunk]
     private final long[] work;
     private final int[] blocks;
     private final int[] skipped;
     private long transferredFloats;
     private double transferMillis;
 
-    /** What one rank did in the last {@link #prefill}: tokens, visible (query, key) pairs, blocks computed and skipped. */
-    public record RankWork(int rank, int start, int tokens, long work, int blocks, int skipped) {
+    /** What one rank did in the last {@link #prefill}: its chunks, visible (query, key) pairs, chunk pairs computed and skipped. */
+    public record RankWork(int rank, List<RingLayout.Chunk> chunks, long work, int blocks, int skipped) {
+        public int tokens() {
+            return chunks.stream().mapToInt(RingLayout.Chunk::length).sum();
+        }
     }
 
     /**
-     * @param ranks  N models of one set of weights on their own backends; rank 0 is the one that decodes afterwards
-     *               and must hold {@code promptLength} positions plus the continuation; rank r must take
-     *               {@link #split}'s {@code lengths[r]} tokens in one step at position {@code starts[r]}
-     * @param promptLength tokens of the prompt this instance prefills
+     * Which chunks of a prompt each rank holds, and the forward step each rank's model must take: {@code batch(r)}
+     * sequences (its chunks) of {@code step(r)} tokens (the longest), at positions up to {@code positions(r)}.
      */
-    public ContextParallel(List<DecoderModel> ranks, int promptLength) {
+    public record Plan(RingLayout layout, int promptLength, List<RingLayout.Chunk> chunks, int[][] chunksOf) {
+        public static Plan of(int promptLength, int ranks, RingLayout layout) {
+            requireTokens(promptLength, ranks, layout);
+            int[][] of = new int[ranks][];
+            for (int r = 0; r < ranks; r++) {
+                of[r] = layout.chunksOf(r, ranks);
+            }
+            return new Plan(layout, promptLength, layout.chunks(promptLength, ranks), of);
+        }
+
+        public int ranks() {
+            return chunksOf.length;
+        }
+
+        public RingLayout.Chunk chunk(int r, int i) {
+            return chunks.get(chunksOf[r][i]);
+        }
+
+        /** Sequences in rank r's forward step: one per chunk. */
+        public int batch(int r) {
+            return chunksOf[r].length;
+        }
+
+        /** Tokens per sequence in rank r's step: its longest chunk. */
+        public int step(int r) {
+            return Arrays.stream(chunksOf[r]).map(c -> chunks.get(c).length()).max().orElseThrow();
+        }
+
+        /** Positions rank r's cache must hold for its step (padding included). */
+        public int positions(int r) {
+            return Arrays.stream(chunksOf[r]).map(c -> chunks.get(c).start()).max().orElseThrow() + step(r);
+        }
+    }
+
+    /** Fails, naming the fix, unless a prompt of {@code promptLength} tokens gives every chunk one. */
+    public static void requireTokens(int promptLength, int n, RingLayout layout) {
+        if (n < 1) {
+            throw new InputException("--context-parallel needs at least 1 rank.");
+        }
+        int chunks = layout.chunks(promptLength, n).size();
+        if (promptLength < chunks) {
+            int most = layout == RingLayout.ZIGZAG ? promptLength / 2 : promptLength;
+            throw new InputException("--context-parallel " + n + " with the " + layout.label() + " layout cuts the "
+                    + "prompt into " + chunks + " chunks, but it has " + promptLength + " token"
+                    + (promptLength == 1 ? "" : "s") + ": each chunk needs at least one. Use "
+                    + (most >= 1 ? "at most " + most + " ranks, " : "") + "a longer prompt"
+                    + (layout == RingLayout.ZIGZAG ? ", or --ring-layout contiguous" : "") + ".");
+        }
+    }
+
+    /**
+     * @param ranks models of one set of weights on their own backends, sized by {@link Plan} ({@code batch(r)}
+     *              sequences, steps of {@code step(r)} tokens, {@code positions(r)} positions); rank 0 decodes
+     *              afterwards and must also hold the continuation
+     */
+    public ContextParallel(List<DecoderModel> ranks, Plan plan) {
         int n = ranks.size();
-        requireTokens(promptLength, n);
+        if (n != plan.ranks()) {
+            throw new IllegalArgumentException(n + " models for a plan of " + plan.ranks() + " ranks");
+        }
         this.ranks = List.copyOf(ranks);
-        int[][] split = split(promptLength, n);
-        this.starts = split[0];
-        this.lengths = split[1];
-        this.maxBlock = Arrays.stream(lengths).max().orElseThrow();
+        this.plan = plan;
+        this.maxChunk = plan.chunks().stream().mapToInt(RingLayout.Chunk::length).max().orElseThrow();
         ModelConfig config = ranks.get(0).config();
         for (int r = 0; r < n; r++) {
             DecoderModel m = ranks.get(r);
             if (!m.config().equals(config)) {
                 throw new IllegalArgumentException("rank " + r + " runs another model than rank 0");
             }
-            if (m.maxStepRows() < lengths[r] || m.maxSequence() < starts[r] + lengths[r]) {
-                throw new IllegalArgumentException("rank " + r + " was sized for steps of " + m.maxStepRows()
-                        + " rows and " + m.maxSequence() + " positions; it needs " + lengths[r] + " tokens at position "
-                        + starts[r]);
+            if (m.maxBatch() < plan.batch(r) || m.maxStepRows() < plan.batch(r) * plan.step(r)
+                    || m.maxSequence() < plan.positions(r)) {
+                throw new IllegalArgumentException("rank " + r + " was sized for " + m.maxBatch() + " sequences, steps of "
+                        + m.maxStepRows() + " rows and " + m.maxSequence() + " positions; it needs " + plan.batch(r)
+                        + " x " + plan.step(r) + " tokens and " + plan.positions(r) + " positions");
             }
             if (!m.interventions().isEmpty()) {
                 throw new InputException("--context-parallel runs each layer's attention as a ring; head interventions "
@@ -86,48 +148,30 @@ public final class ContextParallel {
         int H = config.nHead();
         int Hkv = config.nKvHead();
         int D = config.headDim();
-        blockK = new Buf[n];
-        blockV = new Buf[n];
+        int k = plan.batch(0);
+        blockK = new Buf[n][k];
+        blockV = new Buf[n][k];
+        queries = new Buf[n][k];
+        outs = new Buf[n][k];
+        lses = new Buf[n][k];
         partOut = new Buf[n];
         partLse = new Buf[n];
         for (int r = 0; r < n; r++) {
             Backend b = ranks.get(r).backend();
-            blockK[r] = b.alloc("ring k block [Hkv, " + maxBlock + ", D]", (long) Hkv * maxBlock * D);
-            blockV[r] = b.alloc("ring v block [Hkv, " + maxBlock + ", D]", (long) Hkv * maxBlock * D);
-            partOut[r] = b.alloc("ring partial out [H, " + maxBlock + ", D]", (long) H * maxBlock * D);
-            partLse[r] = b.alloc("ring partial lse [H, " + maxBlock + "]", (long) H * maxBlock);
+            for (int i = 0; i < k; i++) {
+                int len = plan.chunk(r, i).length();
+                blockK[r][i] = b.alloc("ring k chunk [Hkv, " + maxChunk + ", D]", (long) Hkv * maxChunk * D);
+                blockV[r][i] = b.alloc("ring v chunk [Hkv, " + maxChunk + ", D]", (long) Hkv * maxChunk * D);
+                queries[r][i] = b.alloc("ring q chunk [H, " + len + ", D]", (long) H * len * D);
+                outs[r][i] = b.alloc("ring out chunk [H, " + len + ", D]", (long) H * len * D);
+                lses[r][i] = b.alloc("ring lse chunk [H, " + len + "]", (long) H * len);
+            }
+            partOut[r] = b.alloc("ring partial out [H, " + maxChunk + ", D]", (long) H * maxChunk * D);
+            partLse[r] = b.alloc("ring partial lse [H, " + maxChunk + "]", (long) H * maxChunk);
         }
         work = new long[n];
         blocks = new int[n];
         skipped = new int[n];
-    }
-
-    /** Fails, naming the fix, unless a prompt of {@code promptLength} tokens gives each of {@code n} ranks one. */
-    public static void requireTokens(int promptLength, int n) {
-        if (n < 1) {
-            throw new InputException("--context-parallel needs at least 1 rank.");
-        }
-        if (promptLength < n) {
-            throw new InputException("--context-parallel " + n + " splits the prompt's tokens over " + n
-                    + " ranks, but the prompt has " + promptLength + " token" + (promptLength == 1 ? "" : "s")
-                    + ": each rank needs at least one. Use at most " + promptLength + " ranks or a longer prompt.");
-        }
-    }
-
-    /**
-     * The contiguous split of {@code length} tokens over {@code n} ranks: {starts, lengths}, the first
-     * {@code length % n} ranks one token longer.
-     */
-    public static int[][] split(int length, int n) {
-        int[] starts = new int[n];
-        int[] lengths = new int[n];
-        int at = 0;
-        for (int r = 0; r < n; r++) {
-            lengths[r] = length / n + (r < length % n ? 1 : 0);
-            starts[r] = at;
-            at += lengths[r];
-        }
-        return new int[][] {starts, lengths};
     }
 
     /**
@@ -140,21 +184,37 @@ public final class ContextParallel {
      */
     public float[] prefill(int[] prompt, boolean allLogits, java.util.function.IntFunction<Tap> taps) {
         int n = ranks.size();
-        int total = starts[n - 1] + lengths[n - 1];
-        if (prompt.length != total) {
-            throw new IllegalArgumentException("this split is for " + total + " tokens, not " + prompt.length);
+        if (prompt.length != plan.promptLength()) {
+            throw new IllegalArgumentException("this plan is for " + plan.promptLength() + " tokens, not " + prompt.length);
         }
         Arrays.fill(work, 0);
         Arrays.fill(blocks, 0);
         Arrays.fill(skipped, 0);
         transferredFloats = 0;
         transferMillis = 0;
+        int last = prompt.length - 1;
         List<DecoderModel.Pass> passes = new ArrayList<>();
         for (int r = 0; r < n; r++) {
-            int[] tokens = Arrays.copyOfRange(prompt, starts[r], starts[r] + lengths[r]);
-            int[] rows = allLogits ? range(lengths[r]) : r == n - 1 ? new int[] {lengths[r] - 1} : new int[0];
-            DecoderModel.Pass pass = ranks.get(r).pass(tokens, new int[] {starts[r]}, new int[] {starts[r] + lengths[r]},
-                    lengths[r], rows, taps.apply(r));
+            int k = plan.batch(r);
+            int T = plan.step(r);
+            int[] tokens = new int[k * T];
+            int[] start = new int[k];
+            int[] length = new int[k];
+            List<Integer> rows = new ArrayList<>();
+            for (int i = 0; i < k; i++) {
+                RingLayout.Chunk c = plan.chunk(r, i);
+                System.arraycopy(prompt, c.start(), tokens, i * T, c.length());
+                Arrays.fill(tokens, i * T + c.length(), (i + 1) * T, prompt[c.start() + c.length() - 1]);
+                start[i] = c.start();
+                length[i] = c.start() + c.length();
+                for (int t = 0; t < c.length(); t++) {
+                    if (allLogits || c.start() + t == last) {
+                        rows.add(i * T + t);
+                    }
+                }
+            }
+            DecoderModel.Pass pass = ranks.get(r).pass(tokens, start, length, T,
+                    rows.stream().mapToInt(Integer::intValue).toArray(), taps.apply(r));
             pass.embed();
             passes.add(pass);
         }
@@ -172,112 +232,175 @@ public final class ContextParallel {
             m.backend().flush();
         }
         int V = ranks.get(0).config().vocabSize();
-        float[] logits = new float[(allLogits ? total : 1) * V];
+        float[] logits = new float[(allLogits ? prompt.length : 1) * V];
         for (int r = 0; r < n; r++) {
             float[] part = passes.get(r).logits();
-            if (allLogits) {
-                System.arraycopy(part, 0, logits, starts[r] * V, part.length);
-            } else if (r == n - 1) {
-                System.arraycopy(part, 0, logits, 0, V);
+            int row = 0;
+            for (int i = 0; i < plan.batch(r); i++) {
+                RingLayout.Chunk c = plan.chunk(r, i);
+                for (int t = 0; t < c.length(); t++) {
+                    if (allLogits) {
+                        System.arraycopy(part, row++ * V, logits, (c.start() + t) * V, V);
+                    } else if (c.start() + t == last) {
+                        System.arraycopy(part, row++ * V, logits, 0, V);
+                    }
+                }
             }
         }
         return logits;
     }
 
-    /** Layer i's attention as a ring over the ranks; rank 0 gathers every block into its cache on the way. */
+    /** Layer i's attention as a ring over the ranks; rank 0 gathers every chunk into its cache on the way. */
     private void ringAttention(int layer, List<DecoderModel.Pass> passes) {
         int n = ranks.size();
         ModelConfig config = ranks.get(0).config();
         int H = config.nHead();
         int Hkv = config.nKvHead();
         int D = config.headDim();
-        int[] held = new int[n];
-        // step 0: each rank's own block, copied out of its cache, attended to with the causal mask (its diagonal)
+        int k = plan.batch(0);
+        float[] noKeys = new float[H * maxChunk];
+        Arrays.fill(noKeys, Float.NEGATIVE_INFINITY);
+        // each rank's own chunks: queries packed out of the step's [k, H, T, D], keys and values out of its cache
         for (int r = 0; r < n; r++) {
             DecoderModel m = ranks.get(r);
             Backend b = m.backend();
-            for (int h = 0; h < Hkv; h++) {
-                long from = ((long) h * m.maxSequence() + starts[r]) * D;
-                b.copy(m.keyCache(layer), from, blockK[r], (long) h * maxBlock * D, (long) lengths[r] * D);
-                b.copy(m.valueCache(layer), from, blockV[r], (long) h * maxBlock * D, (long) lengths[r] * D);
+            int T = plan.step(r);
+            for (int i = 0; i < k; i++) {
+                RingLayout.Chunk c = plan.chunk(r, i);
+                for (int h = 0; h < H; h++) {
+                    b.copy(passes.get(r).query(), ((long) (i * H + h) * T) * D, queries[r][i], (long) h * c.length() * D,
+                            (long) c.length() * D);
+                }
+                for (int h = 0; h < Hkv; h++) {
+                    long from = ((long) (i * Hkv + h) * m.maxSequence() + c.start()) * D;
+                    b.copy(m.keyCache(layer), from, blockK[r][i], (long) h * maxChunk * D, (long) c.length() * D);
+                    b.copy(m.valueCache(layer), from, blockV[r][i], (long) h * maxChunk * D, (long) c.length() * D);
+                }
+                b.write(outs[r][i], 0, new float[H * c.length() * D], 0, H * c.length() * D);
+                b.write(lses[r][i], 0, noKeys, 0, H * c.length());
             }
-            DecoderModel.Pass pass = passes.get(r);
-            b.attention(pass.attended(), pass.lse(), pass.query(), blockK[r], blockV[r],
-                    problem(config, lengths[r], lengths[r], true), maxBlock);
+        }
+        int[] held = new int[n];
+        for (int r = 0; r < n; r++) {
             held[r] = r;
-            work[r] += (long) H * lengths[r] * (lengths[r] + 1) / 2;
-            blocks[r]++;
         }
         float[][] staged = new float[n][];
-        for (int step = 1; step < n; step++) {
-            // pass every block on: rank r's block goes to rank r + 1 (through host memory), once every rank's work
-            // so far has run (started on all of them first, so they run side by side)
-            for (DecoderModel m : ranks) {
-                m.backend().flush();
+        for (int step = 0; step < n; step++) {
+            if (step > 0) {
+                passBlocksOn(held, staged, Hkv * maxChunk * D);
             }
-            for (DecoderModel m : ranks) {
-                m.backend().finish();
-            }
-            long t0 = System.nanoTime();
-            int floats = Hkv * maxBlock * D;
             for (int r = 0; r < n; r++) {
-                Backend b = ranks.get(r).backend();
-                staged[r] = new float[2 * floats];
-                b.read(blockK[r], 0, staged[r], 0, floats);
-                b.read(blockV[r], 0, staged[r], floats, floats);
+                attendToHeldBlock(r, held[r], layer, H, Hkv, D);
             }
-            int[] received = new int[n];
-            for (int r = 0; r < n; r++) {
-                int from = Math.floorMod(r - 1, n);
-                Backend b = ranks.get(r).backend();
-                b.write(blockK[r], 0, staged[from], 0, floats);
-                b.write(blockV[r], 0, staged[from], floats, floats);
-                received[r] = held[from];
-                transferredFloats += 2L * floats;
-            }
-            System.arraycopy(received, 0, held, 0, n);
-            transferMillis += (System.nanoTime() - t0) / 1e6;
-            for (int r = 0; r < n; r++) {
-                DecoderModel m = ranks.get(r);
-                Backend b = m.backend();
-                int j = held[r];
-                if (r == 0) {
-                    // the gather: rank 0 keeps every block in its cache, where the decode steps will read it
-                    for (int h = 0; h < Hkv; h++) {
-                        long to = ((long) h * m.maxSequence() + starts[j]) * D;
-                        b.copy(blockK[r], (long) h * maxBlock * D, m.keyCache(layer), to, (long) lengths[j] * D);
-                        b.copy(blockV[r], (long) h * maxBlock * D, m.valueCache(layer), to, (long) lengths[j] * D);
-                    }
+        }
+        // the outputs back into the step's [k, H, T, D], where the layer's later phases read them
+        for (int r = 0; r < n; r++) {
+            Backend b = ranks.get(r).backend();
+            int T = plan.step(r);
+            for (int i = 0; i < k; i++) {
+                int len = plan.chunk(r, i).length();
+                for (int h = 0; h < H; h++) {
+                    b.copy(outs[r][i], (long) h * len * D, passes.get(r).attended(), ((long) (i * H + h) * T) * D,
+                            (long) len * D);
                 }
-                if (j > r) {
-                    skipped[r]++; // every key of the block comes after every query of this rank
+            }
+        }
+    }
+
+    /** Rank r's queries against the chunks of rank j's block, which it holds now; rank 0 also keeps the chunks. */
+    private void attendToHeldBlock(int r, int j, int layer, int H, int Hkv, int D) {
+        DecoderModel m = ranks.get(r);
+        Backend b = m.backend();
+        int k = plan.batch(r);
+        for (int ki = 0; ki < k; ki++) {
+            RingLayout.Chunk kc = plan.chunk(j, ki);
+            if (r == 0) {
+                // the gather: rank 0 keeps every chunk in sequence 0 of its cache, where decoding will read it
+                for (int h = 0; h < Hkv; h++) {
+                    long to = ((long) h * m.maxSequence() + kc.start()) * D;
+                    b.copy(blockK[0][ki], (long) h * maxChunk * D, m.keyCache(layer), to, (long) kc.length() * D);
+                    b.copy(blockV[0][ki], (long) h * maxChunk * D, m.valueCache(layer), to, (long) kc.length() * D);
+                }
+            }
+            for (int qi = 0; qi < k; qi++) {
+                RingLayout.Chunk qc = plan.chunk(r, qi);
+                if (kc.index() > qc.index()) {
+                    skipped[r]++; // every key of the chunk comes after every query
                     continue;
                 }
-                DecoderModel.Pass pass = passes.get(r);
-                b.attention(partOut[r], partLse[r], pass.query(), blockK[r], blockV[r],
-                        problem(config, lengths[r], lengths[j], false), maxBlock);
-                b.mergeAttention(pass.attended(), pass.lse(), partOut[r], partLse[r], H * lengths[r], D);
-                work[r] += (long) H * lengths[r] * lengths[j];
+                boolean diagonal = kc.index() == qc.index();
+                b.attention(partOut[r], partLse[r], queries[r][qi], blockK[r][ki], blockV[r][ki],
+                        new AttentionProblem(new AttentionShape(1, H, Hkv, qc.length(), kc.length(), D), diagonal,
+                                ranks.get(0).config().attentionScale(), null), maxChunk);
+                b.mergeAttention(outs[r][qi], lses[r][qi], partOut[r], partLse[r], H * qc.length(), D);
+                work[r] += diagonal ? (long) H * qc.length() * (qc.length() + 1) / 2 : (long) H * qc.length() * kc.length();
                 blocks[r]++;
             }
         }
     }
 
-    private static AttentionProblem problem(ModelConfig config, int queries, int keys, boolean causal) {
-        return new AttentionProblem(new AttentionShape(1, config.nHead(), config.nKvHead(), queries, keys,
-                config.headDim()), causal, config.attentionScale(), null);
+    /**
+     * Every rank passes the block it holds to the next (through host memory), once every rank's work so far has
+     * run: started on all of them first, so they run side by side.
+     */
+    private void passBlocksOn(int[] held, float[][] staged, int floats) {
+        int n = ranks.size();
+        int k = plan.batch(0);
+        for (DecoderModel m : ranks) {
+            m.backend().flush();
+        }
+        for (DecoderModel m : ranks) {
+            m.backend().finish();
+        }
+        long t0 = System.nanoTime();
+        for (int r = 0; r < n; r++) {
+            Backend b = ranks.get(r).backend();
+            staged[r] = staged[r] == null ? new float[2 * k * floats] : staged[r];
+            for (int i = 0; i < k; i++) {
+                b.read(blockK[r][i], 0, staged[r], 2 * i * floats, floats);
+                b.read(blockV[r][i], 0, staged[r], (2 * i + 1) * floats, floats);
+            }
+        }
+        int[] received = new int[n];
+        for (int r = 0; r < n; r++) {
+            int from = Math.floorMod(r - 1, n);
+            Backend b = ranks.get(r).backend();
+            for (int i = 0; i < k; i++) {
+                b.write(blockK[r][i], 0, staged[from], 2 * i * floats, floats);
+                b.write(blockV[r][i], 0, staged[from], (2 * i + 1) * floats, floats);
+            }
+            received[r] = held[from];
+            transferredFloats += 2L * k * floats;
+        }
+        System.arraycopy(received, 0, held, 0, n);
+        transferMillis += (System.nanoTime() - t0) / 1e6;
+    }
+
+    public Plan plan() {
+        return plan;
     }
 
     /** Per rank, the work of the last prefill. */
     public List<RankWork> work() {
         List<RankWork> out = new ArrayList<>();
         for (int r = 0; r < ranks.size(); r++) {
-            out.add(new RankWork(r, starts[r], lengths[r], work[r], blocks[r], skipped[r]));
+            List<RingLayout.Chunk> chunks = new ArrayList<>();
+            for (int i = 0; i < plan.batch(r); i++) {
+                chunks.add(plan.chunk(r, i));
+            }
+            out.add(new RankWork(r, chunks, work[r], blocks[r], skipped[r]));
         }
         return out;
     }
 
-    /** Bytes of key/value blocks passed between ranks in the last prefill (all layers). */
+    /** Largest over smallest visible (query, key) pairs per rank in the last prefill (1 is perfect balance). */
+    public double workImbalance() {
+        long max = Arrays.stream(work).max().orElse(0);
+        long min = Arrays.stream(work).min().orElse(0);
+        return min == 0 ? Double.POSITIVE_INFINITY : (double) max / min;
+    }
+
+    /** Bytes of key/value chunks passed between ranks in the last prefill (all layers). */
     public long transferredBytes() {
         return 4 * transferredFloats;
     }
@@ -288,13 +411,5 @@ public final class ContextParallel {
      */
     public double transferMillis() {
         return transferMillis;
-    }
-
-    private static int[] range(int n) {
-        int[] r = new int[n];
-        for (int i = 0; i < n; i++) {
-            r[i] = i;
-        }
-        return r;
     }
 }

@@ -123,6 +123,7 @@ class RunCommandTest {
         JsonNode one = json(CliRunner.run(concat(args, "--logits-out", single.toString())));
         float[] want = Npy.read(single).data();
         for (String[] ranks : List.of(new String[] {"--context-parallel", "2"},
+                new String[] {"--context-parallel", "2", "--ring-layout", "contiguous"},
                 new String[] {"--context-parallel", "2", "--ring-ranks", "subdevices"},
                 new String[] {"--context-parallel", "3", "--impl", "cpu"})) {
             Path logits = dir.resolve("cp.npy");
@@ -148,16 +149,20 @@ class RunCommandTest {
         }
         CliRunner text = CliRunner.run("run", "--prompt", prompt, "--max-tokens", "2", "--context-parallel", "2");
         assertEquals(0, text.status(), text::toString);
-        assertTrue(text.err().contains("context-parallel prefill: 2 ranks") && text.err().contains("rank 1: positions"), text::toString);
+        assertTrue(text.err().contains("context-parallel prefill: 2 ranks (contexts), zigzag layout")
+                && text.err().contains("rank 1: positions"), text::toString);
 
         assertUsage(CliRunner.run("run", "--context-parallel", "2", "--prompt", "a", "--prompt", "b"), "exactly one prompt");
         assertUsage(CliRunner.run("run", "--context-parallel", "2", "--ablate", "0.1"), "head interventions");
         assertUsage(CliRunner.run("run", "--context-parallel", "0"), "at least 1");
-        assertUsage(CliRunner.run("run", "--ring-ranks", "contexts"), "give it with --context-parallel");
+        assertUsage(CliRunner.run("run", "--ring-ranks", "contexts"), "give them with --context-parallel");
+        assertUsage(CliRunner.run("run", "--context-parallel", "2", "--ring-layout", "stripes"), "must be zigzag or contiguous");
         assertUsage(CliRunner.run("run", "--context-parallel", "2", "--ring-ranks", "queues"), "use contexts or subdevices");
-        assertUsage(CliRunner.run("run", "--context-parallel", "9", "--prompt-ids", "1,2,3"), "Use at most 3 ranks");
+        assertUsage(CliRunner.run("run", "--context-parallel", "9", "--prompt-ids", "1,2,3"), "Use at most 1 ranks");
+        assertUsage(CliRunner.run("run", "--context-parallel", "4", "--ring-layout", "contiguous", "--prompt-ids", "1,2,3"),
+                "Use at most 3 ranks");
         String ids = String.join(",", java.util.Collections.nCopies(200, "11"));
-        assertUsage(CliRunner.run("run", "--context-parallel", "128", "--ring-ranks", "subdevices", "--prompt-ids", ids,
+        assertUsage(CliRunner.run("run", "--context-parallel", "96", "--ring-ranks", "subdevices", "--prompt-ids", ids,
                 "--max-tokens", "1"), "Cannot split");
     }
 

@@ -1,6 +1,7 @@
 package gpuinfer.model;
 
 import gpuinfer.InputException;
+import gpuinfer.attention.ring.RingLayout;
 import gpuinfer.cl.ClContext;
 import gpuinfer.generate.Generator;
 import gpuinfer.generate.SamplingOptions;
@@ -41,29 +42,33 @@ class ContextParallelTest {
         return LoadedModel.open(Path.of("src/test/resources/golden/llama/llama-tiny-f32.gguf"), null);
     }
 
-    @ParameterizedTest(name = "{0}: N={1}, {2} tokens")
-    @CsvSource({"gpt2, 1, 9", "gpt2, 2, 23", "gpt2, 3, 23", "gpt2, 4, 4", "gpt2, 4, 31",
-            "llama, 2, 17", "llama, 3, 29", "llama, 4, 30"})
-    void cpuRanksGiveTheSingleModelsLogitsCacheAndContinuation(String family, int n, int length) throws IOException {
+    @ParameterizedTest(name = "{0}: N={1}, {2} tokens, {3}")
+    @CsvSource({"gpt2, 1, 9, contiguous", "gpt2, 1, 9, zigzag", "gpt2, 2, 23, contiguous", "gpt2, 2, 23, zigzag",
+            "gpt2, 3, 23, zigzag", "gpt2, 4, 4, contiguous", "gpt2, 4, 8, zigzag", "gpt2, 4, 31, zigzag",
+            "llama, 2, 17, contiguous", "llama, 2, 17, zigzag", "llama, 3, 29, zigzag", "llama, 4, 30, contiguous",
+            "llama, 4, 32, zigzag"})
+    void cpuRanksGiveTheSingleModelsLogitsCacheAndContinuation(String family, int n, int length, String layout)
+            throws IOException {
         LoadedModel m = family.equals("gpt2") ? LoadedModel.open(GPT2, null) : tinyLlama();
         List<Backend> backends = new ArrayList<>();
         for (int r = 0; r < n; r++) {
             backends.add(new CpuBackend());
         }
-        compare(m, new CpuBackend(), backends, n, length, 0);
+        compare(m, new CpuBackend(), backends, n, length, RingLayout.parse(layout), 0);
     }
 
-    @ParameterizedTest(name = "N={0}, {1} tokens")
-    @CsvSource({"2, 21", "3, 16"})
-    void openClRanksOnTheirOwnContextsGiveTheSingleDevicesLogits(int n, int length) throws IOException {
+    @ParameterizedTest(name = "N={0}, {1} tokens, {2}")
+    @CsvSource({"2, 21, zigzag", "3, 16, contiguous", "3, 19, zigzag"})
+    void openClRanksOnTheirOwnContextsGiveTheSingleDevicesLogits(int n, int length, String layout) throws IOException {
         String binding = OpenClTestSupport.bindings().get(0);
         List<ClContext> contexts = new ArrayList<>();
         try {
             for (int r = 0; r <= n; r++) {
                 contexts.add(OpenClTestSupport.context(binding));
             }
-            compare(tinyLlama(), new ClBackend(contexts.get(0)), backendsOn(contexts, n), n, length, 1);
-            compare(LoadedModel.open(GPT2, null), new ClBackend(contexts.get(0)), backendsOn(contexts, n), n, length, 1);
+            RingLayout lay = RingLayout.parse(layout);
+            compare(tinyLlama(), new ClBackend(contexts.get(0)), backendsOn(contexts, n), n, length, lay, 1);
+            compare(LoadedModel.open(GPT2, null), new ClBackend(contexts.get(0)), backendsOn(contexts, n), n, length, lay, 1);
         } finally {
             contexts.forEach(ClContext::close);
         }
@@ -78,7 +83,8 @@ class ContextParallelTest {
     }
 
     /** Prefill of {@code length} tokens on one model and over the ranks; logits, rank 0's cache and 6 greedy tokens. */
-    private static void compare(LoadedModel m, Backend single, List<Backend> rankBackends, int n, int length, long seed) {
+    private static void compare(LoadedModel m, Backend single, List<Backend> rankBackends, int n, int length,
+                                RingLayout layout, long seed) {
         int[] prompt = new int[length];
         for (int i = 0; i < length; i++) {
             prompt[i] = (int) ((i * 37L + 11 + seed * 5) % m.config().vocabSize());
@@ -86,14 +92,14 @@ class ContextParallelTest {
         int decode = 6;
         ModelConfig c = m.config();
         List<DecoderModel> ranks = new ArrayList<>();
-        int[][] split = ContextParallel.split(length, n);
+        ContextParallel.Plan plan = ContextParallel.Plan.of(length, n, layout);
         try (DecoderModel one = new DecoderModel(single, m.weights(), 1, length + decode, length, length)) {
             for (int r = 0; r < n; r++) {
-                int steps = split[1][r];
-                int positions = r == 0 ? length + decode : split[0][r] + steps;
-                ranks.add(new DecoderModel(rankBackends.get(r), m.weights(), 1, positions, steps, steps));
+                int rows = plan.batch(r) * plan.step(r);
+                int positions = r == 0 ? Math.max(length + decode, plan.positions(0)) : plan.positions(r);
+                ranks.add(new DecoderModel(rankBackends.get(r), m.weights(), plan.batch(r), positions, plan.step(r), rows));
             }
-            ContextParallel cp = new ContextParallel(ranks, length);
+            ContextParallel cp = new ContextParallel(ranks, plan);
             SamplingOptions greedy = new SamplingOptions(0, 0, 1, 0);
             Generator.Result want = Generator.generate(one, m.tokenizer(), List.of(prompt), new int[1], new int[0],
                     decode, greedy, true, null, s -> Tap.NONE, m.tokenizer()::continuationDecoder);
@@ -112,14 +118,24 @@ class ContextParallelTest {
             assertTrue(kv > 0);
             assertArrayEquals(want.completions().get(0).generatedIds(), got.completions().get(0).generatedIds(),
                     "the continuation decoded from rank 0's gathered cache");
-            // the work: causal blocks at or before each rank's own are computed, later ones skipped
+            // the work: chunk pairs at or below the diagonal are computed once each, the others skipped
+            int tokens = 0;
             for (ContextParallel.RankWork w : cp.work()) {
-                assertEquals(w.rank() + 1, w.blocks() / c.nLayer());
-                assertEquals(n - 1 - w.rank(), w.skipped() / c.nLayer());
-                assertEquals(split[1][w.rank()], w.tokens());
+                int r = w.rank();
+                int computed = layout == RingLayout.CONTIGUOUS ? r + 1 : 2 * n + 1;
+                int pairs = layout == RingLayout.CONTIGUOUS ? n : 4 * n;
+                assertEquals(computed, w.blocks() / c.nLayer(), "rank " + r);
+                assertEquals(pairs - computed, w.skipped() / c.nLayer(), "rank " + r);
+                tokens += w.tokens();
             }
-            long blockBytes = 4L * 2 * c.nKvHead() * split[1][0] * c.headDim();
-            assertEquals((long) n * (n - 1) * c.nLayer() * blockBytes, cp.transferredBytes());
+            assertEquals(length, tokens);
+            int chunks = layout == RingLayout.CONTIGUOUS ? n : 2 * n;
+            if (layout == RingLayout.ZIGZAG && length % chunks == 0) {
+                assertEquals(1.0, cp.workImbalance(), "zigzag gives every rank the same causal work");
+            }
+            int maxChunk = (length + chunks - 1) / chunks;
+            long chunkBytes = 4L * 2 * c.nKvHead() * maxChunk * c.headDim();
+            assertEquals((long) n * (n - 1) * c.nLayer() * chunkBytes * (chunks / n), cp.transferredBytes());
         } finally {
             ranks.forEach(DecoderModel::close);
         }
@@ -153,12 +169,17 @@ class ContextParallelTest {
         List<DecoderModel> ranks = new ArrayList<>();
         try {
             for (int r = 0; r < 3; r++) {
-                ranks.add(new DecoderModel(new CpuBackend(), m.weights(), 1, 8, 4, 4));
+                ranks.add(new DecoderModel(new CpuBackend(), m.weights(), 2, 8, 4, 8));
             }
-            InputException shortPrompt = assertThrows(InputException.class, () -> new ContextParallel(ranks, 2));
+            InputException shortPrompt = assertThrows(InputException.class,
+                    () -> ContextParallel.Plan.of(2, 3, RingLayout.CONTIGUOUS));
             assertTrue(shortPrompt.getMessage().contains("Use at most 2 ranks"), shortPrompt.getMessage());
+            InputException zigzag = assertThrows(InputException.class, () -> ContextParallel.Plan.of(5, 3, RingLayout.ZIGZAG));
+            assertTrue(zigzag.getMessage().contains("cuts the prompt into 6 chunks")
+                    && zigzag.getMessage().contains("--ring-layout contiguous"), zigzag.getMessage());
             ranks.get(1).setInterventions(Interventions.parse(List.of("0.1"), List.of(), List.of()));
-            InputException intervened = assertThrows(InputException.class, () -> new ContextParallel(ranks, 6));
+            InputException intervened = assertThrows(InputException.class,
+                    () -> new ContextParallel(ranks, ContextParallel.Plan.of(6, 3, RingLayout.CONTIGUOUS)));
             assertTrue(intervened.getMessage().contains("--ablate"), intervened.getMessage());
         } finally {
             ranks.forEach(DecoderModel::close);
