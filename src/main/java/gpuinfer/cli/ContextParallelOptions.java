@@ -34,12 +34,19 @@ final class ContextParallelOptions implements AutoCloseable {
                     + "the same causal work on every rank) or contiguous (rank r holds the r-th of N chunks).")
     String layoutName;
 
+    @Option(names = "--ring-devices", paramLabel = "SPEC,SPEC,...", split = ",",
+            description = "With --context-parallel N: the N devices the ranks run on, in ring order (each as --device "
+                    + "takes it: P:D, a type or part of a name; a device may repeat), or 'gpus' for every GPU found. "
+                    + "Rank 0 decodes. Default: N ranks on the one --device.")
+    List<String> devices;
+
     @Option(names = "--ring-ranks", paramLabel = "KIND",
             description = "With --context-parallel: contexts (a context each on the device, the default) or "
                     + "subdevices (the device split into N sub-devices).")
     String kind;
 
     private final List<DecoderModel> models = new ArrayList<>();
+    private final List<String> rankDevices = new ArrayList<>();
     private final List<ClContext> contexts = new ArrayList<>();
     private SubDevices subDevices;
 
@@ -53,13 +60,22 @@ final class ContextParallelOptions implements AutoCloseable {
             throw new InputException("--context-parallel must be at least 1, not " + ranks + ".");
         }
         if (!enabled()) {
-            if (kind != null || layoutName != null) {
-                throw new InputException("--ring-ranks and --ring-layout shape --context-parallel's ranks: give them "
-                        + "with --context-parallel N (N >= 2).");
+            if (kind != null || layoutName != null || devices != null) {
+                throw new InputException("--ring-ranks, --ring-layout and --ring-devices shape --context-parallel's "
+                        + "ranks: give them with --context-parallel N (N >= 2).");
             }
             return;
         }
+        if (devices != null && kind != null) {
+            throw new InputException("--ring-devices names each rank's device; --ring-ranks " + kind
+                    + " makes the ranks on the one --device instead. Give one of them.");
+        }
         layout(); // a wrong name fails here
+        boolean allGpus = devices != null && devices.size() == 1 && devices.get(0).equals("gpus");
+        if (devices != null && !allGpus && devices.size() != ranks) {
+            throw new InputException("--ring-devices lists " + devices.size() + " device" + (devices.size() == 1 ? "" : "s")
+                    + " but --context-parallel is " + ranks + ": list one device per rank.");
+        }
         if (kind != null && !kind.equals("contexts") && !kind.equals("subdevices")) {
             throw new InputException("Unknown --ring-ranks '" + kind + "': use contexts or subdevices.");
         }
@@ -84,7 +100,10 @@ final class ContextParallelOptions implements AutoCloseable {
     List<DecoderModel> models(ContextParallel.Plan plan, ModelWeights weights, int maxTokens, boolean allLogits,
                               ClDevice device, Backend first, OpenClOptions opencl, java.util.function.LongConsumer uploaded) {
         List<ClDevice> devices = new ArrayList<>();
-        if (device != null) {
+        if (device != null && this.devices != null) {
+            devices.addAll(listed(opencl));
+            first = null; // every rank opens its own context on its listed device
+        } else if (device != null) {
             if ("subdevices".equals(kind)) {
                 subDevices = device.partitionEqually(ranks);
                 subDevices.forEach(devices::add);
@@ -96,6 +115,7 @@ final class ContextParallelOptions implements AutoCloseable {
         }
         for (int r = 0; r < ranks; r++) {
             Backend backend;
+            rankDevices.add(device == null ? "cpu" : devices.get(r).id() + " " + devices.get(r).name());
             if (device == null) {
                 backend = new CpuBackend();
             } else if (r == 0 && first != null && subDevices == null) {
@@ -118,11 +138,35 @@ final class ContextParallelOptions implements AutoCloseable {
         return models;
     }
 
+    /** The devices --ring-devices names: one per rank, or every GPU for 'gpus'. */
+    private List<ClDevice> listed(OpenClOptions opencl) {
+        List<ClDevice> found = new ArrayList<>();
+        if (devices.size() == 1 && devices.get(0).equals("gpus")) {
+            opencl.runtime().devices().stream().filter(d -> d.info().isGpu()).forEach(found::add);
+            if (found.size() != ranks) {
+                throw new InputException("--ring-devices gpus found " + found.size() + " GPU"
+                        + (found.size() == 1 ? "" : "s") + " but --context-parallel is " + ranks
+                        + ": use --context-parallel " + Math.max(found.size(), 1) + " or list the devices ('gpu-infer devices').");
+            }
+            return found;
+        }
+        for (String spec : devices) {
+            found.add(opencl.runtime().select(spec.trim()));
+        }
+        return found;
+    }
+
     /** What the last prefill did, for the report. */
-    static Map<String, Object> report(ContextParallel cp, List<DecoderModel> models, String kind) {
+    /** How the ranks were made: contexts, subdevices or devices (listed). */
+    String ranksOn() {
+        return devices != null ? "devices " + String.join(", ", rankDevices) : kind == null ? "contexts" : kind;
+    }
+
+    Map<String, Object> report(ContextParallel cp, List<DecoderModel> models) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("ranks", models.size());
-        m.put("ranksOn", kind == null ? "contexts" : kind);
+        m.put("ranksOn", ranksOn());
+        m.put("devices", rankDevices);
         m.put("layout", cp.plan().layout().label());
         m.put("workImbalance", Math.round(cp.workImbalance() * 1000) / 1000.0);
         m.put("transferBytes", cp.transferredBytes());

@@ -348,7 +348,7 @@ final class RunCommand implements Callable<Integer> {
         report.put("timings", timings);
         report.put("deviceBytes", deviceBytes);
         if (cp != null) {
-            report.put("contextParallel", ContextParallelOptions.report(cp, ranks, contextParallel.kind));
+            report.put("contextParallel", contextParallel.report(cp, ranks));
         }
         report.put("sampling", samplingOptions.report());
         List<Object> completions = new ArrayList<>();
@@ -382,7 +382,7 @@ final class RunCommand implements Callable<Integer> {
             if (cp != null) {
                 err.printf(Locale.ROOT, "context-parallel prefill: %d ranks (%s), %s layout, work imbalance (max/min) %.2f; "
                                 + "blocks passed: %.2f MiB in %.0f ms%n",
-                        ranks.size(), contextParallel.kind == null ? "contexts" : contextParallel.kind,
+                        ranks.size(), contextParallel.ranksOn(),
                         cp.plan().layout().label(), cp.workImbalance(), cp.transferredBytes() / 1048576.0, cp.transferMillis());
                 for (ContextParallel.RankWork w : cp.work()) {
                     err.printf(Locale.ROOT, "  rank %d: positions %s, %d (query, key) pairs, %d chunk pairs computed, %d skipped "

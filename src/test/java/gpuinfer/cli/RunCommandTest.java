@@ -116,7 +116,7 @@ class RunCommandTest {
 
     @Test
     void contextParallelPrefillGivesTheSingleDevicesLogitsAndTokens() throws Exception {
-        OpenClTestSupport.device("lwjgl");
+        String id = OpenClTestSupport.device("lwjgl").id();
         String prompt = "The history of the city begins with a small village on the river";
         String[] args = {"run", "--prompt", prompt, "--max-tokens", "8", "--temperature", "0", "--json"};
         Path single = dir.resolve("single.npy");
@@ -125,6 +125,7 @@ class RunCommandTest {
         for (String[] ranks : List.of(new String[] {"--context-parallel", "2"},
                 new String[] {"--context-parallel", "2", "--ring-layout", "contiguous"},
                 new String[] {"--context-parallel", "2", "--ring-ranks", "subdevices"},
+                new String[] {"--context-parallel", "2", "--ring-devices", id + "," + id},
                 new String[] {"--context-parallel", "3", "--impl", "cpu"})) {
             Path logits = dir.resolve("cp.npy");
             JsonNode cp = json(CliRunner.run(concat(concat(args, ranks), "--logits-out", logits.toString())));
@@ -155,6 +156,13 @@ class RunCommandTest {
         assertUsage(CliRunner.run("run", "--context-parallel", "2", "--prompt", "a", "--prompt", "b"), "exactly one prompt");
         assertUsage(CliRunner.run("run", "--context-parallel", "2", "--ablate", "0.1"), "head interventions");
         assertUsage(CliRunner.run("run", "--context-parallel", "0"), "at least 1");
+        assertUsage(CliRunner.run("run", "--context-parallel", "3", "--ring-devices", id + "," + id),
+                "lists 2 devices but --context-parallel is 3");
+        assertUsage(CliRunner.run("run", "--context-parallel", "2", "--ring-devices", id + "," + id, "--ring-ranks",
+                "subdevices"), "Give one of them");
+        if (OpenClTestSupport.device("lwjgl").info().isGpu() == false) {
+            assertUsage(CliRunner.run("run", "--context-parallel", "2", "--ring-devices", "gpus"), "found 0 GPUs");
+        }
         assertUsage(CliRunner.run("run", "--ring-ranks", "contexts"), "give them with --context-parallel");
         assertUsage(CliRunner.run("run", "--context-parallel", "2", "--ring-layout", "stripes"), "must be zigzag or contiguous");
         assertUsage(CliRunner.run("run", "--context-parallel", "2", "--ring-ranks", "queues"), "use contexts or subdevices");
