@@ -135,6 +135,9 @@ step attention-flash-jocl "${gi[@]}" attention --shape 2,8,2,300,300,64 --causal
 step compare-attention "${gi[@]}" compare attention --shape 1,8,8,512,512,64 --causal --b "device=$device,impl=flash" --report "$out/compare-attention.json"
 step compare-model "${gi[@]}" compare --prompt "hello" --b "device=$device" --report "$out/compare-model.json"
 step run "${gi[@]}" run --prompt "The meaning of life is" --max-tokens 40 --device "$device" --json
+step attention-ring "${gi[@]}" attention --shape 1,8,8,4096,4096,64 --causal --ring 2 --check --device "$device"
+step run-context-parallel "${gi[@]}" run --prompt "The history of the city begins with a small village on the river" \
+    --max-tokens 8 --temperature 0 --context-parallel 2 --device "$device" --json
 
 # attention: the GPU-shaped variants (--kernels gpu) beside scaled_dot_product_attention on CUDA
 anchor_sdpa=()
