@@ -32,7 +32,7 @@ public final class Main implements Runnable {
     /** The subcommands, in the order the usage lists them. */
     private static final List<Class<?>> COMMANDS = List.of(RunCommand.class, ChatCommand.class, DevicesCommand.class, AttentionCommand.class,
             TokenizeCommand.class, ConvertCommand.class, CompareCommand.class, VizCommand.class, ProfileCommand.class, TuneCommand.class,
-            SelftestCommand.class, BenchCommand.class, CommandLine.HelpCommand.class);
+            SelftestCommand.class, BenchCommand.class, JobCommand.class, CommandLine.HelpCommand.class);
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
