@@ -21,7 +21,7 @@
 //   GFLOP/s, -DVEC=16 -DMB=4 -DNB=4 -DWG=8 -DWGR=16); decode 1 x 8192 x 4096 in 3.6 ms (38 GB/s of weights, -DVEC=16
 //   -DMB=1 -DNB=8 -DWG=16); a GPT-2 124M forward: prefill 114 GFLOP/s, decode 19.8 GB/s (`tools/bench_gpt2.sh`).
 //   Per weight format on GPT-2 124M shapes: see README's weight-format table (`tools/bench_weights.sh`).
-//   linear_rows the decode variant (R < 4; its section below): one work-item streams NB whole weight rows. Measured
+//   linear_rows the decode variant (R <= 16; its section below): one work-item streams NB whole weight rows. Measured
 //               decoding TinyLlama 1.1B shapes (2-core AMD EPYC Zen 3, AVX2, PoCL 3.1, -DVEC=8 -DMB=1 -DNB=4 -DWG=16;
 //               `gpu-infer bench run --prompt-tokens 8 --decode-tokens 32`, medians of 3 rounds interleaved with
 //               llama.cpp's llama-bench -t 2 on the same GGUF, on a machine shared with other work):
@@ -33,7 +33,7 @@
 //               25-35% slower in the micro-benchmark, registers spill), two blocks per step instead of four, Q4_0
 //               nibbles widened as fp16 0x6400 | q by vcvtph2ps (-20%).
 //
-//   linear_packed the CPU prefill variant (R >= 16; its section below): pack_rows widens W once per step into
+//   linear_packed the CPU prefill variant (R > 16; its section below): pack_rows widens W once per step into
 //               panels [N/PN][K][PN] (PN = NB*VEC outputs), and each work-item sums outer products into an MB x PN
 //               tile of y (broadcast x[m][k], PN contiguous weights at k): no horizontal sums, one contiguous stream
 //               of weights. Measured (2-core AMD EPYC Zen 3, AVX2, PoCL 3.1, -DVEC=8 -DMB=4 -DNB=2 -DWGR=16, R = 512,
@@ -54,11 +54,11 @@
 // The GPU-shaped variants (chosen where the device reports CL_DEVICE_TYPE_GPU, or with --kernels gpu /
 // GPU_INFER_KERNELS=gpu; see gpuinfer.variants.Variants and Linear.OnDevice, which falls back to the next variant
 // when one does not fit the device's kernel limits):
-//   linear_matvec the GPU decode variant (R < 4; its section below): a work-group per NB outputs, its WG work-items
+//   linear_matvec the GPU decode variant (R <= 16; its section below): a work-group per NB outputs, its WG work-items
 //               reading consecutive float4 pieces (or 8-value quarter blocks of Q8_0 / Q4_0) of the same weight row,
 //               so a group's loads are coalesced; partial sums reduced in local memory (a tree, barriers), or with
 //               sub_group_reduce_add where the device has subgroups. Defaults -DVEC=4 -DNB=4 -DWG=64.
-//   linear_tiled the GPU prefill variant (R >= 16, float32 weights; narrow formats widened by dequantize_rows
+//   linear_tiled the GPU prefill variant (R > 16, float32 weights; narrow formats widened by dequantize_rows
 //               first): TM x TN tiles of y (TM = WGR*MB, TN = WG*NB) from tiles of x and W staged k-major through
 //               local memory TK values of k at a time (rows padded by one float), each work-item summing an MB x NB
 //               register block. Defaults -DMB=4 -DNB=4 -DWG=16 -DWGR=16 -DTK=16: 64 x 64 tiles, 256 work-items,
@@ -327,6 +327,9 @@ void linear_nt(__global const float* x,         // [R, K]
 // pattern 0x4b000000 | q, less 2^23 + 8 (exact: every weight is still d * (q - 8)). These formats are bound by the
 // widening instructions, not by memory: on TinyLlama decode (2-core Zen 3) Q8_0 reads 17 GB/s, Q4_0 8 GB/s, F16 20.
 // Measured: see the header and README's weight-format table.
+// A batch of rows (up to 16 sequences decoding together): float formats take four rows per load of a weight row
+// (row_dot4), each row summed in exactly row_dot's order, so a row's output is the same bits whatever R is
+// (gpuinfer.batch.BatchInvarianceTest); block formats re-read the weight row from cache for each row.
 // Tuning values: VEC (float formats), NB, WG.
 
 #if WTYPE == WT_Q8_0 || WTYPE == WT_Q4_0
@@ -368,6 +371,46 @@ inline float row_dot(const __global float* x, const __global uchar* row, const i
         s = fma(x[k], WT_AT(WTYPE, row, k), s);
     }
     return s;
+}
+
+// x . row for DOT_ROWS = 4 consecutive rows of x (K apart) at once, each weight vector loaded once for the four (a batch
+// of sequences decoding together): every row's sums in exactly row_dot's order (the same fmas on the same values,
+// the same lane sums), so a row's result does not depend on whether it was computed alone or beside others
+#define DOT_ROWS 4
+inline void row_dot4(const __global float* x, const __global uchar* row, const int K, float* out)
+{
+    vec_t a0[DOT_ROWS];
+    vec_t a1[DOT_ROWS];
+#define ROW4_ZERO(R_) a0[R_] = (vec_t)(0.0f); a1[R_] = (vec_t)(0.0f);
+    REP(DOT_ROWS, ROW4_ZERO)
+#undef ROW4_ZERO
+    const int kv = K / VEC;
+    int i = 0;
+    for (; i + 2 <= kv; i += 2) {
+        const vec_t w0 = WLOAD(i, row);
+        const vec_t w1 = WLOAD(i + 1, row);
+#define ROW4_STEP(R_)                                                \
+        a0[R_] = fma(VLOAD(i, x + (size_t)R_ * K), w0, a0[R_]);      \
+        a1[R_] = fma(VLOAD(i + 1, x + (size_t)R_ * K), w1, a1[R_]);
+        REP(DOT_ROWS, ROW4_STEP)
+#undef ROW4_STEP
+    }
+    if (i < kv) {
+        const vec_t w0 = WLOAD(i, row);
+#define ROW4_LAST(R_) a0[R_] = fma(VLOAD(i, x + (size_t)R_ * K), w0, a0[R_]);
+        REP(DOT_ROWS, ROW4_LAST)
+#undef ROW4_LAST
+    }
+#define ROW4_SUM(R_)                                                 \
+    {                                                                \
+        float s = HSUM(a0[R_] + a1[R_]);                             \
+        for (int k = kv * VEC; k < K; k++) {                         \
+            s = fma(x[(size_t)R_ * K + k], WT_AT(WTYPE, row, k), s); \
+        }                                                            \
+        out[R_] = s;                                                 \
+    }
+    REP(DOT_ROWS, ROW4_SUM)
+#undef ROW4_SUM
 }
 #else
 // the unscaled dot product of one block's 32 values (the bytes after its scale at q) with x[0..32), as a float16 of
@@ -425,17 +468,31 @@ void linear_rows(__global const float* x,         // [R, K]
             return;
         }
         const __global uchar* row = w + (size_t)n * row_bytes;
-        for (int r = 0; r < R; r++) {   // more rows of x re-read this weight row from cache
-            float v = row_dot(x + (size_t)r * K, row, K) + (has_bias ? bias[n] : 0.0f);
-            v = activate1(v, act);
-            const size_t at = (size_t)r * N + n;
-            y[at] = v + (has_residual ? residual[at] : 0.0f);
+#define ROWS_STORE(r, dot)                                                  \
+        {                                                                   \
+            const float v = activate1((dot) + (has_bias ? bias[n] : 0.0f), act); \
+            const size_t at = (size_t)(r) * N + n;                          \
+            y[at] = v + (has_residual ? residual[at] : 0.0f);               \
         }
+        int r = 0;
+#if WTYPE <= WT_BF16
+        for (; r + DOT_ROWS <= R; r += DOT_ROWS) {   // a batch: four rows per load of the weight row
+            float dots[DOT_ROWS];
+            row_dot4(x + (size_t)r * K, row, K, dots);
+            for (int q = 0; q < DOT_ROWS; q++) {
+                ROWS_STORE(r + q, dots[q])
+            }
+        }
+#endif
+        for (; r < R; r++) {   // more rows of x re-read this weight row from cache
+            ROWS_STORE(r, row_dot(x + (size_t)r * K, row, K))
+        }
+#undef ROWS_STORE
     }
 }
 
 // -------------------------------------------------------------------------------------------------- linear_matvec
-// The GPU decode variant (R < 4 rows of x; R <= MV_MAX_ROWS is the host's promise): one work-group of WG work-items
+// The GPU decode variant (R <= 16 rows of x, MV_MAX_ROWS at a time): one work-group of WG work-items
 // computes NB consecutive outputs for every row of x. Its work-items walk the NB weight rows together: at each step
 // work-item i reads piece i of the stretch the group is on, so a step's loads are WG consecutive pieces of one row
 // (coalesced), and every weight is read once however many rows x has. A piece is VEC consecutive values of a float
@@ -538,7 +595,7 @@ MV_DEFINE_ACCUMULATE(3)
 #undef MV_DEFINE_ACCUMULATE
 
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1)))
-void linear_matvec(__global const float* x,         // [R, K], R <= 3
+void linear_matvec(__global const float* x,         // [R, K], R <= 16 (Linear.Config.DECODE_MAX_ROWS)
                    __global const uchar* w,         // [N, K] in format WTYPE
                    __global const float* bias,      // [N], read when has_bias
                    __global const float* residual,  // [R, N], read when has_residual
@@ -551,75 +608,81 @@ void linear_matvec(__global const float* x,         // [R, K], R <= 3
     __local float part[MV_MAX_ROWS * NB][WG + 1];
     const int lid = get_local_id(0);
     const int n0 = get_group_id(0) * NB;
-    const int rows = min(R, MV_MAX_ROWS);
 
-    // pass 1: this work-item's pieces of the NB weight rows, dotted with every row of x
-    float partial[MV_MAX_ROWS * NB];
-    if (rows == 1) {
-        mv_accumulate_1(x, w, n0, N, K, lid, partial);
-    } else if (rows == 2) {
-        mv_accumulate_2(x, w, n0, N, K, lid, partial);
-    } else {
-        mv_accumulate_3(x, w, n0, N, K, lid, partial);
-    }
-#ifdef PLANTED_MATVEC_WRONG
-    if (lid == 0) {
-        for (int r = 0; r < rows; r++) {
-            partial[r * NB + min(NB, N - n0) - 1] = 0.0f;
+    // rows of x MV_MAX_ROWS at a time: each row's partial sums and their reduction are the same whatever R is, so a
+    // row's result does not depend on the rows beside it (continuous batching relies on it; see Linear.Config)
+    for (int r0 = 0; r0 < R; r0 += MV_MAX_ROWS) {
+        const int rows = min(R - r0, MV_MAX_ROWS);
+        const __global float* xc = x + (size_t)r0 * K;
+        // pass 1: this work-item's pieces of the NB weight rows, dotted with every row of x
+        float partial[MV_MAX_ROWS * NB];
+        if (rows == 1) {
+            mv_accumulate_1(xc, w, n0, N, K, lid, partial);
+        } else if (rows == 2) {
+            mv_accumulate_2(xc, w, n0, N, K, lid, partial);
+        } else {
+            mv_accumulate_3(xc, w, n0, N, K, lid, partial);
         }
-    }
-#endif
+    #ifdef PLANTED_MATVEC_WRONG
+        if (lid == 0) {
+            for (int r = 0; r < rows; r++) {
+                partial[r * NB + min(NB, N - n0) - 1] = 0.0f;
+            }
+        }
+    #endif
 
-    // pass 2: the group's sum of each output's partial sums
-#if USE_SUBGROUPS
-#define MV_SUBGROUP(R_, N_)                                                        \
-    if (R_ < rows) {                                                               \
-        const float sum = sub_group_reduce_add(partial[R_ * NB + N_]);             \
-        if (get_sub_group_local_id() == 0) {                                       \
-            part[R_ * NB + N_][get_sub_group_id()] = sum;                          \
-        }                                                                          \
-    }
-    ROWS(MV_MAX_ROWS, NB, MV_SUBGROUP)
-#undef MV_SUBGROUP
-    barrier(CLK_LOCAL_MEM_FENCE);
-    const int columns = get_num_sub_groups();
-#else
-#define MV_STORE(R_, N_) if (R_ < rows) part[R_ * NB + N_][lid] = partial[R_ * NB + N_];
-    ROWS(MV_MAX_ROWS, NB, MV_STORE)
-#undef MV_STORE
-    barrier(CLK_LOCAL_MEM_FENCE);
-    int half_wg = 1;                 // the largest power of two <= WG (a constant)
-    while (half_wg * 2 <= WG) {
-        half_wg *= 2;
-    }
-#define MV_ADD(R_, N_) if (R_ < rows) part[R_ * NB + N_][lid] += part[R_ * NB + N_][lid + step];
-    if (lid < WG - half_wg) {        // fold work-items half_wg .. WG - 1 onto 0 .. WG - half_wg - 1
-        const int step = half_wg;
-        ROWS(MV_MAX_ROWS, NB, MV_ADD)
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int step = half_wg / 2; step > 0; step /= 2) {
-        if (lid < step) {
+        // pass 2: the group's sum of each output's partial sums
+    #if USE_SUBGROUPS
+    #define MV_SUBGROUP(R_, N_)                                                        \
+        if (R_ < rows) {                                                               \
+            const float sum = sub_group_reduce_add(partial[R_ * NB + N_]);             \
+            if (get_sub_group_local_id() == 0) {                                       \
+                part[R_ * NB + N_][get_sub_group_id()] = sum;                          \
+            }                                                                          \
+        }
+        ROWS(MV_MAX_ROWS, NB, MV_SUBGROUP)
+    #undef MV_SUBGROUP
+        barrier(CLK_LOCAL_MEM_FENCE);
+        const int columns = get_num_sub_groups();
+    #else
+    #define MV_STORE(R_, N_) if (R_ < rows) part[R_ * NB + N_][lid] = partial[R_ * NB + N_];
+        ROWS(MV_MAX_ROWS, NB, MV_STORE)
+    #undef MV_STORE
+        barrier(CLK_LOCAL_MEM_FENCE);
+        int half_wg = 1;                 // the largest power of two <= WG (a constant)
+        while (half_wg * 2 <= WG) {
+            half_wg *= 2;
+        }
+    #define MV_ADD(R_, N_) if (R_ < rows) part[R_ * NB + N_][lid] += part[R_ * NB + N_][lid + step];
+        if (lid < WG - half_wg) {        // fold work-items half_wg .. WG - 1 onto 0 .. WG - half_wg - 1
+            const int step = half_wg;
             ROWS(MV_MAX_ROWS, NB, MV_ADD)
         }
         barrier(CLK_LOCAL_MEM_FENCE);
-    }
-#undef MV_ADD
-    const int columns = 1;
-#endif
-
-    // epilogue: work-item v finishes output v % NB of row v / NB
-    for (int v = lid; v < rows * NB; v += WG) {
-        const int n = n0 + v % NB;
-        if (n < N) {
-            float s = 0.0f;
-            for (int c = 0; c < columns; c++) {
-                s += part[v][c];
+        for (int step = half_wg / 2; step > 0; step /= 2) {
+            if (lid < step) {
+                ROWS(MV_MAX_ROWS, NB, MV_ADD)
             }
-            s = activate1(s + (has_bias ? bias[n] : 0.0f), act);
-            const size_t at = (size_t)(v / NB) * N + n;
-            y[at] = s + (has_residual ? residual[at] : 0.0f);
+            barrier(CLK_LOCAL_MEM_FENCE);
         }
+    #undef MV_ADD
+        const int columns = 1;
+    #endif
+
+        // epilogue: work-item v finishes output v % NB of row v / NB
+        for (int v = lid; v < rows * NB; v += WG) {
+            const int n = n0 + v % NB;
+            if (n < N) {
+                float s = 0.0f;
+                for (int c = 0; c < columns; c++) {
+                    s += part[v][c];
+                }
+                s = activate1(s + (has_bias ? bias[n] : 0.0f), act);
+                const size_t at = (size_t)(r0 + v / NB) * N + n;
+                y[at] = s + (has_residual ? residual[at] : 0.0f);
+            }
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);   // the next rows reuse part
     }
 }
 
@@ -818,7 +881,7 @@ void pack_rows(__global const uchar* w,   // [N, K] in format WTYPE
 }
 
 // -------------------------------------------------------------------------------------------------- linear_tiled
-// The GPU prefill variant (R >= 16; float32 weights: narrow formats are widened by dequantize_rows first): a
+// The GPU prefill variant (R > 16; float32 weights: narrow formats are widened by dequantize_rows first): a
 // work-group of WG x WGR work-items computes a TM x TN tile of y (TM = WGR * MB rows, TN = WG * NB outputs), walking K
 // TK values at a time. At each step the group copies the TM x TK block of x and the TN x TK block of W into local
 // memory (consecutive work-items read consecutive k of one row: coalesced; values past R, N or K are zeros) and stores

@@ -163,25 +163,21 @@ public final class FlashAttention extends ClAttention {
     }
 
     /**
-     * How the keys of a decode call are split. flash_decode_split: enough work-items to fill the device, at least 64
-     * keys each, a multiple of KB. flash_decode_dsplit: enough work-groups (4 per compute unit), at least two steps
-     * of DEC_KL·KB keys each, a multiple of a step.
+     * How the keys of a decode call are split: every split covers the same number of keys, whatever the batch, the
+     * other sequences' lengths and Sk, so that a row's split boundaries, and with them its partial sums and their
+     * merge, are the same when the row decodes alone as beside others (a batch's extra splits past a row's keys are
+     * empty and add exact zeros): continuous batching gives each request what running it alone gives
+     * (gpuinfer.batch.BatchInvarianceTest). flash_decode_split: 64 keys per work-item, a multiple of KB;
+     * flash_decode_dsplit: two steps of DEC_KL·KB keys per work-group. A split count fitted to the device (as before
+     * this was batch-invariant: enough splits for 32 work-items per compute unit over all B·H·Sq rows) depended on B
+     * and Sk and changed a row's rounding with the batch. KEYS_PER_SPLIT, when tuned, replaces the default.
      */
     Split split(AttentionProblem problem) {
         AttentionShape s = problem.shape();
         FlashConfig config = config(s.headDim());
         boolean perGroup = variant(problem).equals("flash_decode_dsplit");
         int granule = perGroup ? config.decKl() * config.kb() : config.kb();
-        int keysPerSplit = config.keysPerSplit();
-        if (keysPerSplit == 0) {
-            DeviceInfo device = context.device().info();
-            long rows = (long) s.batch() * s.heads() * s.queryLen();
-            long wanted = perGroup ? (long) device.computeUnits() * 4
-                    : (long) device.computeUnits() * (device.isGpu() ? 256 : 32);
-            int least = perGroup ? 2 * granule : 64;
-            long splits = Math.max(1, Math.min((wanted + rows - 1) / rows, (s.keyLen() + least - 1) / least));
-            keysPerSplit = (int) ((s.keyLen() + splits - 1) / splits);
-        }
+        int keysPerSplit = config.keysPerSplit() > 0 ? config.keysPerSplit() : perGroup ? 2 * granule : 64;
         keysPerSplit = (int) roundUp(Math.max(1, keysPerSplit), granule);
         int splits = (s.keyLen() + keysPerSplit - 1) / keysPerSplit;
         return new Split(splits, keysPerSplit);

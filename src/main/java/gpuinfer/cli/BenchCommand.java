@@ -3,7 +3,7 @@ package gpuinfer.cli;
 import picocli.CommandLine.Command;
 
 /** {@code gpu-infer bench}: benchmarks that print their figures beside an anchor's. */
-@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {BenchAttentionCommand.class, BenchRunCommand.class},
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {BenchAttentionCommand.class, BenchRunCommand.class, BenchBatchCommand.class},
         description = {"Benchmarks. Each prints medians of several runs, ratios to a baseline in the same run, and,",
                 "given the JSON of an anchor measured in the same session (tools/bench_attention.sh does both),",
                 "the anchor's figures side by side.", ""})

@@ -53,7 +53,8 @@ import java.util.concurrent.CompletionException;
                 "  gpu-infer run --model gpt2.Q8_0.gguf --prompt \"Hello\"",
                 "  gpu-infer run --model ~/gpt2 --weights q4_0 --prompt \"Hello\"",
                 "  gpu-infer run --model tinyllama.Q8_0.gguf --chat --prompt \"What is a GPU?\"",
-                "  gpu-infer run --prompt \"One\" --prompt \"Two words\" --max-tokens 20 --seed 7", ""})
+                "  gpu-infer run --prompt \"One\" --prompt \"Two words\" --max-tokens 20 --seed 7",
+                "  gpu-infer run --requests in.jsonl --results out.jsonl --batch 8 --shard 0/4", ""})
 final class RunCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -113,8 +114,15 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     ContextParallelOptions contextParallel;
 
+    @Mixin
+    BatchOptions batchOptions;
+
     @Override
     public Integer call() throws IOException {
+        if (batchOptions.requested()) {
+            return new BatchRun(this, batchOptions).call();
+        }
+        batchOptions.checkAlone(spec.commandLine().getParseResult());
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         SamplingOptions sampling = samplingOptions.options();

@@ -457,4 +457,26 @@ public final class DecoderModel implements AutoCloseable {
     public void close() {
         backend.close();
     }
+
+    /**
+     * Copies the first {@code positions} cache rows of sequence slot {@code from} to slot {@code to}, every layer's
+     * keys and values (a device copy): a batch engine moves a sequence to another slot so that its active sequences
+     * stay in slots 0..k-1, which is where {@link #forward} reads batch row b from.
+     */
+    public void copyCacheSlot(int from, int to, int positions) {
+        int Hkv = config.nKvHead();
+        int D = config.headDim();
+        if (from < 0 || from >= maxBatch || to < 0 || to >= maxBatch || positions < 0 || positions > maxSequence) {
+            throw new IllegalArgumentException("slots " + from + " -> " + to + ", " + positions + " positions: outside "
+                    + maxBatch + " slots of " + maxSequence);
+        }
+        for (int i = 0; i < layers.length; i++) {
+            for (int h = 0; h < Hkv; h++) {
+                long src = ((long) from * Hkv + h) * maxSequence * D;
+                long dst = ((long) to * Hkv + h) * maxSequence * D;
+                backend.copy(keyCache[i], src, keyCache[i], dst, (long) positions * D);
+                backend.copy(valueCache[i], src, valueCache[i], dst, (long) positions * D);
+            }
+        }
+    }
 }

@@ -125,9 +125,20 @@ public final class Linear {
             return isDecode(rows) ? "linear/decode" : "linear/prefill";
         }
 
-        /** Few rows of x (decode): linear_rows or linear_matvec, which stream each weight once; else the others. */
+        /**
+         * The most rows of x a decode product has: up to this many rows run linear_rows or linear_matvec, which stream
+         * each weight once and compute every row's sums in the same order whatever R is (each row's dot products
+         * alone), so that a sequence's results do not depend on how many others share its step. Continuous batching
+         * ({@code gpuinfer.batch.BatchEngine}) decodes up to this many sequences together and relies on it for
+         * results identical to running each request alone: linear_nt and linear_packed block several rows together
+         * and sum a row in an order that depends on their tiles (R = 4..15 ran linear_nt before, and a row's logits
+         * then differed from its R = 1 logits in the last bits; gpuinfer.batch.BatchInvarianceTest).
+         */
+        public static final int DECODE_MAX_ROWS = 16;
+
+        /** Few rows of x (decode, at most {@link #DECODE_MAX_ROWS}): linear_rows or linear_matvec; else the others. */
         public static boolean isDecode(int rows) {
-            return rows < 4;
+            return rows <= DECODE_MAX_ROWS;
         }
 
         /** The tuning key of a launch with this many rows of weights in {@code type}: "linear/decode/q8_0". */
@@ -145,7 +156,7 @@ public final class Linear {
                 return new Config(4, rows >= 2 ? 2 : 1, 2, (int) Math.min(64, device.maxWorkGroupSize()), 1);
             }
             int vec = Math.max(4, Math.min(16, device.preferredFloatVectorWidth()));
-            if (rows < 4) {
+            if (isDecode(rows)) {
                 return new Config(vec, 1, vec >= 16 ? 8 : 4, (int) Math.min(16, device.maxWorkGroupSize()), 1);
             }
             // a group of 8 x 16 work-items covers 8*NB outputs of 64 rows (MB = 4)
@@ -184,9 +195,9 @@ public final class Linear {
     }
 
     /**
-     * The OpenCL path. Which kernel runs depends on the rows of x: decode (R &lt; 4) runs the variant
-     * {@link Variants#linearDecode} chooses (linear_rows on CPUs, linear_matvec on GPUs), 4 to 15 rows run linear_nt,
-     * prefill (R &ge; 16) the variant {@link Variants#linearPrefill} chooses (linear_packed on CPUs, linear_tiled on
+     * The OpenCL path. Which kernel runs depends on the rows of x: decode (R &le; {@link Config#DECODE_MAX_ROWS}) runs
+     * the variant {@link Variants#linearDecode} chooses (linear_rows on CPUs, linear_matvec on GPUs), whose rows are
+     * independent of R, prefill (more rows) the variant {@link Variants#linearPrefill} chooses (linear_packed on CPUs, linear_tiled on
      * GPUs, linear_nt the fallback), each chosen once per weight format for this op's life, skipping variants the
      * self-test disabled and those whose kernel does not fit the device (work-group size, local memory). The
      * system property {@code gpuinfer.linear.prefill} ({@code GPU_INFER_JAVA_OPTS="-Dgpuinfer.linear.prefill=nt"})
@@ -257,9 +268,6 @@ public final class Linear {
             if (Config.isDecode(rows)) {
                 Variants.Point point = Variants.linearDecode(type.label);
                 return chosen.computeIfAbsent(point.name(), p -> point.choose(settings, device, v -> fits(v, rows)));
-            }
-            if (rows < WIDEN_FIRST_ROWS) {
-                return "linear_nt/" + type.label;
             }
             Variants.Point point = Variants.linearPrefill(type.label);
             return chosen.computeIfAbsent(point.name(), p -> choosePrefill(point, type, rows));

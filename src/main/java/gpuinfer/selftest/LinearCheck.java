@@ -56,7 +56,8 @@ final class LinearCheck {
     enum Residual { NONE, SEPARATE, IN_PLACE }
 
     /**
-     * Decode (R &lt; 4): one row; N = 1 and 65 (one past a group of 64 outputs); three rows with N = 63. K is not a
+     * Decode (R &le; 16): one row; N = 1 and 65 (one past a group of 64 outputs); seven rows (linear_matvec's groups of
+     * three, and one more) with N = 63. K is not a
      * multiple of any vector width (33, 65) and one past 256 (257) for the float formats; one block, 5 blocks (a
      * loop of four and a tail) and 9 blocks for the block formats.
      */
@@ -65,18 +66,17 @@ final class LinearCheck {
         return List.of(
                 new Shape(1, 1, blocks ? 32 : 33, Activation.NONE, false, Residual.NONE),
                 new Shape(1, 65, blocks ? 288 : 257, Activation.GELU_TANH, true, Residual.SEPARATE),
-                new Shape(3, 63, blocks ? 160 : 65, Activation.GELU_ERF, true, Residual.IN_PLACE));
+                new Shape(7, 63, blocks ? 160 : 65, Activation.GELU_ERF, true, Residual.IN_PLACE));
     }
 
     /**
-     * Prefill (R &ge; 16, where the prefill variants run): 16 rows and a single output; 17 rows (one past 16) and 65
-     * outputs; 65 rows (one past a 64-row group) and 17 outputs (one past a 16-wide panel).
+     * Prefill (R &gt; 16, where the prefill variants run): 17 rows and a single output; 18 rows and 65 outputs; 65 rows (one past a 64-row group) and 17 outputs (one past a 16-wide panel).
      */
     static List<Shape> prefillShapes(WeightType type) {
         boolean blocks = type.isBlockQuantized();
         return List.of(
-                new Shape(16, 1, blocks ? 32 : 33, Activation.GELU_ERF, true, Residual.NONE),
-                new Shape(17, 65, blocks ? 160 : 65, Activation.NONE, true, Residual.SEPARATE),
+                new Shape(17, 1, blocks ? 32 : 33, Activation.GELU_ERF, true, Residual.NONE),
+                new Shape(18, 65, blocks ? 160 : 65, Activation.NONE, true, Residual.SEPARATE),
                 new Shape(65, 17, blocks ? 288 : 257, Activation.GELU_TANH, false, Residual.IN_PLACE));
     }
 

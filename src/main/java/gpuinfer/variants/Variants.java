@@ -56,7 +56,7 @@ public final class Variants {
     public static final List<String> LINEAR_FORMATS = List.of("f32", "f16", "bf16", "q8_0", "q4_0");
 
     /**
-     * The linear layer for few rows of x (decode, R &lt; 4), per weight format: linear_rows streams whole weight rows
+     * The linear layer for few rows of x (decode, R &le; 16: Linear.Config.DECODE_MAX_ROWS), per weight format: linear_rows streams whole weight rows
      * per work-item (CPU); linear_matvec reduces each output over a work-group or subgroup with coalesced reads (GPU).
      */
     public static Point linearDecode(String format) {
@@ -69,7 +69,7 @@ public final class Variants {
     private static final java.util.Map<String, Point> POINTS = new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
-     * The linear layer for many rows (prefill, R &ge; 16), per weight format: linear_packed (weights packed into
+     * The linear layer for many rows (prefill, R &gt; 16), per weight format: linear_packed (weights packed into
      * panels, outer products; CPU), linear_tiled (local-memory tiled GEMM; GPU), linear_nt (the portable fallback);
      * narrow formats are widened to float32 first where the variant needs it.
      */

@@ -378,4 +378,23 @@ class BenchCommandTest {
         assertEquals(2, CliRunner.run("bench", "run", "--gemm-runs", "0").status());
         assertEquals(2, CliRunner.run("bench", "run", "--gemm-anchor", "none", "--cublas", dir.resolve("c.json").toString()).status());
     }
+
+    @Test
+    void benchBatchPrintsEachBatchSizeAndItsSpeedUpOverTheFirst() throws Exception {
+        OpenClTestSupport.device("lwjgl");
+        Path json = dir.resolve("batch.json");
+        CliRunner r = CliRunner.run("bench", "batch", "--requests", "5", "--prompt-tokens", "3", "--max-tokens", "4",
+                "--batches", "1,4", "--repeat", "1", "--json", json.toString(), "--device", device());
+        assertEquals(0, r.status(), r::toString);
+        assertTrue(r.out().contains("speed-up over batch 1"), r::toString);
+        JsonNode rows = readJson(json).get("results");
+        assertEquals(2, rows.size());
+        assertEquals(1.0, rows.get(0).get("speedup").doubleValue(), 1e-12);
+        for (JsonNode row : rows) {
+            // 5 requests x 4 tokens in the median round's time
+            assertEquals(20 / row.get("medianSeconds").doubleValue(), row.get("generatedTokensPerSecond").doubleValue(), 1e-6);
+        }
+        assertEquals(2, CliRunner.run("bench", "batch", "--batches", "1,17").status());
+        assertEquals(2, CliRunner.run("bench", "batch", "--max-tokens", "300").status());
+    }
 }

@@ -167,21 +167,20 @@ class LinearVariantsTest {
         return all.stream().mapToInt(Integer::intValue).toArray();
     }
 
-    /** Rows of x: 1..3 for decode; 16, 17 and around the group's rows for prefill; 4 and 15 for linear_nt. */
+    /**
+     * Rows of x: 1..4, 7 and 16 for decode (linear_matvec takes them three at a time); 17, 18 and around the group's
+     * rows for prefill.
+     */
     private static int[] rowsOf(Linear.Config c, String kernel) {
         return switch (kernel) {
-            case "linear_rows", "linear_matvec" -> new int[] {1, 2, 3};
+            case "linear_rows", "linear_matvec" -> new int[] {1, 2, 3, 4, 7, Linear.Config.DECODE_MAX_ROWS};
             default -> {
-                TreeSet<Integer> all = new TreeSet<>(List.of(16, 17));
+                TreeSet<Integer> all = new TreeSet<>(List.of(17, 18));
                 int groupRows = c.wgr() * c.mb();
                 for (int v : around(200, groupRows)) {
-                    if (v >= 16) {
+                    if (v > Linear.Config.DECODE_MAX_ROWS) {
                         all.add(v);
                     }
-                }
-                if (kernel.equals("linear_nt")) {
-                    all.add(4);
-                    all.add(15);
                 }
                 yield all.stream().mapToInt(Integer::intValue).toArray();
             }
@@ -209,8 +208,7 @@ class LinearVariantsTest {
             Linear.Config c = op.config(variant, kernel.equals("linear_rows") || kernel.equals("linear_matvec") ? 1 : 16);
             int cases = 0;
             for (int R : rowsOf(c, kernel)) {
-                String expected = R >= 4 && R < 16 ? "linear_nt/" + type.label : variant;
-                assertEquals(expected, op.variant(R, type), "R=" + R);
+                assertEquals(variant, op.variant(R, type), "R=" + R);
                 for (int N : outputs(c, kernel)) {
                     for (int K : inner(type, c, kernel)) {
                         check(op, variant + " " + c.options(), type, R, N, K, cases++);
@@ -266,17 +264,16 @@ class LinearVariantsTest {
     }
 
     @Test
-    void eachFamilyChoosesItsVariantsAndMidRowsKeepLinearNt() {
+    void eachFamilyChoosesItsVariantsAndDecodeCoversABatchOfSixteen() {
         DeviceInfo device = context.device().info();
         for (KernelSettings.Family family : KernelSettings.Family.values()) {
             boolean gpu = family == KernelSettings.Family.GPU || (family == KernelSettings.Family.AUTO && device.isGpu());
             try (Linear.OnDevice op = new Linear.OnDevice(context, quiet().withFamily(family), Map.of())) {
                 for (WeightType type : WeightType.targets()) {
                     assertEquals((gpu ? "linear_matvec/" : "linear_rows/") + type.label, op.variant(1, type), family + " decode");
-                    assertEquals(op.variant(1, type), op.variant(3, type), "one choice for R = 1..3");
-                    assertEquals("linear_nt/" + type.label, op.variant(4, type), family + " 4 rows");
-                    assertEquals("linear_nt/" + type.label, op.variant(15, type), family + " 15 rows");
-                    assertEquals((gpu ? "linear_tiled/" : "linear_packed/") + type.label, op.variant(16, type), family + " prefill");
+                    assertEquals(op.variant(1, type), op.variant(3, type), "one choice for R = 1..16");
+                    assertEquals(op.variant(1, type), op.variant(16, type), "one choice for R = 1..16");
+                    assertEquals((gpu ? "linear_tiled/" : "linear_packed/") + type.label, op.variant(17, type), family + " prefill");
                 }
             }
         }
@@ -299,7 +296,7 @@ class LinearVariantsTest {
             }
             System.setProperty(Linear.OnDevice.PREFILL_PROPERTY, "fast");
             try (Linear.OnDevice op = new Linear.OnDevice(context, quiet(), Map.of())) {
-                InputException e = assertThrows(InputException.class, () -> op.variant(16, WeightType.F32));
+                InputException e = assertThrows(InputException.class, () -> op.variant(17, WeightType.F32));
                 assertTrue(e.getMessage().contains("auto, nt or packed"), e.getMessage());
             }
         } finally {
@@ -344,12 +341,12 @@ class LinearVariantsTest {
         KernelSettings settings = KernelSettings.defaults().withFamily(KernelSettings.Family.GPU).withWarnings(warnings::add);
         Linear.Config tiles;
         try (Linear.OnDevice probe = new Linear.OnDevice(context, quiet().withFamily(KernelSettings.Family.GPU), Map.of())) {
-            tiles = probe.config("linear_tiled/f16", 16);
+            tiles = probe.config("linear_tiled/f16", 17);
         }
         long floatsPerK = tiles.wgr() * tiles.mb() + 1 + tiles.wg() * tiles.nb() + 1;
         long tk = context.device().info().localMemBytes() / (4 * floatsPerK) + 1;
         try (Linear.OnDevice op = new Linear.OnDevice(context, settings, Map.of("linear_tiled/f16", Map.of("TK", "" + tk)))) {
-            assertEquals("linear_nt/f16", op.variant(16, WeightType.F16));
+            assertEquals("linear_nt/f16", op.variant(17, WeightType.F16));
             assertTrue(warnings.stream().anyMatch(w -> w.contains("linear_tiled/f16") && w.contains("local memory")),
                     warnings::toString);
             check(op, "fallback", WeightType.F16, 17, 37, 40, 1);

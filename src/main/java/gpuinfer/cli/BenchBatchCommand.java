@@ -1,0 +1,165 @@
+package gpuinfer.cli;
+
+import gpuinfer.InputException;
+import gpuinfer.batch.BatchEngine;
+import gpuinfer.batch.BatchRequest;
+import gpuinfer.bench.Stats;
+import gpuinfer.cl.ClContext;
+import gpuinfer.generate.SamplingOptions;
+import gpuinfer.model.DecoderModel;
+import gpuinfer.model.LoadedModel;
+import gpuinfer.model.ModelConfig;
+import gpuinfer.ops.ClBackend;
+import gpuinfer.ops.Linear;
+import gpuinfer.util.AtomicFiles;
+import gpuinfer.variants.KernelSettings;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code gpu-infer bench batch}: the generated tokens per second of continuous batching ({@link BatchEngine}) for
+ * several batch sizes on the same requests, and the speed-up over batch 1, which runs the requests one after another
+ * in one process (each prefilled, then decoded alone).
+ */
+@Command(name = "batch", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Benchmark batched generation: --requests requests of --prompt-tokens random prompt tokens, each",
+                "generating exactly --max-tokens tokens (greedy, end-of-text ignored), run with continuous batching",
+                "at each --batches size. Prints the median over --repeat rounds (after one warm-up; the sizes",
+                "interleaved in every round) of generated tokens/s and requests/s, and the speed-up over batch 1:",
+                "the same requests one after another in one process.",
+                "", "Examples:",
+                "  gpu-infer bench batch",
+                "  gpu-infer bench batch --model gpt2-124m-random --requests 32 --max-tokens 16 --batches 1,4,16", ""})
+final class BenchBatchCommand implements Callable<Integer> {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Mixin
+    ModelOptions modelOptions;
+
+    @Option(names = "--requests", defaultValue = "32", paramLabel = "N", description = "Requests per round (default: ${DEFAULT-VALUE}).")
+    int requests;
+
+    @Option(names = "--prompt-tokens", defaultValue = "16", paramLabel = "N", description = "Prompt length (default: ${DEFAULT-VALUE}).")
+    int promptTokens;
+
+    @Option(names = "--max-tokens", defaultValue = "16", paramLabel = "N", description = "Tokens each request generates (default: ${DEFAULT-VALUE}).")
+    int maxTokens;
+
+    @Option(names = "--batches", defaultValue = "1,4,16", split = ",", paramLabel = "B,B,...",
+            description = "Batch sizes; the first is the baseline of the speed-ups (default: ${DEFAULT-VALUE}).")
+    List<Integer> batches;
+
+    @Option(names = "--repeat", defaultValue = "3", paramLabel = "N", description = "Timed rounds after one warm-up round (default: ${DEFAULT-VALUE}).")
+    int repeat;
+
+    @Option(names = "--json", paramLabel = "OUT.json", description = "Also write the measurements as JSON.")
+    Path json;
+
+    @Mixin
+    OpenClOptions opencl;
+
+    @Override
+    public Integer call() throws IOException {
+        if (requests < 1 || promptTokens < 1 || maxTokens < 1 || repeat < 1) {
+            throw new InputException("--requests, --prompt-tokens, --max-tokens and --repeat must be at least 1.");
+        }
+        for (int b : batches) {
+            if (b < 1 || b > Linear.Config.DECODE_MAX_ROWS) {
+                throw new InputException("--batches: " + b + " is not a batch size of 1.." + Linear.Config.DECODE_MAX_ROWS + ".");
+            }
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        LoadedModel loaded = modelOptions.open(err);
+        ModelConfig config = loaded.config();
+        if (promptTokens + maxTokens > config.nPositions()) {
+            throw new InputException("--prompt-tokens " + promptTokens + " plus --max-tokens " + maxTokens
+                    + " exceed the model's n_positions " + config.nPositions() + ".");
+        }
+        List<BatchRequest> work = new ArrayList<>();
+        SplittableRandom random = new SplittableRandom(1);
+        for (int i = 0; i < requests; i++) {
+            work.add(new BatchRequest(i, random.ints(promptTokens, 0, config.vocabSize()).toArray(), maxTokens,
+                    SamplingOptions.greedy(), List.of()));
+        }
+        double[][] seconds = new double[batches.size()][repeat];
+        String deviceName;
+        try (ClContext context = opencl.openContext(opencl.selectDevice())) {
+            deviceName = context.device().id() + " " + context.device().name();
+            KernelSettings settings = opencl.settings(context);
+            List<DecoderModel> models = new ArrayList<>();
+            try {
+                for (int b : batches) {
+                    int step = (promptTokens + b - 1) / b;
+                    models.add(new DecoderModel(new ClBackend(context, settings), loaded.weights(), b,
+                            promptTokens + maxTokens, step, b));
+                }
+                for (int round = 0; round <= repeat; round++) {
+                    for (int i = 0; i < batches.size(); i++) {
+                        // no stop ids: every request generates exactly maxTokens
+                        BatchEngine engine = new BatchEngine(models.get(i), new int[0], loaded.tokenizer()::continuationDecoder);
+                        long t0 = System.nanoTime();
+                        engine.run(work.iterator(), c -> { });
+                        double s = (System.nanoTime() - t0) / 1e9;
+                        if (round > 0) {
+                            seconds[i][round - 1] = s;
+                        }
+                        err.printf("round %d%s, batch %d: %.2f s%n", round, round == 0 ? " (warm-up)" : "", batches.get(i), s);
+                        err.flush();
+                    }
+                }
+            } finally {
+                models.forEach(DecoderModel::close);
+            }
+        }
+        long tokens = (long) requests * maxTokens;
+        double base = Stats.median(seconds[0]);
+        out.printf("model %s (%s): %d layers, C=%d, vocab %d; device %s%n", loaded.path(), loaded.weights().formats(),
+                config.nLayer(), config.nEmbd(), config.vocabSize(), deviceName);
+        out.printf("%d requests of %d prompt tokens generating %d tokens each; median of %d rounds after one warm-up%n%n",
+                requests, promptTokens, maxTokens, repeat);
+        out.printf("%8s %16s %14s %12s %26s%n", "batch", "generated tok/s", "requests/s", "seconds", "speed-up over batch " + batches.get(0));
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (int i = 0; i < batches.size(); i++) {
+            double s = Stats.median(seconds[i]);
+            out.printf("%8d %16.1f %14.2f %12.2f %25.2fx   (rounds %.2f..%.2f s)%n", batches.get(i), tokens / s, requests / s, s,
+                    base / s, Stats.min(seconds[i]), Stats.max(seconds[i]));
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("batch", batches.get(i));
+            row.put("medianSeconds", s);
+            row.put("roundSeconds", seconds[i]);
+            row.put("generatedTokensPerSecond", tokens / s);
+            row.put("requestsPerSecond", requests / s);
+            row.put("speedup", base / s);
+            rows.add(row);
+        }
+        if (json != null) {
+            Map<String, Object> report = new LinkedHashMap<>();
+            report.put("model", loaded.path().toString());
+            report.put("weights", loaded.weights().formats());
+            report.put("device", deviceName);
+            report.put("requests", requests);
+            report.put("promptTokens", promptTokens);
+            report.put("maxTokens", maxTokens);
+            report.put("repeat", repeat);
+            report.put("results", rows);
+            byte[] bytes = Json.write(report).getBytes(StandardCharsets.UTF_8);
+            AtomicFiles.write(json, s -> s.write(bytes));
+        }
+        return ExitCodes.OK;
+    }
+}
