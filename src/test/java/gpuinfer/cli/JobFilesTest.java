@@ -165,11 +165,11 @@ class JobFilesTest {
         EXPLAINED.put("missing-required.json", ":1:1: shape: missing; profile-attention jobs need it (The shape (the sweep's base).)");
         EXPLAINED.put("misspelt-kind.json", ":2:3: kind: expected one of generate, chat, devices, attention, tokenize, convert, "
                 + "compare, compare-attention, viz, viz-positions, profile-attention, profile-run, tune, selftest, "
-                + "bench-attention, bench-run, found the string \"atention\"; did you mean \"attention\"?");
+                + "bench-attention, bench-run, bench-batch, found the string \"atention\"; did you mean \"attention\"?");
         EXPLAINED.put("nested-wrong-type.json", ":4:21: kernel-define.VEC: expected a string, found an array");
         EXPLAINED.put("no-kind.json", ":1:1: kind: missing; name the command to run, one of generate, chat, devices, "
                 + "attention, tokenize, convert, compare, compare-attention, viz, viz-positions, profile-attention, "
-                + "profile-run, tune, selftest, bench-attention, bench-run");
+                + "profile-run, tune, selftest, bench-attention, bench-run, bench-batch");
         EXPLAINED.put("not-an-object.json", ":1:1: expected a JSON object (a job), found an array");
         EXPLAINED.put("null-value.json", ":3:3: max-tokens: expected an integer, found null; leave the field out for the default");
         EXPLAINED.put("scalar-for-array.json", ":3:3: prompt: expected an array of strings, found the string \"Hello\"");
