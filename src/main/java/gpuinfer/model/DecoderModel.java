@@ -252,6 +252,7 @@ public final class DecoderModel implements AutoCloseable {
             this.R = B * T;
             this.sk = Arrays.stream(length).max().orElse(0);
             this.padded = Arrays.stream(length).anyMatch(l -> l != sk);
+            backend.beginStep(B, T);
         }
 
         /** Embeddings: token (+ learned position; rotary models rotate q and k instead). */

@@ -108,6 +108,14 @@ public interface Backend extends AutoCloseable {
     default void finish() {
     }
 
+    /**
+     * The operations that follow belong to a forward step of {@code sequences} sequences with {@code tokens} tokens
+     * each: a decode step ({@code tokens} = 1) or a prefill. The OpenCL linear layer keeps every sequence's decode
+     * rows independent of how many share the step, and runs a prompt's rows through the faster prefill kernels.
+     */
+    default void beginStep(int sequences, int tokens) {
+    }
+
     /** Device memory this backend holds now (0 for the CPU). */
     long deviceBytes();
 

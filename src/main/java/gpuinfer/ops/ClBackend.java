@@ -240,6 +240,11 @@ public final class ClBackend implements Backend {
     }
 
     @Override
+    public void beginStep(int sequences, int tokens) {
+        linear.setPrefillStep(tokens > 1);
+    }
+
+    @Override
     public void flush() {
         queue.flush();
     }

@@ -141,6 +141,19 @@ public final class Linear {
             return rows <= DECODE_MAX_ROWS;
         }
 
+        /**
+         * In a prefill step (several tokens per sequence) products of this many rows or more leave the decode kernels:
+         * 4 to 15 rows run linear_nt, 16 and more the prefill variant. A prompt's rows need not match another run's
+         * rows bit for bit, only be fast: a 12-token prompt runs 1.5x faster through linear_nt than through
+         * linear_rows on PoCL.
+         */
+        public static final int PREFILL_MIN_ROWS = 4;
+
+        /** Whether a kernel is one of the decode shapes, which sum each row alone (linear_rows, linear_matvec). */
+        static boolean isDecodeKernel(String kernel) {
+            return kernel.equals("linear_rows") || kernel.equals("linear_matvec");
+        }
+
         /** The tuning key of a launch with this many rows of weights in {@code type}: "linear/decode/q8_0". */
         public static String tuningKey(int rows, WeightType type) {
             return type == WeightType.F32 ? tuningKey(rows) : tuningKey(rows) + "/" + type.label;
@@ -152,11 +165,16 @@ public final class Linear {
          * (decode) gets MB = 1 so that no work is repeated.
          */
         public static Config defaults(DeviceInfo device, int rows) {
+            return defaults(device, rows, isDecode(rows));
+        }
+
+        /** As above, for a decode kernel (linear_rows) or a prefill kernel (linear_nt, linear_packed). */
+        static Config defaults(DeviceInfo device, int rows, boolean decodeKernel) {
             if (device.isGpu()) {
                 return new Config(4, rows >= 2 ? 2 : 1, 2, (int) Math.min(64, device.maxWorkGroupSize()), 1);
             }
             int vec = Math.max(4, Math.min(16, device.preferredFloatVectorWidth()));
-            if (isDecode(rows)) {
+            if (decodeKernel) {
                 return new Config(vec, 1, vec >= 16 ? 8 : 4, (int) Math.min(16, device.maxWorkGroupSize()), 1);
             }
             // a group of 8 x 16 work-items covers 8*NB outputs of 64 rows (MB = 4)
@@ -175,7 +193,7 @@ public final class Linear {
                 case "linear_matvec" -> new Config(4, 1, 4, (int) Math.min(64, device.maxWorkGroupSize()), 1);
                 case "linear_tiled" -> new Config(4, 4, 4, 16, (int) Math.max(1, Math.min(16, device.maxWorkGroupSize() / 16)),
                         DEFAULT_TK);
-                default -> defaults(device, rows);
+                default -> defaults(device, rows, isDecodeKernel(kernel));
             };
         }
 
@@ -237,6 +255,8 @@ public final class Linear {
         private ClBuffer scratch;
         /** Whether linear_matvec's subgroup reduction failed to build here (then it is not asked for again). */
         private boolean subgroupsFailed;
+        /** Whether the products that follow belong to a prefill step (see {@link #setPrefillStep}). */
+        private boolean prefillStep;
 
         /** With default settings: nothing tuned or disabled (tests). */
         public OnDevice(ClContext context) {
@@ -265,9 +285,12 @@ public final class Linear {
             if (!type.runsNatively()) {
                 throw new IllegalArgumentException(type + " weights are converted at load; no kernel reads them");
             }
-            if (Config.isDecode(rows)) {
+            if (Config.isDecode(rows) && !(prefillStep && rows >= Config.PREFILL_MIN_ROWS)) {
                 Variants.Point point = Variants.linearDecode(type.label);
                 return chosen.computeIfAbsent(point.name(), p -> point.choose(settings, device, v -> fits(v, rows)));
+            }
+            if (rows < WIDEN_FIRST_ROWS) {
+                return "linear_nt/" + type.label;
             }
             Variants.Point point = Variants.linearPrefill(type.label);
             return chosen.computeIfAbsent(point.name(), p -> choosePrefill(point, type, rows));
@@ -291,6 +314,16 @@ public final class Linear {
             }
         }
 
+        /**
+         * Whether the products that follow belong to a prefill step (several tokens of each sequence: then 4 to 16
+         * rows run linear_nt or the prefill variant) or to a decode step (one token of each of up to
+         * {@link Config#DECODE_MAX_ROWS} sequences: the decode kernels, whose rows do not depend on how many share
+         * the step). Decode is the default.
+         */
+        public void setPrefillStep(boolean prefill) {
+            this.prefillStep = prefill;
+        }
+
         /** The tuning values of the chosen variant for this many rows of float32 weights. */
         public Config config(int rows) {
             return config(rows, WeightType.F32);
@@ -309,7 +342,9 @@ public final class Linear {
          */
         public Config config(String variant, int rows) {
             String kernel = kernelOf(variant);
-            String key = Config.tuningKey(rows, productType(kernel, formatOf(variant), rows));
+            WeightType product = productType(kernel, formatOf(variant), rows);
+            String key = (Config.isDecodeKernel(kernel) ? "linear/decode" : "linear/prefill")
+                    + (product == WeightType.F32 ? "" : "/" + product.label);
             return configs.computeIfAbsent(variant + " " + key, k -> configFor(kernel, variant, rows, key));
         }
 

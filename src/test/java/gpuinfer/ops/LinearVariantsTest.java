@@ -168,19 +168,23 @@ class LinearVariantsTest {
     }
 
     /**
-     * Rows of x: 1..4, 7 and 16 for decode (linear_matvec takes them three at a time); 17, 18 and around the group's
-     * rows for prefill.
+     * Rows of x: 1..4, 7 and 16 for decode (linear_matvec takes them three at a time); 16, 17 and around the
+     * group's rows for prefill; 4 and 15 for linear_nt (a prefill step's rows below 16).
      */
     private static int[] rowsOf(Linear.Config c, String kernel) {
         return switch (kernel) {
             case "linear_rows", "linear_matvec" -> new int[] {1, 2, 3, 4, 7, Linear.Config.DECODE_MAX_ROWS};
             default -> {
-                TreeSet<Integer> all = new TreeSet<>(List.of(17, 18));
+                TreeSet<Integer> all = new TreeSet<>(List.of(16, 17));
                 int groupRows = c.wgr() * c.mb();
                 for (int v : around(200, groupRows)) {
-                    if (v > Linear.Config.DECODE_MAX_ROWS) {
+                    if (v >= 16) {
                         all.add(v);
                     }
+                }
+                if (kernel.equals("linear_nt")) {
+                    all.add(4);
+                    all.add(15);
                 }
                 yield all.stream().mapToInt(Integer::intValue).toArray();
             }
@@ -207,8 +211,11 @@ class LinearVariantsTest {
             // the variant's tiles as configured here (decode rows and prefill rows have separate tuning keys)
             Linear.Config c = op.config(variant, kernel.equals("linear_rows") || kernel.equals("linear_matvec") ? 1 : 16);
             int cases = 0;
+            boolean decodeKernel = kernel.equals("linear_rows") || kernel.equals("linear_matvec");
+            op.setPrefillStep(!decodeKernel); // prefill rows of 4 to 16 leave the decode kernels in a prefill step only
             for (int R : rowsOf(c, kernel)) {
-                assertEquals(variant, op.variant(R, type), "R=" + R);
+                String expected = !decodeKernel && R >= 4 && R < 16 ? "linear_nt/" + type.label : variant;
+                assertEquals(expected, op.variant(R, type), "R=" + R);
                 for (int N : outputs(c, kernel)) {
                     for (int K : inner(type, c, kernel)) {
                         check(op, variant + " " + c.options(), type, R, N, K, cases++);
@@ -274,6 +281,13 @@ class LinearVariantsTest {
                     assertEquals(op.variant(1, type), op.variant(3, type), "one choice for R = 1..16");
                     assertEquals(op.variant(1, type), op.variant(16, type), "one choice for R = 1..16");
                     assertEquals((gpu ? "linear_tiled/" : "linear_packed/") + type.label, op.variant(17, type), family + " prefill");
+                    // a prompt's rows: 1..3 still the decode kernel, 4..15 linear_nt, 16 the prefill variant
+                    op.setPrefillStep(true);
+                    assertEquals(op.variant(1, WeightType.F32).replace("f32", type.label), op.variant(3, type), family + " 3 prompt rows");
+                    assertEquals("linear_nt/" + type.label, op.variant(4, type), family + " 4 prompt rows");
+                    assertEquals("linear_nt/" + type.label, op.variant(15, type), family + " 15 prompt rows");
+                    assertEquals((gpu ? "linear_tiled/" : "linear_packed/") + type.label, op.variant(16, type), family + " 16 prompt rows");
+                    op.setPrefillStep(false);
                 }
             }
         }
