@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class MainTest {
     private static final List<String> ALL = List.of("run", "chat", "devices", "attention", "tokenize", "convert", "compare", "viz", "profile",
-            "tune", "selftest", "bench", "help");
+            "tune", "selftest", "bench", "job", "help");
 
     @Test
     void aNamedSubcommandIsTheOnlyOneRegistered() {
