@@ -141,6 +141,18 @@ class SharedOptionsTest {
     }
 
     @Test
+    void repeatAndWarmupAreCheckedBeforeAnyWorkAndTheirHelpShowsTheKindsDefaults() {
+        for (String[] args : List.of(new String[] {"tune", "--warmup", "-1"}, new String[] {"profile", "run", "--repeat", "0"})) {
+            CliRunner r = CliRunner.run(args);
+            assertEquals(ExitCodes.USAGE, r.status(), r::toString);
+            assertTrue(r.err().contains("--repeat must be at least 1 and --warmup at least 0"), r::toString);
+        }
+        CliRunner help = CliRunner.run("tune", "--help");
+        assertTrue(help.out().contains("medians are reported (default: 5)")
+                && help.out().contains("driver's compilation (default: 1)"), help::toString);
+    }
+
+    @Test
     void theCommandsWithOwnDeclarationsOfAPerCommandNameStillDescribeIt() {
         // a per-command name is no excuse for help without a description
         usesByName().forEach((name, uses) -> {
