@@ -132,8 +132,8 @@ step attention-naive "${gi[@]}" attention --shape 2,8,2,77,300,64 --causal --imp
 step attention-flash "${gi[@]}" attention --shape 3,8,2,1,5000,128 --causal --kv-lens 5000,17,1 --impl flash --check --device "$device"
 step attention-flash-gpu-shapes "${gi[@]}" attention --shape 2,8,2,300,300,64 --causal --kv-lens 300,1 --impl flash --check --kernels gpu --device "$device"
 step attention-flash-jocl "${gi[@]}" attention --shape 2,8,2,300,300,64 --causal --impl flash --check --device "$device" --binding jocl
-step compare-attention "${gi[@]}" compare attention --shape 1,8,8,512,512,64 --causal --b "device=$device,impl=flash" --report "$out/compare-attention.json"
-step compare-model "${gi[@]}" compare --prompt "hello" --b "device=$device" --report "$out/compare-model.json"
+step compare-attention "${gi[@]}" compare attention --shape 1,8,8,512,512,64 --causal --b "device=$device,impl=flash" --json-out "$out/compare-attention.json"
+step compare-model "${gi[@]}" compare --prompt "hello" --b "device=$device" --json-out "$out/compare-model.json"
 step run "${gi[@]}" run --prompt "The meaning of life is" --max-tokens 40 --device "$device" --json
 step attention-ring "${gi[@]}" attention --shape 1,8,8,4096,4096,64 --causal --ring 2 --check --device "$device"
 step run-context-parallel "${gi[@]}" run --prompt "The history of the city begins with a small village on the river" \

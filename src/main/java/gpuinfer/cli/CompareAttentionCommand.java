@@ -10,8 +10,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.io.IOException;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /** {@code gpu-infer compare attention}: one attention computation by two executions, tensor by tensor. */
@@ -36,32 +34,26 @@ final class CompareAttentionCommand implements Callable<Integer> {
     @Option(names = "--kv-lens", split = ",", paramLabel = "L1,L2,...", description = "Key padding per batch entry.")
     int[] kvLens;
 
-    @Option(names = "--a", defaultValue = "cpu", paramLabel = "EXEC", description = "Execution a (default: ${DEFAULT-VALUE}).")
-    String a;
+    @picocli.CommandLine.Mixin
+    ExecutionOptions.ForAttention executions;
 
-    @Option(names = "--b", defaultValue = "impl=flash", paramLabel = "EXEC", description = "Execution b (default: ${DEFAULT-VALUE}).")
-    String b;
+    @picocli.CommandLine.Mixin
+    ToleranceOptions toleranceOptions;
 
-    @Option(names = "--atol", paramLabel = "X", description = "Absolute tolerance (default: 2e-5 for float32).")
-    Double atol;
-
-    @Option(names = "--rtol", paramLabel = "X", description = "Relative tolerance (default: 1e-4).")
-    Double rtol;
-
-    @Option(names = "--report", paramLabel = "R.json", description = "Also write the comparison as JSON.")
-    Path reportFile;
+    @picocli.CommandLine.Mixin
+    JsonOutputOptions json;
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() {
         AttentionCommand.Inputs inputs = input.random != null
                 ? AttentionCommand.Inputs.random(input.random.shape, input.random.seed)
                 : AttentionCommand.Inputs.files(input.files.q, input.files.k, input.files.v);
         AttentionProblem problem = new AttentionProblem(inputs.shape(), causal,
                 scale == null ? AttentionProblem.defaultScale(inputs.shape().headDim()) : scale, kvLens);
-        Tolerance tolerance = CompareCommand.tolerance(Tolerance.FP32_ATTENTION, atol, rtol);
+        Tolerance tolerance = toleranceOptions.over(Tolerance.FP32_ATTENTION);
         CompareReport report = AttentionComparison.compare(problem, inputs.q(), inputs.k(), inputs.v(),
-                side(Execution.parse(a, "flash")), side(Execution.parse(b, "flash")), tolerance);
-        return CompareCommand.finish(spec.commandLine().getOut(), report, reportFile);
+                side(Execution.parse(executions.a(), "flash")), side(Execution.parse(executions.b(), "flash")), tolerance);
+        return CompareCommand.finish(spec.commandLine().getOut(), report, json);
     }
 
     private static AttentionComparison.Side side(Execution execution) {

@@ -8,15 +8,11 @@ import gpuinfer.compare.ModelComparison;
 import gpuinfer.model.ModelWeights;
 import gpuinfer.model.ModelLocator;
 import gpuinfer.text.Tokenizer;
-import gpuinfer.util.AtomicFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /** {@code gpu-infer compare}: a model run twice (CPU reference and a device, by default), tensor by tensor. */
@@ -35,7 +31,7 @@ import java.util.concurrent.Callable;
                 "  gpu-infer compare --prompt \"hello\"",
                 "  gpu-infer compare --prompt \"hello\" --a device=0:0,binding=lwjgl --b device=0:0,binding=jocl",
                 "  gpu-infer compare --prompt \"hello\" --a device=auto --b weights=q8_0",
-                "  gpu-infer compare attention --shape 1,8,8,512,512,64 --causal --b impl=naive --report r.json", ""})
+                "  gpu-infer compare attention --shape 1,8,8,512,512,64 --causal --b impl=naive --json-out r.json", ""})
 final class CompareCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -54,25 +50,17 @@ final class CompareCommand implements Callable<Integer> {
             description = "Tokens execution a generates greedily before both are compared (default: ${DEFAULT-VALUE}).")
     int maxTokens;
 
-    @Option(names = "--a", defaultValue = "cpu", paramLabel = "EXEC",
-            description = "Execution a: cpu, or device=SPEC,binding=NAME,weights=FORMAT (default: ${DEFAULT-VALUE}).")
-    String a;
+    @picocli.CommandLine.Mixin
+    ExecutionOptions.ForModel executions;
 
-    @Option(names = "--b", defaultValue = "device=auto", paramLabel = "EXEC",
-            description = "Execution b (default: ${DEFAULT-VALUE}: the default OpenCL device).")
-    String b;
+    @picocli.CommandLine.Mixin
+    ToleranceOptions toleranceOptions;
 
-    @Option(names = "--atol", paramLabel = "X", description = "Absolute tolerance (default: 1e-4 for float32 activations and logits).")
-    Double atol;
-
-    @Option(names = "--rtol", paramLabel = "X", description = "Relative tolerance (default: 1e-4).")
-    Double rtol;
-
-    @Option(names = "--report", paramLabel = "R.json", description = "Also write the comparison as JSON.")
-    Path reportFile;
+    @picocli.CommandLine.Mixin
+    JsonOutputOptions json;
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() {
         if (maxTokens < 0) {
             throw new InputException("--max-tokens must be 0 or more.");
         }
@@ -88,30 +76,21 @@ final class CompareCommand implements Callable<Integer> {
             throw new InputException("The prompt (" + ids.length + " tokens) and --max-tokens " + maxTokens
                     + " exceed the model's n_positions " + weights.config.nPositions() + ".");
         }
-        Tolerance tolerance = tolerance(Tolerance.FP32_MODEL, atol, rtol);
+        Tolerance tolerance = toleranceOptions.over(Tolerance.FP32_MODEL);
         CompareReport report;
-        try (ModelComparison.Side sideA = ModelComparison.of(Execution.parse(a, "opencl"));
-             ModelComparison.Side sideB = ModelComparison.of(Execution.parse(b, "opencl"))) {
+        try (ModelComparison.Side sideA = ModelComparison.of(Execution.parse(executions.a(), "opencl"));
+             ModelComparison.Side sideB = ModelComparison.of(Execution.parse(executions.b(), "opencl"))) {
             report = ModelComparison.compare(weights, ids, maxTokens, sideA, sideB, tolerance, interventions);
         }
-        return finish(spec.commandLine().getOut(), report, reportFile);
+        return finish(spec.commandLine().getOut(), report, json);
     }
 
-    static Tolerance tolerance(Tolerance base, Double atol, Double rtol) {
-        try {
-            return new Tolerance(atol != null ? atol : base.atol(), rtol != null ? rtol : base.rtol());
-        } catch (IllegalArgumentException e) {
-            throw new InputException("--atol and --rtol must be non-negative.");
+    /** Prints the report (as text, or as JSON under --json), writes --json-out, and gives the exit status. */
+    static int finish(PrintWriter out, CompareReport report, JsonOutputOptions json) {
+        if (!json.replacesText()) {
+            report.print(out);
         }
-    }
-
-    static int finish(PrintWriter out, CompareReport report, Path reportFile) throws IOException {
-        report.print(out);
-        if (reportFile != null) {
-            String text = Json.write(report.toJson());
-            AtomicFiles.write(reportFile, o -> o.write(text.getBytes(StandardCharsets.UTF_8)));
-            out.println("report: " + reportFile);
-        }
+        json.emit(out, report.toJson());
         return report.passed() ? ExitCodes.OK : ExitCodes.MISMATCH;
     }
 }

@@ -3,11 +3,11 @@ package gpuinfer.cli;
 import gpuinfer.InputException;
 import gpuinfer.model.GgufExport;
 import gpuinfer.model.LoadedModel;
-import gpuinfer.model.ModelLocator;
 import gpuinfer.util.Progress;
 import gpuinfer.util.Sizes;
 import gpuinfer.weights.WeightType;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -35,9 +35,9 @@ final class ConvertCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "PATH",
-            description = "The model to convert: a Hugging Face folder or a GGUF file (default: the bundled model).")
-    Path model;
+    /** The model to convert. */
+    @Mixin
+    ModelPathOption model;
 
     @Option(names = "--out", required = true, paramLabel = "FILE.gguf", description = "The GGUF file to write.")
     Path out;
@@ -54,7 +54,7 @@ final class ConvertCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         PrintWriter stdout = spec.commandLine().getOut();
         WeightType target = WeightType.parseTarget("--type", type);
-        Path source = model != null ? model : ModelLocator.bundled();
+        Path source = model.path();
         if (Files.exists(out) && Files.exists(source) && isSameFile(out, source)) {
             throw new InputException("--out " + out + " is the model being converted; write to another file.");
         }

@@ -8,7 +8,7 @@ import gpuinfer.cl.DeviceSelector;
 import gpuinfer.cl.OpenClUnavailableException;
 import gpuinfer.util.Sizes;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
@@ -26,33 +26,28 @@ final class DevicesCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--binding", defaultValue = ClRuntime.DEFAULT_BINDING, paramLabel = "NAME",
-            description = "Java OpenCL binding: lwjgl or jocl (default: ${DEFAULT-VALUE}).")
-    String binding;
+    @Mixin
+    BindingOption binding;
 
-    @Option(names = "--json", description = "Print machine-readable JSON.")
-    boolean json;
+    @Mixin
+    JsonOutputOptions json;
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        ClRuntime runtime = ClRuntime.get(binding);
+        ClRuntime runtime = binding.runtime();
         List<ClPlatform> platforms = runtime.platforms();
         if (platforms.isEmpty() || runtime.devices().isEmpty()) {
-            if (json) {
-                out.println(Json.write(Map.of("binding", runtime.binding(), "library", runtime.library(),
-                        "platforms", List.of())));
-            }
+            json.emit(out, Map.of("binding", runtime.binding(), "library", runtime.library(), "platforms", List.of()));
             throw new OpenClUnavailableException("No OpenCL " + (platforms.isEmpty() ? "platform" : "device")
                     + " found: the OpenCL library (" + runtime.library() + ") is installed, but no driver (ICD) with a "
                     + "device is registered with it.");
         }
         ClDevice auto = DeviceSelector.select(runtime.devices(), "auto");
-        if (json) {
-            out.println(Json.write(toJson(runtime, auto)));
-        } else {
+        if (!json.replacesText()) {
             printText(out, runtime, auto);
         }
+        json.emit(out, toJson(runtime, auto));
         return ExitCodes.OK;
     }
 

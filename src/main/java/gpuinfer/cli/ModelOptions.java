@@ -1,20 +1,21 @@
 package gpuinfer.cli;
 
 import gpuinfer.model.LoadedModel;
-import gpuinfer.model.ModelLocator;
 import gpuinfer.weights.WeightType;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
 
-/** The options every command that runs a model shares: which model, and the format its weights run in. */
+/**
+ * The options every command that runs a model shares: which model ({@link ModelPathOption}, --model), and the format
+ * its weights run in (--weights). A command takes {@code @Mixin ModelOptions modelOptions;} and calls
+ * {@code modelOptions.open(err)}.
+ */
 public final class ModelOptions {
-    @Option(names = "--model", paramLabel = "PATH",
-            description = "A Hugging Face folder (config.json, model.safetensors or its shards, tokenizer.json or "
-                    + "vocab.json + merges.txt) of a gpt2, llama, mistral or qwen2 model, or a GGUF file of llama.cpp's "
-                    + "gpt2, llama or qwen2 architecture (default: the bundled model).")
-    Path model;
+    @Mixin
+    ModelPathOption model;
 
     @Option(names = "--weights", paramLabel = "FORMAT",
             description = "Convert every weight matrix to f32, f16, bf16, q8_0 or q4_0 as it is uploaded (ggml's "
@@ -23,7 +24,7 @@ public final class ModelOptions {
 
     /** The model's path: --model, or the bundled model. */
     Path path() {
-        return model != null ? model : ModelLocator.bundled();
+        return model.path();
     }
 
     /** The format of --weights, or null. */

@@ -6,13 +6,17 @@ import gpuinfer.cl.ClRuntime;
 import gpuinfer.cl.ProgramCache;
 import gpuinfer.selftest.DeviceSetup;
 import gpuinfer.variants.KernelSettings;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** The options every command that runs OpenCL shares. */
+/**
+ * The options every command that runs OpenCL shares: --binding ({@link BindingOption}), --device, --kernels,
+ * --no-cache. A command takes {@code @Mixin OpenClOptions opencl;} and opens its context with
+ * {@code opencl.openContext(opencl.selectDevice())}.
+ */
 public final class OpenClOptions {
-    @Option(names = "--binding", defaultValue = ClRuntime.DEFAULT_BINDING, paramLabel = "NAME",
-            description = "Java OpenCL binding: lwjgl or jocl (default: ${DEFAULT-VALUE}).")
-    String binding;
+    @Mixin
+    BindingOption binding;
 
     @Option(names = "--device", defaultValue = "auto", paramLabel = "SPEC",
             description = "auto (first GPU, else first device), an index P:D, a type (gpu, cpu, accelerator) or part "
@@ -29,7 +33,7 @@ public final class OpenClOptions {
     boolean noCache;
 
     ClRuntime runtime() {
-        return ClRuntime.get(binding);
+        return binding.runtime();
     }
 
     ClDevice selectDevice() {

@@ -29,8 +29,8 @@ import java.util.concurrent.Callable;
 
 /** {@code gpu-infer profile run}: a text generation, kernel by kernel. */
 @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Profile a generation (prefill of the prompt, then --max-tokens greedy decode steps) after one",
-                "untimed warm-up generation: every kernel launch is recorded.", ""})
+        description = {"Profile a generation (prefill of the prompt, then --max-tokens greedy decode steps): --warmup",
+                "untimed generations, then --repeat recorded ones; every kernel launch is recorded.", ""})
 final class ProfileRunCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -44,8 +44,9 @@ final class ProfileRunCommand implements Callable<Integer> {
     @Option(names = "--max-tokens", defaultValue = "16", description = "Tokens generated (default: ${DEFAULT-VALUE}).")
     int maxTokens;
 
-    @Option(names = "--repeat", defaultValue = "1", description = "Recorded generations (default: ${DEFAULT-VALUE}).")
-    int repeat;
+    /** Untimed generations, then recorded ones. */
+    @Mixin
+    RepeatOptions.Measured repeat;
 
     @Mixin
     ProfileOutputOptions output;
@@ -55,9 +56,10 @@ final class ProfileRunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (repeat < 1 || maxTokens < 1) {
-            throw new InputException("--repeat and --max-tokens must be at least 1.");
+        if (maxTokens < 1) {
+            throw new InputException("--max-tokens must be at least 1.");
         }
+        repeat.checked();
         PrintWriter out = spec.commandLine().getOut();
         gpuinfer.model.LoadedModel loaded = modelOptions.open(spec.commandLine().getErr());
         Path dir = loaded.path();
@@ -71,14 +73,16 @@ final class ProfileRunCommand implements Callable<Integer> {
         ClDevice device = opencl.selectDevice();
         List<KernelTiming> all = new ArrayList<>();
         List<List<KernelTiming>> runs = new ArrayList<>();
-        double[] walls = new double[repeat];
+        double[] walls = new double[repeat.repeat()];
         DevicePeaks peaks;
         try (ClContext context = opencl.openContext(device);
              DecoderModel gpt = new DecoderModel(new ClBackend(context, opencl.settings(context)), weights, 1, ids.length + maxTokens, ids.length, 1)) {
             peaks = DevicePeaks.of(context, output.measurePeaks);
             ClQueue queue = context.queue();
-            Generator.generate(gpt, tokenizer, List.of(ids), maxTokens, SamplingOptions.greedy(), false, null);
-            for (int r = 0; r < repeat; r++) {
+            for (int w = 0; w < repeat.warmup(); w++) {
+                Generator.generate(gpt, tokenizer, List.of(ids), maxTokens, SamplingOptions.greedy(), false, null);
+            }
+            for (int r = 0; r < repeat.repeat(); r++) {
                 queue.startRecording();
                 long start = System.nanoTime();
                 List<KernelTiming> run;
@@ -95,7 +99,7 @@ final class ProfileRunCommand implements Callable<Integer> {
         }
         List<KernelProfile.Row> rows = KernelProfile.rows("", all, peaks);
         out.printf("profile of %s generating %d tokens after a %d-token prompt on %s %s through %s; %d recorded generation(s)%n%n",
-                dir.getFileName(), maxTokens, ids.length, device.id(), device.name(), opencl.runtime().binding(), repeat);
+                dir.getFileName(), maxTokens, ids.length, device.id(), device.name(), opencl.runtime().binding(), repeat.repeat());
         ProfileOutput.printTable(out, rows, peaks);
         ProfileOutput.printOverhead(out, KernelProfile.overhead(runs, walls));
         ProfileOutput.writeFiles(out, device.name(), dir.getFileName() + " generation on " + device.name(), all, rows, peaks,

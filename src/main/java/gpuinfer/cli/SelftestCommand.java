@@ -12,7 +12,6 @@ import gpuinfer.variants.KernelSettings;
 import gpuinfer.variants.Variants.Point;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.IOException;
@@ -39,8 +38,8 @@ final class SelftestCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--json", description = "Print the results as JSON instead of a table.")
-    boolean json;
+    @Mixin
+    JsonOutputOptions json;
 
     @Mixin
     OpenClOptions opencl;
@@ -58,7 +57,7 @@ final class SelftestCommand implements Callable<Integer> {
         long start = System.nanoTime();
         try (ClContext context = opencl.openContext(device)) {
             String family = settings.gpuShaped(info) ? "GPU-shaped" : "CPU-shaped";
-            if (!json) {
+            if (!json.replacesText()) {
                 out.printf("self-test of %d kernel variants on %s %s (%s), %s kernels preferred (--kernels %s), "
                         + "against the CPU reference%n%n", DeviceSelfTest.count(), device.id(), info.name(),
                         info.driverVersion(), family, settings.family().label());
@@ -66,7 +65,7 @@ final class SelftestCommand implements Callable<Integer> {
                 out.flush();
             }
             try (DeviceSelfTest test = new DeviceSelfTest(context, settings);
-                 Progress progress = json ? new Progress(err, "self-test", DeviceSelfTest.count(), 2) : null) {
+                 Progress progress = json.replacesText() ? new Progress(err, "self-test", DeviceSelfTest.count(), 2) : null) {
                 results = test.all(r -> {
                     if (progress != null) {
                         progress.step(1);
@@ -92,9 +91,7 @@ final class SelftestCommand implements Callable<Integer> {
         long passed = results.stream().filter(VariantResult::passed).count();
         List<VariantResult> failed = results.stream().filter(VariantResult::failed).toList();
         long notRun = results.size() - passed - failed.size();
-        if (json) {
-            out.println(Json.write(toJson(device, info, settings, store, stored, results, uses, seconds)));
-        } else {
+        if (!json.replacesText()) {
             out.printf(Locale.ROOT, "%n%d variants in %.1f s: %d passed, %d failed, %d not run%n", results.size(), seconds,
                     passed, failed.size(), notRun);
             for (VariantResult r : failed) {
@@ -114,6 +111,9 @@ final class SelftestCommand implements Callable<Integer> {
             uses.forEach((point, variant) -> out.printf("  %-20s %s%n", point, variant));
             out.println(stored != null ? "results stored in " + stored + " (used by every later run on this device and driver)"
                     : "results not stored");
+        }
+        if (json.wanted()) {
+            json.emit(out, toJson(device, info, settings, store, stored, results, uses, seconds));
         }
         return failed.isEmpty() ? ExitCodes.OK : ExitCodes.MISMATCH;
     }

@@ -4,6 +4,7 @@ import gpuinfer.InputException;
 import gpuinfer.text.Tokenizer;
 import gpuinfer.text.Tokenizers;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -39,10 +40,8 @@ final class TokenizeCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", paramLabel = "PATH",
-            description = "A model folder (tokenizer.json, or GPT-2's vocab.json and merges.txt) or a GGUF file "
-                    + "(default: the bundled model).")
-    Path model;
+    @Mixin
+    ModelPathOption model;
 
     @Option(names = "--bos", description = "Add the BOS token in front where the model's tokenizer does (Llama), as "
             + "Hugging Face's encode and a prompt do.")
@@ -56,8 +55,8 @@ final class TokenizeCommand implements Callable<Integer> {
             + "its bytes in hex, and its text when the bytes are whole UTF-8 characters.")
     boolean verbose;
 
-    @Option(names = "--json", description = "Print machine-readable JSON.")
-    boolean json;
+    @Mixin
+    JsonOutputOptions json;
 
     @Parameters(paramLabel = "TEXT|IDS", arity = "1..*",
             description = "The text to tokenize, as one argument (quote it), or - to read it from standard input "
@@ -72,10 +71,8 @@ final class TokenizeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
-        if (model == null) {
-            model = gpuinfer.model.ModelLocator.bundled();
-        }
-        Tokenizer tokenizer = tokenizerOf(model);
+        Path modelPath = model.path();
+        Tokenizer tokenizer = tokenizerOf(modelPath);
         int[] ids;
         String text;
         if (decode) {
@@ -89,17 +86,26 @@ final class TokenizeCommand implements Callable<Integer> {
             text = arguments.get(0).equals("-") ? readStdin() : arguments.get(0);
             ids = bos ? tokenizer.encodeWithBos(text) : tokenizer.encode(text);
         }
-        if (json) {
+        if (!json.replacesText()) {
+            printText(out, tokenizer, ids, text);
+        }
+        if (json.wanted()) {
             Map<String, Object> report = new LinkedHashMap<>();
-            report.put("model", model.toString());
+            report.put("model", modelPath.toString());
             report.put("count", ids.length);
             report.put("ids", ids);
             report.put("text", text);
             if (verbose) {
                 report.put("tokens", tokensJson(tokenizer, ids));
             }
-            out.println(Json.write(report));
-        } else if (verbose) {
+            json.emit(out, report);
+        }
+        return ExitCodes.OK;
+    }
+
+    /** The result as text: the ids, or the decoded text, or (--verbose) one line per token. */
+    private void printText(PrintWriter out, Tokenizer tokenizer, int[] ids, String text) {
+        if (verbose) {
             out.printf("%d tokens, %d characters%n", ids.length, text.codePointCount(0, text.length()));
             for (int id : ids) {
                 byte[] bytes = tokenizer.decodeBytes(new int[] {id});
@@ -116,7 +122,6 @@ final class TokenizeCommand implements Callable<Integer> {
             }
             out.println(line);
         }
-        return ExitCodes.OK;
     }
 
     /** The tokenizer of a model folder or of a GGUF file. */

@@ -47,8 +47,9 @@ final class TuneCommand implements Callable<Integer> {
     @Option(names = "--budget", defaultValue = "24", description = "Candidates tried per kernel besides the defaults (default: ${DEFAULT-VALUE}).")
     int budget;
 
-    @Option(names = "--repeat", defaultValue = "5", description = "Timed runs per candidate; medians decide (default: ${DEFAULT-VALUE}).")
-    int repeat;
+    /** Per candidate: untimed runs, then timed runs whose median decides. */
+    @Mixin
+    RepeatOptions.Measured repeat;
 
     @Option(names = "--head-dim", defaultValue = "64", description = "Head size flash is tuned for (default: ${DEFAULT-VALUE}).")
     int headDim;
@@ -84,9 +85,10 @@ final class TuneCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (budget < 0 || repeat < 1) {
-            throw new InputException("--budget must be at least 0 and --repeat at least 1.");
+        if (budget < 0) {
+            throw new InputException("--budget must be at least 0.");
         }
+        repeat.checked();
         List<Tuner.Target> targets = new ArrayList<>();
         if (kernel.equals("flash") || kernel.equals("all")) {
             targets.add(FlashTarget.of(new AttentionShape(1, 12, 12, seq, seq, headDim)));
@@ -119,7 +121,7 @@ final class TuneCommand implements Callable<Integer> {
                 out.flush();
                 Tuner.Result result;
                 try (Progress progress = new Progress(err, "tuning " + target.key(), candidates.size() + 1L)) {
-                    result = Tuner.tune(context, target, candidates, 1, repeat, outcome -> {
+                    result = Tuner.tune(context, target, candidates, repeat.warmup(), repeat.repeat(), outcome -> {
                         progress.step(1);
                         out.printf(Locale.ROOT, "  %-58s %s%n", outcome.candidate(), outcome.accepted()
                                 ? String.format(Locale.ROOT, "%9.3f ms", outcome.millis()) : "rejected: " + outcome.reason());

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 @ExtendWith(NoLeaks.class)
@@ -22,7 +23,7 @@ class CompareCommandTest {
     void theIssueExamplesPassAndWriteAReport() throws Exception {
         OpenClTestSupport.device("lwjgl");
         Path report = dir.resolve("r.json");
-        CliRunner attention = CliRunner.run("compare", "attention", "--shape", "1,8,8,512,512,64", "--causal", "--report", report.toString());
+        CliRunner attention = CliRunner.run("compare", "attention", "--shape", "1,8,8,512,512,64", "--causal", "--json-out", report.toString());
         assertEquals(0, attention.status(), attention::toString);
         assertTrue(attention.out().contains("PASS: all 2 tensors within tolerance"), attention::toString);
         JsonNode json = new ObjectMapper().readTree(report.toFile());
@@ -36,11 +37,19 @@ class CompareCommandTest {
     }
 
     @Test
-    void aMismatchExitsWithOneAndNamesTheFirstTensor() {
+    void aMismatchExitsWithOneAndNamesTheFirstTensor() throws Exception {
         OpenClTestSupport.device("lwjgl");
         CliRunner r = CliRunner.run("compare", "attention", "--shape", "1,2,2,20,20,16", "--b", "impl=naive", "--atol", "0", "--rtol", "0");
         assertEquals(1, r.status(), r::toString);
         assertTrue(r.out().contains("FAIL: the runs diverge first at 'scores'"), r::toString);
+        // --json: the report alone on standard output, the same as --json-out writes
+        Path report = dir.resolve("fail.json");
+        CliRunner json = CliRunner.run("compare", "attention", "--shape", "1,2,2,20,20,16", "--b", "impl=naive",
+                "--atol", "0", "--rtol", "0", "--json", "--json-out", report.toString());
+        assertEquals(1, json.status(), json::toString);
+        JsonNode printed = new ObjectMapper().readTree(json.out());
+        assertFalse(printed.get("passed").asBoolean(), json::toString);
+        assertEquals(printed, new ObjectMapper().readTree(report.toFile()));
         CliRunner bad = CliRunner.run("compare", "attention", "--shape", "1,2,2,20,20,16", "--b", "colour=red");
         assertEquals(2, bad.status(), bad::toString);
     }
@@ -50,7 +59,7 @@ class CompareCommandTest {
         OpenClTestSupport.device("lwjgl");
         Path report = dir.resolve("q8.json");
         CliRunner r = CliRunner.run("compare", "--prompt", "hello", "--a", "device=auto", "--b", "weights=q8_0",
-                "--report", report.toString());
+                "--json-out", report.toString());
         assertEquals(0, r.status(), r::toString);
         assertTrue(r.out().contains("weights converted to Q8_0") && r.out().contains("nmse <= 1.0e-03")
                 && r.out().contains("PASS: all 39 tensors within their NMSE limits"), r::toString);

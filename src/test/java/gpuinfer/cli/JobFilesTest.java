@@ -102,7 +102,7 @@ class JobFilesTest {
             "attention --shape 1,2,2,33,33,16 --causal --ring 2 --kernel-define NB=8 --kernel-define QB=4 --check",
             "attention --q q.npy --k k.npy --v v.npy --out o.npy --lse-out l.npy --kv-lens 3,4",
             "tokenize --model models/gpt2-brown 'Hello world' again",
-            "compare --a cpu --b device=auto --prompt Hi --atol 1e-4 --report r.json",
+            "compare --a cpu --b device=auto --prompt Hi --atol 1e-4 --json-out r.json",
             "profile attention --shape 1,1,1,8,8,16 --sweep S=8,16 --repeat 2 --trace t.json",
             "bench run --prompt-tokens 8 --decode-tokens 2 --gemm-anchor none"})
     void aSavedJobIsTheCommandLineItCameFrom(String line) {

@@ -75,6 +75,21 @@ class TokenizeCommandTest {
     }
 
     @Test
+    void jsonOutWritesTheSameJsonBesideTheTextAndJsonPrintsItAlone() throws Exception {
+        Path file = dir.resolve("ids.json");
+        CliRunner text = CliRunner.run("tokenize", "--model", model, "--json-out", file.toString(), "Hello world");
+        assertEquals(0, text.status(), text::toString);
+        assertEquals("15496 995\njson: " + file, text.out().strip());
+        CliRunner json = CliRunner.run("tokenize", "--model", model, "--json", "Hello world");
+        assertEquals(new ObjectMapper().readTree(json.out()), new ObjectMapper().readTree(file.toFile()));
+        assertEquals("[15496,995]", new ObjectMapper().readTree(file.toFile()).get("ids").toString());
+
+        CliRunner unwritable = CliRunner.run("tokenize", "--model", model, "--json-out", dir.toString(), "Hello");
+        assertEquals(ExitCodes.USAGE, unwritable.status(), unwritable::toString);
+        assertTrue(unwritable.err().contains("--json-out " + dir + ": cannot write the file"), unwritable::toString);
+    }
+
+    @Test
     void readsTextAndIdsFromStandardInputExactly() {
         assertEquals("15496 995 198", withStdin("Hello world\n".getBytes(StandardCharsets.UTF_8),
                 "tokenize", "--model", model, "-").out().strip());
