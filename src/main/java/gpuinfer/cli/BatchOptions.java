@@ -9,10 +9,13 @@ import java.nio.file.Path;
 
 /** {@code run}'s options for a batch of requests from a JSONL file (a picocli mixin; see {@link BatchRun}). */
 final class BatchOptions {
-    @Option(names = "--requests", paramLabel = "IN.jsonl",
-            description = "Generate for every request of this JSONL file (one {\"id\", \"prompt\", optional "
-                    + "\"max_tokens\", \"temperature\", \"seed\", \"stop\"} a line) into --results; rerunning resumes.")
-    Path requests;
+    /** The requests file (--requests), or null for a single run. */
+    Path requests() {
+        return requestsFile.requests;
+    }
+
+    @picocli.CommandLine.Mixin
+    RequestsFileOption requestsFile;
 
     @Option(names = "--results", paramLabel = "OUT.jsonl",
             description = "With --requests: the JSONL file of results, one line per request, appended as each finishes.")
@@ -29,7 +32,7 @@ final class BatchOptions {
 
     /** Whether this is a batch run. */
     boolean requested() {
-        return requests != null;
+        return requestsFile.requests != null;
     }
 
     /** Checks the options that only make sense with --requests were not given without it. */

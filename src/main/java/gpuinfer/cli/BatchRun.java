@@ -80,12 +80,12 @@ final class BatchRun {
         String impl = run.implOption.checked();
 
         // everything that can fail on the files fails before the model loads
-        List<RequestFile.Entry> entries = RequestFile.read(options.requests);
+        List<RequestFile.Entry> entries = RequestFile.read(options.requests());
         Map<String, JsonNode> done = ResultFile.readForResume(options.results, err);
         List<RequestFile.Entry> mine = entries.stream().filter(e -> shard.contains(e.key())).toList();
         List<RequestFile.Entry> pending = mine.stream().filter(e -> !done.containsKey(e.key())).toList();
         Map<String, Object> report = new LinkedHashMap<>();
-        report.put("requests", options.requests.toString());
+        report.put("requests", options.requests().toString());
         report.put("results", options.results.toString());
         report.put("shard", shard.toString());
         report.put("total", mine.size());
@@ -128,11 +128,10 @@ final class BatchRun {
             report.put("failed", failed);
             generate(loaded, runnable, batch, impl, results, progress, report);
         }
-        if (run.json) {
-            out.println(Json.write(report));
-        } else {
+        if (!run.json.replacesText()) {
             out.println(summary(report));
         }
+        run.json.emit(out, report);
         return ExitCodes.OK;
     }
 

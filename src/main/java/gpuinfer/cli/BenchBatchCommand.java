@@ -35,14 +35,14 @@ import java.util.concurrent.Callable;
  * in one process (each prefilled, then decoded alone).
  */
 @Command(name = "batch", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Benchmark batched generation: --requests requests of --prompt-tokens random prompt tokens, each",
+        description = {"Benchmark batched generation: --request-count requests of --prompt-tokens random prompt tokens, each",
                 "generating exactly --max-tokens tokens (greedy, end-of-text ignored), run with continuous batching",
-                "at each --batches size. Prints the median over --repeat rounds (after one warm-up; the sizes",
+                "at each --batches size. Prints the median over --repeat rounds (after --warmup rounds; the sizes",
                 "interleaved in every round) of generated tokens/s and requests/s, and the speed-up over batch 1:",
                 "the same requests one after another in one process.",
                 "", "Examples:",
                 "  gpu-infer bench batch",
-                "  gpu-infer bench batch --model gpt2-124m-random --requests 32 --max-tokens 16 --batches 1,4,16", ""})
+                "  gpu-infer bench batch --model gpt2-124m-random --request-count 32 --max-tokens 16 --batches 1,4,16", ""})
 final class BenchBatchCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -50,7 +50,7 @@ final class BenchBatchCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
 
-    @Option(names = "--requests", defaultValue = "32", paramLabel = "N", description = "Requests per round (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--request-count", defaultValue = "32", paramLabel = "N", description = "Requests per round (default: ${DEFAULT-VALUE}).")
     int requests;
 
     @Option(names = "--prompt-tokens", defaultValue = "16", paramLabel = "N", description = "Prompt length (default: ${DEFAULT-VALUE}).")
@@ -63,19 +63,22 @@ final class BenchBatchCommand implements Callable<Integer> {
             description = "Batch sizes; the first is the baseline of the speed-ups (default: ${DEFAULT-VALUE}).")
     List<Integer> batches;
 
-    @Option(names = "--repeat", defaultValue = "3", paramLabel = "N", description = "Timed rounds after one warm-up round (default: ${DEFAULT-VALUE}).")
-    int repeat;
+    @Mixin
+    RepeatOptions.Measured rounds;
 
-    @Option(names = "--json", paramLabel = "OUT.json", description = "Also write the measurements as JSON.")
-    Path json;
+    @Mixin
+    JsonOutputOptions json;
 
     @Mixin
     OpenClOptions opencl;
 
     @Override
     public Integer call() throws IOException {
-        if (requests < 1 || promptTokens < 1 || maxTokens < 1 || repeat < 1) {
-            throw new InputException("--requests, --prompt-tokens, --max-tokens and --repeat must be at least 1.");
+        rounds.checked();
+        int repeat = rounds.repeat();
+        int warmup = rounds.warmup();
+        if (requests < 1 || promptTokens < 1 || maxTokens < 1) {
+            throw new InputException("--request-count, --prompt-tokens and --max-tokens must be at least 1.");
         }
         for (int b : batches) {
             if (b < 1 || b > Linear.Config.DECODE_MAX_ROWS) {
@@ -108,17 +111,17 @@ final class BenchBatchCommand implements Callable<Integer> {
                     models.add(new DecoderModel(new ClBackend(context, settings), loaded.weights(), b,
                             promptTokens + maxTokens, step, b));
                 }
-                for (int round = 0; round <= repeat; round++) {
+                for (int round = 0; round < warmup + repeat; round++) {
                     for (int i = 0; i < batches.size(); i++) {
                         // no stop ids: every request generates exactly maxTokens
                         BatchEngine engine = new BatchEngine(models.get(i), new int[0], loaded.tokenizer()::continuationDecoder);
                         long t0 = System.nanoTime();
                         engine.run(work.iterator(), c -> { });
                         double s = (System.nanoTime() - t0) / 1e9;
-                        if (round > 0) {
-                            seconds[i][round - 1] = s;
+                        if (round >= warmup) {
+                            seconds[i][round - warmup] = s;
                         }
-                        err.printf("round %d%s, batch %d: %.2f s%n", round, round == 0 ? " (warm-up)" : "", batches.get(i), s);
+                        err.printf("round %d%s, batch %d: %.2f s%n", round + 1, round < warmup ? " (warm-up)" : "", batches.get(i), s);
                         err.flush();
                     }
                 }
@@ -128,15 +131,16 @@ final class BenchBatchCommand implements Callable<Integer> {
         }
         long tokens = (long) requests * maxTokens;
         double base = Stats.median(seconds[0]);
-        out.printf("model %s (%s): %d layers, C=%d, vocab %d; device %s%n", loaded.path(), loaded.weights().formats(),
+        (json.replacesText() ? err : out).printf("model %s (%s): %d layers, C=%d, vocab %d; device %s%n", loaded.path(), loaded.weights().formats(),
                 config.nLayer(), config.nEmbd(), config.vocabSize(), deviceName);
-        out.printf("%d requests of %d prompt tokens generating %d tokens each; median of %d rounds after one warm-up%n%n",
-                requests, promptTokens, maxTokens, repeat);
-        out.printf("%8s %16s %14s %12s %26s%n", "batch", "generated tok/s", "requests/s", "seconds", "speed-up over batch " + batches.get(0));
+        java.io.PrintWriter text = json.replacesText() ? err : out;
+        text.printf("%d requests of %d prompt tokens generating %d tokens each; median of %d rounds after %d warm-up%n%n",
+                requests, promptTokens, maxTokens, repeat, warmup);
+        text.printf("%8s %16s %14s %12s %26s%n", "batch", "generated tok/s", "requests/s", "seconds", "speed-up over batch " + batches.get(0));
         List<Map<String, Object>> rows = new ArrayList<>();
         for (int i = 0; i < batches.size(); i++) {
             double s = Stats.median(seconds[i]);
-            out.printf("%8d %16.1f %14.2f %12.2f %25.2fx   (rounds %.2f..%.2f s)%n", batches.get(i), tokens / s, requests / s, s,
+            text.printf("%8d %16.1f %14.2f %12.2f %25.2fx   (rounds %.2f..%.2f s)%n", batches.get(i), tokens / s, requests / s, s,
                     base / s, Stats.min(seconds[i]), Stats.max(seconds[i]));
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("batch", batches.get(i));
@@ -147,7 +151,7 @@ final class BenchBatchCommand implements Callable<Integer> {
             row.put("speedup", base / s);
             rows.add(row);
         }
-        if (json != null) {
+        if (json.wanted()) {
             Map<String, Object> report = new LinkedHashMap<>();
             report.put("model", loaded.path().toString());
             report.put("weights", loaded.weights().formats());
@@ -156,9 +160,9 @@ final class BenchBatchCommand implements Callable<Integer> {
             report.put("promptTokens", promptTokens);
             report.put("maxTokens", maxTokens);
             report.put("repeat", repeat);
+            report.put("warmup", warmup);
             report.put("results", rows);
-            byte[] bytes = Json.write(report).getBytes(StandardCharsets.UTF_8);
-            AtomicFiles.write(json, s -> s.write(bytes));
+            json.emit(out, report);
         }
         return ExitCodes.OK;
     }

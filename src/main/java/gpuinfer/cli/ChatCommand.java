@@ -40,8 +40,8 @@ final class ChatCommand implements Callable<Integer> {
     @Mixin
     ModelOptions modelOptions;
 
-    @Option(names = "--system", paramLabel = "TEXT", description = "A system message that starts the conversation.")
-    String system;
+    @picocli.CommandLine.Mixin
+    SystemMessageOption systemMessage;
 
     @Option(names = "--max-tokens", defaultValue = "256", paramLabel = "N",
             description = "Tokens per reply at most (default: ${DEFAULT-VALUE}).")
@@ -85,7 +85,7 @@ final class ChatCommand implements Callable<Integer> {
             // prefill steps of up to 512 tokens: a long first message is fed in one step, activations stay small
             try (DecoderModel model = new DecoderModel(backend, loaded.weights(), 1, positions, Math.min(positions, 512), 1)) {
                 ChatSession session = new ChatSession(model, loaded.tokenizer(), template, ChatSetup.stopIds(loaded),
-                        sampling.options(), system);
+                        sampling.options(), systemMessage.system);
                 err.printf("%s (%s, %s) on %s; %d positions. /reset starts over, /exit leaves.%n", loaded.name(),
                         loaded.config().architecture(), loaded.weights().formats(),
                         owned == null ? "the Java CPU reference" : owned.device().name(), positions);

@@ -30,8 +30,8 @@ final class JobMergeCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--requests", required = true, paramLabel = "IN.jsonl", description = "The requests file the shards ran.")
-    Path requests;
+    @picocli.CommandLine.Mixin
+    RequestsFileOption requestsFile;
 
     @Option(names = "--shards", required = true, split = ",", paramLabel = "FILE|GLOB",
             description = "The shards' results files: names, or a pattern such as 'out.*.jsonl' (quoted, so that "
@@ -50,7 +50,11 @@ final class JobMergeCommand implements Callable<Integer> {
         Path merged = out.toAbsolutePath().normalize();
         // a pattern that also matches the merged file of an earlier merge
         files.removeIf(f -> f.toAbsolutePath().normalize().equals(merged));
-        ShardMerge.Summary summary = ShardMerge.merge(requests, files, out);
+        if (requestsFile.requests == null) {
+            throw new InputException("job merge needs --requests IN.jsonl: the requests file the shards ran, to check "
+                    + "every id is there exactly once.");
+        }
+        ShardMerge.Summary summary = ShardMerge.merge(requestsFile.requests, files, out);
         spec.commandLine().getOut().printf(Locale.ROOT, "merged %d results (%d failed) from %d files into %s%n",
                 summary.results(), summary.failed(), summary.files(), out);
         return ExitCodes.OK;

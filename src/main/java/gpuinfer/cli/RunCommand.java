@@ -77,8 +77,8 @@ final class RunCommand implements Callable<Integer> {
             + "(with --system, if given) and stop at the template's end-of-turn token.")
     boolean chat;
 
-    @Option(names = "--system", paramLabel = "TEXT", description = "With --chat: a system message before each prompt.")
-    String system;
+    @picocli.CommandLine.Mixin
+    SystemMessageOption systemMessage;
 
     @Option(names = "--max-tokens", defaultValue = "40", paramLabel = "N",
             description = "Tokens to generate per prompt, unless end-of-text comes first (default: ${DEFAULT-VALUE}).")
@@ -101,8 +101,8 @@ final class RunCommand implements Callable<Integer> {
             description = "Write the logits of every prompt position as a [tokens, vocab] float32 .npy (one prompt).")
     Path logitsOut;
 
-    @Option(names = "--json", description = "Print tokens, text and timings as JSON instead of streaming text.")
-    boolean json;
+    @Mixin
+    JsonOutputOptions json;
 
     @Option(names = "--check-finite", description = "Scan every layer's tensors and the logits at every step for NaN "
             + "and infinity; report the first one with its tensor, element and step (exit status 1). Slower.")
@@ -141,7 +141,7 @@ final class RunCommand implements Callable<Integer> {
             }
             texts = List.of(""); // replaced by the ids' text once the tokenizer is loaded
         }
-        if (system != null && !chat) {
+        if (systemMessage.system != null && !chat) {
             throw new InputException("--system is a chat's system message: give it with --chat.");
         }
         if (chat && promptTokenIds != null) {
@@ -178,8 +178,8 @@ final class RunCommand implements Callable<Integer> {
                 ChatTemplate template = ChatSetup.template(loaded);
                 for (String text : texts) {
                     List<Message> messages = new ArrayList<>();
-                    if (system != null) {
-                        messages.add(Message.system(system));
+                    if (systemMessage.system != null) {
+                        messages.add(Message.system(systemMessage.system));
                     }
                     messages.add(Message.user(text));
                     // the template writes BOS itself where the model wants one: no BOS is added
@@ -310,7 +310,7 @@ final class RunCommand implements Callable<Integer> {
             }
             // one prompt, not JSON: tokens stream to stdout; otherwise (JSON, or a batch printed at the end) progress
             // shows on stderr instead
-            boolean stream = !json && texts.size() == 1;
+            boolean stream = !json.replacesText() && texts.size() == 1;
             int[] stops = chat ? ChatSetup.stopIds(loaded)
                     : tokenizer.eosId().isPresent() ? new int[] {tokenizer.eosId().getAsInt()}
                     : config.eosTokenId() >= 0 ? new int[] {config.eosTokenId()} : new int[0];
@@ -373,9 +373,7 @@ final class RunCommand implements Callable<Integer> {
         }
         report.put("completions", completions);
 
-        if (json) {
-            out.println(Json.write(report));
-        } else {
+        if (!json.replacesText()) {
             if (texts.size() > 1) {
                 for (int i = 0; i < texts.size(); i++) {
                     out.println("--- prompt " + (i + 1) + ": " + texts.get(i));
@@ -401,6 +399,7 @@ final class RunCommand implements Callable<Integer> {
             }
             err.flush();
         }
+        json.emit(out, report);
         return ExitCodes.OK;
     }
 

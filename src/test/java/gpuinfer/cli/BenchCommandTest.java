@@ -383,8 +383,8 @@ class BenchCommandTest {
     void benchBatchPrintsEachBatchSizeAndItsSpeedUpOverTheFirst() throws Exception {
         OpenClTestSupport.device("lwjgl");
         Path json = dir.resolve("batch.json");
-        CliRunner r = CliRunner.run("bench", "batch", "--requests", "5", "--prompt-tokens", "3", "--max-tokens", "4",
-                "--batches", "1,4", "--repeat", "1", "--json", json.toString(), "--device", device());
+        CliRunner r = CliRunner.run("bench", "batch", "--request-count", "5", "--prompt-tokens", "3", "--max-tokens", "4",
+                "--batches", "1,4", "--repeat", "1", "--warmup", "1", "--json-out", json.toString(), "--device", device());
         assertEquals(0, r.status(), r::toString);
         assertTrue(r.out().contains("speed-up over batch 1"), r::toString);
         JsonNode rows = readJson(json).get("results");

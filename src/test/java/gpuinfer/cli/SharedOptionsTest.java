@@ -25,7 +25,7 @@ class SharedOptionsTest {
      * shared classes came: the lead removes each one after applying the mixins to it.
      */
     private static final Set<Class<?>> NOT_YET_APPLIED = Set.of(AttentionCommand.class, ProfileAttentionCommand.class,
-            BenchAttentionCommand.class, BenchRunCommand.class, BenchCommand.class, RunCommand.class, JobCommand.class);
+            BenchAttentionCommand.class, BenchRunCommand.class, BenchCommand.class);
 
     /**
      * Names whose meaning is each command's own, declared by each command with its own description: a file or
