@@ -21,8 +21,11 @@ import java.util.Map;
 /**
  * Exact attention with the sequence split over N ranks as a ring (Liu, Zaharia, Abbeel 2023, "Ring Attention with
  * Blockwise Transformers"). Each rank keeps its query chunks and starts with the key/value chunks of the same
- * positions; at each of N steps it runs flash attention of its queries against the key/value block it holds, merges
- * the partial result into its running one by log-sum-exp ({@link LseMerge}), and passes the block to the next rank.
+ * positions; at each of N steps it runs flash attention of its queries against the key/value block it holds,
+ * continuing from its running output and log-sum-exp ({@link FlashAttention#enqueueAccumulate}: the kernels start
+ * their online softmax from the running state, so the result equals a log-sum-exp merge of the block's partial
+ * result, {@link LseMerge#reference}, without a buffer for that partial result), and passes the block to the next
+ * rank.
  *
  * <p>Every (query chunk, key chunk) pair is fully visible (key chunk before the query chunk, or non-causal: flash
  * without mask), the same chunk (flash causal: equal lengths, so bottom-right alignment is the chunk's diagonal), or
@@ -30,7 +33,7 @@ import java.util.Map;
  * clamp(L_b - k0, 0, n) of its keys. Causal ring runs need Sq = Sk (self-attention).
  *
  * <p>{@link RingMemory#OVERLAP} (double buffering): each rank has two K/V slots. In a step, the host enqueues every
- * rank's flash and merge kernels for the block in one slot without waiting, then passes the blocks on through the
+ * rank's flash kernels for the block in one slot without waiting, then passes the blocks on through the
  * transfer queues into the other slot of the next rank while those kernels run, then waits for the compute queues.
  * The host orders the queues (a finish at the end of each step) because ClQueue exposes no events to make one queue
  * wait for another; a rank's transfer time is the wall time of its sends, which overlap the step's compute.
@@ -50,7 +53,6 @@ public final class RingAttention implements AutoCloseable {
     private final BlockTransfer transfer;
     private final RingMemory memory;
     private final List<FlashAttention> flash = new ArrayList<>();
-    private final List<LseMerge> merges = new ArrayList<>();
 
     /**
      * @param layout null for the default: zigzag when causal, else contiguous (decided per problem)
@@ -77,7 +79,6 @@ public final class RingAttention implements AutoCloseable {
         try {
             for (Rank rank : ranks) {
                 flash.add(new FlashAttention(rank.context(), settings, overrides));
-                merges.add(new LseMerge(rank.context()));
             }
         } catch (RuntimeException e) {
             close();
@@ -125,7 +126,7 @@ public final class RingAttention implements AutoCloseable {
 
     /**
      * The device memory each rank allocates for a problem, before anything is allocated: its query chunks, their
-     * output and log-sum-exp, the partial output and log-sum-exp of one chunk, its K/V slots (one or two, each
+     * output and log-sum-exp, its K/V slots (one or two, each
      * holding its chunks' keys and values), the key lengths, and the flash workspace.
      */
     public long[] rankBytes(AttentionProblem problem) {
@@ -148,7 +149,6 @@ public final class RingAttention implements AutoCloseable {
             int len = plan.qChunks().get(c).length();
             bytes += 2 * 4L * bh * len * d + 4L * bh * len;
         }
-        bytes += 4L * bh * plan.maxQ() * d + 4L * bh * plan.maxQ();
         bytes += memory.slots() * chunks.length * 2 * 4L * bkv * plan.maxK() * d;
         if (problem.kvLens() != null) {
             bytes += 4L * s.batch();
@@ -211,8 +211,6 @@ public final class RingAttention implements AutoCloseable {
         final ClBuffer[] q;
         final ClBuffer[] out;
         final ClBuffer[] lse;
-        ClBuffer partOut;
-        ClBuffer partLse;
         final ClBuffer[][] slotK = new ClBuffer[memory.slots()][];
         final ClBuffer[][] slotV = new ClBuffer[memory.slots()][];
         ClBuffer lens;
@@ -285,8 +283,6 @@ public final class RingAttention implements AutoCloseable {
                     Arrays.fill(minusInf, Float.NEGATIVE_INFINITY);
                     rank.compute().write(st.lse[i], minusInf);
                 }
-                st.partOut = st.buffer(4L * bh * maxQ * d, "partial out [B, H, <=" + maxQ + ", D]");
-                st.partLse = st.buffer(4L * bh * maxQ, "partial lse [B, H, <=" + maxQ + "]");
                 for (int slot = 0; slot < memory.slots(); slot++) {
                     st.slotK[slot] = new ClBuffer[chunks.length];
                     st.slotV[slot] = new ClBuffer[chunks.length];
@@ -323,7 +319,7 @@ public final class RingAttention implements AutoCloseable {
                         st.rank.compute().startRecording();
                         for (int qi = 0; qi < st.queryChunks.length; qi++) {
                             for (int ki = 0; ki < kvChunkIds.length; ki++) {
-                                computePair(problem, st, flash.get(r), merges.get(r), qChunks.get(st.queryChunks[qi]), qi,
+                                computePair(problem, st, flash.get(r), qChunks.get(st.queryChunks[qi]), qi,
                                         kChunks.get(kvChunkIds[ki]), st.slotK[slot][ki], st.slotV[slot][ki]);
                             }
                         }
@@ -484,8 +480,8 @@ public final class RingAttention implements AutoCloseable {
         sender.transferMillis += (t1 - t0) / 1e6;
     }
 
-    /** Flash of one query chunk against one key chunk into the partial buffers, then the merge; or a skip. */
-    private void computePair(AttentionProblem problem, RankState st, FlashAttention op, LseMerge merge,
+    /** Flash of one query chunk against one key chunk, accumulated into the chunk's running output; or a skip. */
+    private void computePair(AttentionProblem problem, RankState st, FlashAttention op,
                              RingLayout.Chunk qc, int qi, RingLayout.Chunk kc, ClBuffer kBuf, ClBuffer vBuf) {
         boolean causal = false;
         if (problem.causal()) {
@@ -512,11 +508,8 @@ public final class RingAttention implements AutoCloseable {
         if (lens != null) {
             st.rank.compute().writeLater(st.lens, lens); // in order on the compute queue: no wait
         }
-        op.enqueue(st.rank.compute(), part,
-                new AttentionBuffers(st.q[qi], kBuf, vBuf, st.partOut, st.partLse, st.lens, kc.length()));
-        AttentionShape s = problem.shape();
-        merge.enqueue(st.rank.compute(), st.out[qi], st.lse[qi], st.partOut, st.partLse,
-                s.batch() * s.heads() * qc.length(), s.headDim());
+        op.enqueueAccumulate(st.rank.compute(), part,
+                new AttentionBuffers(st.q[qi], kBuf, vBuf, st.out[qi], st.lse[qi], st.lens, kc.length()));
         st.work += part.visiblePairs();
         st.blocks++;
     }
@@ -548,8 +541,6 @@ public final class RingAttention implements AutoCloseable {
     @Override
     public void close() {
         flash.forEach(FlashAttention::close);
-        merges.forEach(LseMerge::close);
         flash.clear();
-        merges.clear();
     }
 }
