@@ -67,7 +67,7 @@ final class OclgrindChecks {
                             + "(out, lse) as ring attention does, D = 16, 80, 128 (AttentionShapeSweep)",
                     Family.AUTO, List.of(), main(AttentionShapeSweep.class)),
             new Check("ring attention",
-                    "attention --ring: 3 ranks on one context (device copies), causal zigzag with key padding (a batch "
+                    "attention --ring: 3 ranks on one context (device copies, the queues ordered by events), causal zigzag with key padding (a batch "
                             + "entry of length 1) and grouped heads; 2 ranks on separate contexts (host-staged), "
                             + "contiguous, not causal; 2 ranks with one key/value slot each (--ring-memory low); "
                             + "flash continuing from each rank's running output and log-sum-exp",

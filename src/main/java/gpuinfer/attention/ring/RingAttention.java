@@ -8,6 +8,8 @@ import gpuinfer.attention.AttentionResult;
 import gpuinfer.attention.AttentionShape;
 import gpuinfer.attention.FlashAttention;
 import gpuinfer.cl.ClBuffer;
+import gpuinfer.cl.ClEvent;
+import gpuinfer.cl.ClQueue;
 import gpuinfer.cl.KernelTiming;
 import gpuinfer.tensor.Tensor;
 import gpuinfer.util.Sizes;
@@ -32,11 +34,13 @@ import java.util.Map;
  * fully masked (skipped and counted). Key padding: per key chunk starting at k0 with length n, batch b sees
  * clamp(L_b - k0, 0, n) of its keys. Causal ring runs need Sq = Sk (self-attention).
  *
- * <p>{@link RingMemory#OVERLAP} (double buffering): each rank has two K/V slots. In a step, the host enqueues every
- * rank's flash kernels for the block in one slot without waiting, then passes the blocks on through the
- * transfer queues into the other slot of the next rank while those kernels run, then waits for the compute queues.
- * The host orders the queues (a finish at the end of each step) because ClQueue exposes no events to make one queue
- * wait for another; a rank's transfer time is the wall time of its sends, which overlap the step's compute.
+ * <p>{@link RingMemory#OVERLAP} (double buffering): each rank has two K/V slots; a step's kernels read one while the
+ * blocks of the next step are copied into the other. Ranks on one context (device copies): the host enqueues every
+ * step at once and the queues wait for each other by events (markers and barriers, see
+ * {@link #stepsOrderedByEvents}); a rank's transfer time is the device time of its copies. Ranks on separate
+ * contexts, whose events another context cannot wait for: in a step, the host enqueues every rank's flash kernels
+ * without waiting, then passes the blocks on through host memory while those kernels run, then waits for the
+ * compute queues; a rank's transfer time is the wall time of its sends.
  *
  * <p>{@link RingMemory#LOW}: one K/V slot per rank. A step's kernels run to the end; then the blocks rotate through
  * host memory: the last rank's block is read to the host, then from the last rank down each rank's slot receives
@@ -94,9 +98,10 @@ public final class RingAttention implements AutoCloseable {
         this(ranks, layout, memory, BlockTransfer.forRanks(ranks), KernelSettings.defaults(), Map.of());
     }
 
-    /** How blocks move: the overlap mode's transfer, or "host-staged (one slot)". */
+    /** How blocks move: the overlap mode's transfer (and whether events order the queues), or "host-staged (one slot)". */
     public String transferName() {
-        return memory == RingMemory.LOW ? "host-staged (one slot)" : transfer.name();
+        return memory == RingMemory.LOW ? "host-staged (one slot)"
+                : orderedByEvents() ? transfer.name() + ", queues ordered by events" : transfer.name();
     }
 
     /** How a problem is cut: the layout, its query and key chunks, and the longest of each. */
@@ -304,42 +309,10 @@ public final class RingAttention implements AutoCloseable {
             }
             double uploadMillis = (System.nanoTime() - upload0) / 1e6;
             long t1 = System.nanoTime();
-            for (int step = 0; step < n; step++) {
-                int slot = step % memory.slots();
-                // Enqueue every rank's work of this step without waiting. Overlap mode: the transfers below run
-                // meanwhile on the transfer queues (they read the slot the kernels read, and write the other slot,
-                // which no kernel of this step uses); the step ends when every compute queue has finished. Low-memory
-                // mode: the blocks rotate after the kernels have finished.
-                long[] hostBefore = new long[n];
-                try {
-                    for (int r = 0; r < n; r++) {
-                        RankState st = states.get(r);
-                        int[] kvChunkIds = lay.chunksOf(Math.floorMod(r - step, n), n);
-                        hostBefore[r] = System.nanoTime();
-                        st.rank.compute().startRecording();
-                        for (int qi = 0; qi < st.queryChunks.length; qi++) {
-                            for (int ki = 0; ki < kvChunkIds.length; ki++) {
-                                computePair(problem, st, flash.get(r), qChunks.get(st.queryChunks[qi]), qi,
-                                        kChunks.get(kvChunkIds[ki]), st.slotK[slot][ki], st.slotV[slot][ki]);
-                            }
-                        }
-                    }
-                    if (memory == RingMemory.OVERLAP) {
-                        sendBlocks(states, lay, kChunks, step, slot, bkv * d);
-                    }
-                } finally {
-                    for (int r = 0; r < n; r++) {
-                        RankState st = states.get(r);
-                        List<KernelTiming> launched = st.rank.compute().stopRecording();
-                        if (!launched.isEmpty()) {
-                            st.deviceToHostNs = Math.max(st.deviceToHostNs, hostBefore[r] - launched.get(0).queuedNs());
-                        }
-                        st.kernels.addAll(launched);
-                    }
-                }
-                if (memory == RingMemory.LOW) {
-                    rotateThroughHost(states, lay, kChunks, step, bkv * d);
-                }
+            if (orderedByEvents()) {
+                stepsOrderedByEvents(problem, states, plan, bkv * d);
+            } else {
+                stepsOrderedByHost(problem, states, plan, bkv * d);
             }
             long t2 = System.nanoTime();
             Tensor out = Tensor.zeros(s.outputShape());
@@ -375,6 +348,171 @@ public final class RingAttention implements AutoCloseable {
             return new RingResult(result, stats, lay, memory, transferName(), (t3 - start) / 1e6, timelines);
         } finally {
             states.forEach(RankState::close);
+        }
+    }
+
+    /**
+     * The steps ordered by the host: each step's kernels are enqueued on every rank, then (overlap) the blocks sent
+     * with blocking calls while they run, and the step ends when every compute queue has finished; or (low memory)
+     * the blocks rotate through the host after the kernels have finished.
+     */
+    private void stepsOrderedByHost(AttentionProblem problem, List<RankState> states, Plan plan, int floatsPerRow) {
+        int n = states.size();
+        RingLayout lay = plan.layout();
+        List<RingLayout.Chunk> qChunks = plan.qChunks();
+        List<RingLayout.Chunk> kChunks = plan.kChunks();
+        for (int step = 0; step < n; step++) {
+            int slot = step % memory.slots();
+            // Enqueue every rank's work of this step without waiting. Overlap mode: the transfers below run
+            // meanwhile on the transfer queues (they read the slot the kernels read, and write the other slot,
+            // which no kernel of this step uses); the step ends when every compute queue has finished. Low-memory
+            // mode: the blocks rotate after the kernels have finished.
+            long[] hostBefore = new long[n];
+            try {
+                for (int r = 0; r < n; r++) {
+                    RankState st = states.get(r);
+                    int[] kvChunkIds = lay.chunksOf(Math.floorMod(r - step, n), n);
+                    hostBefore[r] = System.nanoTime();
+                    st.rank.compute().startRecording();
+                    for (int qi = 0; qi < st.queryChunks.length; qi++) {
+                        for (int ki = 0; ki < kvChunkIds.length; ki++) {
+                            computePair(problem, st, flash.get(r), qChunks.get(st.queryChunks[qi]), qi,
+                                    kChunks.get(kvChunkIds[ki]), st.slotK[slot][ki], st.slotV[slot][ki]);
+                        }
+                    }
+                }
+                if (memory == RingMemory.OVERLAP) {
+                    sendBlocks(states, lay, kChunks, step, slot, floatsPerRow);
+                }
+            } finally {
+                for (int r = 0; r < n; r++) {
+                    RankState st = states.get(r);
+                    List<KernelTiming> launched = st.rank.compute().stopRecording();
+                    if (!launched.isEmpty()) {
+                        st.deviceToHostNs = Math.max(st.deviceToHostNs, hostBefore[r] - launched.get(0).queuedNs());
+                    }
+                    st.kernels.addAll(launched);
+                }
+            }
+            if (memory == RingMemory.LOW) {
+                rotateThroughHost(states, lay, kChunks, step, floatsPerRow);
+            }
+        }
+    }
+
+    /** Overlap mode with every rank on one context and device copies: the queues wait for each other by events. */
+    private boolean orderedByEvents() {
+        return memory == RingMemory.OVERLAP && transfer.onDevice()
+                && ranks.stream().allMatch(r -> r.context() == ranks.get(0).context());
+    }
+
+    /**
+     * The steps ordered by events, the host never waiting in between. Rank r's kernels of a step wait for the block
+     * of that step to have arrived (a marker on the sender's transfer queue after its copies); its copies onward wait
+     * for the same arrival (they read that block), for the next rank's kernels of the step before (a marker on its
+     * compute queue) and for the next rank's copies of the step before (the arrival they marked at the rank after
+     * it): those two read the slot these copies overwrite. The transfer time of a rank is the device time of its
+     * copies.
+     */
+    private void stepsOrderedByEvents(AttentionProblem problem, List<RankState> states, Plan plan, int floatsPerRow) {
+        int n = states.size();
+        RingLayout lay = plan.layout();
+        List<RingLayout.Chunk> qChunks = plan.qChunks();
+        List<RingLayout.Chunk> kChunks = plan.kChunks();
+        record Copy(RankState from, String what, ClEvent event, long bytes, long hostBefore) {
+        }
+        List<ClEvent> markers = new ArrayList<>();
+        List<Copy> copies = new ArrayList<>();
+        long[] hostBefore = new long[n];
+        ClEvent[] computed = new ClEvent[n]; // per rank: its kernels of the previous step have finished
+        ClEvent[] arrived = new ClEvent[n];  // per rank: the block of this step has arrived in its slot
+        try {
+            for (int step = 0; step < n; step++) {
+                int slot = step % 2;
+                ClEvent[] nowComputed = new ClEvent[n];
+                for (int r = 0; r < n; r++) {
+                    RankState st = states.get(r);
+                    ClQueue compute = st.rank.compute();
+                    if (step == 0) {
+                        hostBefore[r] = System.nanoTime();
+                        compute.startRecording();
+                    }
+                    if (arrived[r] != null) {
+                        compute.waitFor(arrived[r]);
+                    }
+                    int[] kvChunkIds = lay.chunksOf(Math.floorMod(r - step, n), n);
+                    for (int qi = 0; qi < st.queryChunks.length; qi++) {
+                        for (int ki = 0; ki < kvChunkIds.length; ki++) {
+                            computePair(problem, st, flash.get(r), qChunks.get(st.queryChunks[qi]), qi,
+                                    kChunks.get(kvChunkIds[ki]), st.slotK[slot][ki], st.slotV[slot][ki]);
+                        }
+                    }
+                    nowComputed[r] = compute.marker("ring rank " + r + " step " + step + " computed");
+                    markers.add(nowComputed[r]);
+                }
+                if (step + 1 < n) {
+                    ClEvent[] nowArrived = new ClEvent[n];
+                    for (int r = 0; r < n; r++) {
+                        RankState from = states.get(r);
+                        int next = (r + 1) % n;
+                        RankState to = states.get(next);
+                        ClQueue queue = from.rank.transfer();
+                        if (arrived[r] != null) {
+                            queue.waitFor(arrived[r]);
+                        }
+                        if (computed[next] != null) {
+                            queue.waitFor(computed[next]);
+                        }
+                        // the next rank's copies of the step before read the slot these overwrite; their marker is
+                        // the arrival at the rank after it (for N = 2, rank r itself: already waited for)
+                        ClEvent nextSent = arrived[(r + 2) % n];
+                        if (nextSent != null && nextSent != arrived[r]) {
+                            queue.waitFor(nextSent);
+                        }
+                        int[] kvChunkIds = lay.chunksOf(Math.floorMod(r - step, n), n);
+                        for (int i = 0; i < kvChunkIds.length; i++) {
+                            long bytes = 4L * floatsPerRow * kChunks.get(kvChunkIds[i]).length();
+                            String what = " chunk " + kvChunkIds[i] + " to rank " + next;
+                            long h = System.nanoTime();
+                            copies.add(new Copy(from, "send k" + what, queue.copyWithEvent(from.slotK[slot][i], 0,
+                                    to.slotK[1 - slot][i], 0, bytes, "ring copy k" + what), bytes, h));
+                            h = System.nanoTime();
+                            copies.add(new Copy(from, "send v" + what, queue.copyWithEvent(from.slotV[slot][i], 0,
+                                    to.slotV[1 - slot][i], 0, bytes, "ring copy v" + what), bytes, h));
+                        }
+                        nowArrived[next] = queue.marker("ring step " + step + " block to rank " + next);
+                        markers.add(nowArrived[next]);
+                    }
+                    arrived = nowArrived;
+                }
+                computed = nowComputed;
+            }
+            for (RankState st : states) {
+                st.rank.transfer().finish();
+            }
+        } finally {
+            try {
+                for (int r = 0; r < n; r++) {
+                    RankState st = states.get(r);
+                    List<KernelTiming> launched = st.rank.compute().stopRecording();
+                    if (!launched.isEmpty()) {
+                        st.deviceToHostNs = Math.max(st.deviceToHostNs, hostBefore[r] - launched.get(0).queuedNs());
+                    }
+                    st.kernels.addAll(launched);
+                }
+                for (Copy c : copies) {
+                    c.from().deviceToHostNs = Math.max(c.from().deviceToHostNs, c.hostBefore() - c.event().queuedNs());
+                }
+                for (Copy c : copies) {
+                    long offset = c.from().deviceToHostNs;
+                    c.from().transfers.add(new RankTimeline.Transfer(c.what(), c.event().startNs() + offset,
+                            c.event().endNs() + offset, c.bytes()));
+                    c.from().transferMillis += (c.event().endNs() - c.event().startNs()) / 1e6;
+                }
+            } finally {
+                copies.forEach(c -> c.event().close());
+                markers.forEach(ClEvent::close);
+            }
         }
     }
 
