@@ -11,7 +11,6 @@ import gpuinfer.attention.FlashAttention;
 import gpuinfer.attention.ring.BlockTransfer;
 import gpuinfer.attention.ring.RankStats;
 import gpuinfer.attention.ring.RingAttention;
-import gpuinfer.attention.ring.RingLayout;
 import gpuinfer.attention.ring.RingMemory;
 import gpuinfer.attention.ring.RingResult;
 import gpuinfer.check.Comparison;
@@ -130,31 +129,8 @@ final class AttentionCommand implements Callable<Integer> {
             description = "Timed runs; times are medians (default: ${DEFAULT-VALUE}).")
     int repeat;
 
-    @Option(names = "--ring", paramLabel = "N",
-            description = "Ring attention: split the sequence over N ranks (queue pairs on the device), each computing "
-                    + "flash attention of its query chunks against the key/value block it holds, passing the block on "
-                    + "and merging partial results by log-sum-exp. Prints per-rank work, skipped blocks, compute, "
-                    + "transfer and memory. Causal needs Sq = Sk.")
-    Integer ring;
-
-    @Option(names = "--ring-layout", paramLabel = "LAYOUT",
-            description = "zigzag (2N chunks, rank r holds r and 2N-1-r: balanced causal work) or contiguous "
-                    + "(default: zigzag when --causal, else contiguous).")
-    String ringLayout;
-
-    @Option(names = "--ring-ranks", defaultValue = "queues", paramLabel = "KIND",
-            description = "What a rank is: queues (a compute and a transfer queue each, on one context of the device), "
-                    + "contexts (one context each on the device) or subdevices (the device split into N sub-devices "
-                    + "with clCreateSubDevices, one context each: ranks that do not share compute units) "
-                    + "(default: ${DEFAULT-VALUE}).")
-    String ringRanks;
-
-    @Option(names = "--ring-memory", defaultValue = "overlap", paramLabel = "MODE",
-            description = "overlap (two key/value slots per rank: the next block arrives while the kernels read the "
-                    + "current one) or low (one slot: blocks rotate through host memory after each step's kernels, "
-                    + "no overlap; about half the single-device memory per rank at --ring 2) "
-                    + "(default: ${DEFAULT-VALUE}).")
-    String ringMemory;
+    @Mixin
+    RingOptions ring;
 
     @Option(names = "--json", description = "Print a machine-readable result.")
     boolean json;
@@ -210,17 +186,7 @@ final class AttentionCommand implements Callable<Integer> {
         if (repeat < 1 || warmup < 0) {
             throw new InputException("--repeat must be at least 1 and --warmup at least 0.");
         }
-        if (ring != null) {
-            if (ring < 1) {
-                throw new InputException("--ring must be at least 1, not " + ring + ".");
-            }
-            if (!impl.equals("auto") && !impl.equals("flash")) {
-                throw new InputException("--ring runs flash attention on each block; it cannot be combined with --impl "
-                        + impl + ".");
-            }
-        } else if (ringLayout != null || !ringRanks.equals("queues") || !ringMemory.equals("overlap")) {
-            throw new InputException("--ring-layout, --ring-ranks and --ring-memory need --ring N.");
-        }
+        ring.check(impl);
         Tolerance tolerance = tolerance();
         Inputs inputs = loadInputs();
         AttentionProblem problem = new AttentionProblem(inputs.shape(), causal,
@@ -269,7 +235,7 @@ final class AttentionCommand implements Callable<Integer> {
         } else {
             report.put("binding", opencl.runtime().binding());
             report.put("device", deviceJson(device));
-            if (ring != null) {
+            if (ring.on()) {
                 runRing(device, problem, inputs, report, runs);
             } else
             try (ClContext context = opencl.openContext(device);
@@ -354,10 +320,9 @@ final class AttentionCommand implements Callable<Integer> {
     /** --ring N: the ring on N ranks (queue pairs on one context, a context each, or a sub-device each: --ring-ranks). */
     private void runRing(ClDevice device, AttentionProblem problem, Inputs inputs, Map<String, Object> report,
                          List<AttentionResult> runs) {
-        RingLayout layout = ringLayout == null ? null : RingLayout.parse(ringLayout);
-        RingMemory memory = RingMemory.parse(ringMemory);
-        try (RingRanks ranks = new RingRanks(opencl, device, ring, ringRanks);
-             RingAttention op = new RingAttention(ranks.ranks(), layout, memory, BlockTransfer.forRanks(ranks.ranks()),
+        try (RingRanks ranks = ring.open(opencl, device);
+             RingAttention op = new RingAttention(ranks.ranks(), ring.layout(), ring.memory(),
+                     BlockTransfer.forRanks(ranks.ranks()),
                      opencl.settings(ranks.first()), defines)) {
             op.checkFits(problem);
             RingResult last = null;

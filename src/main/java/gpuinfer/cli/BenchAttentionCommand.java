@@ -76,15 +76,16 @@ final class BenchAttentionCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "OUT.json", description = "Also write the measurements as JSON.")
     Path json;
 
-    @Option(names = "--ring", split = ",", paramLabel = "N,...",
+    @Option(names = "--rings", split = ",", paramLabel = "N,...",
             description = "Benchmark ring attention instead: at each --sizes S, plain flash on the whole device (N = 1) "
-                    + "and, for each N, ring attention on N ranks of each --ring-ranks kind with the zigzag and the "
+                    + "and, for each N, ring attention on N ranks of each --ring-kinds kind with the zigzag and the "
                     + "contiguous layout (and --ring-memory low on the first kind): time, speed-up, efficiency "
                     + "T1/(N*TN), transfer share, per-rank work and time balance.")
     int[] ring;
 
-    @Option(names = "--ring-ranks", split = ",", defaultValue = "subdevices,queues", paramLabel = "KIND,...",
-            description = "With --ring: the kinds of ranks to run (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--ring-kinds", split = ",", defaultValue = "subdevices,queues", paramLabel = "KIND,...",
+            description = "With --rings: the kinds of ranks to run, as attention --ring-ranks takes them "
+                    + "(default: ${DEFAULT-VALUE}).")
     List<String> ringRanks;
 
     @Mixin

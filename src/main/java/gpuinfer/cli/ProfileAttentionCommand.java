@@ -10,8 +10,6 @@ import gpuinfer.attention.DeviceInputs;
 import gpuinfer.attention.ring.BlockTransfer;
 import gpuinfer.attention.ring.RankStats;
 import gpuinfer.attention.ring.RingAttention;
-import gpuinfer.attention.ring.RingLayout;
-import gpuinfer.attention.ring.RingMemory;
 import gpuinfer.attention.ring.RingResult;
 import gpuinfer.cl.ClContext;
 import gpuinfer.cl.ClDevice;
@@ -67,22 +65,8 @@ final class ProfileAttentionCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "1", description = "Untimed runs per shape first (default: ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--ring", paramLabel = "N",
-            description = "Profile ring attention on N ranks (see gpu-infer attention --ring): the kernel table over all "
-                    + "ranks, then per rank its compute, transfers and peak device memory; --trace puts every rank's "
-                    + "kernels and transfers on one timeline (a process per rank, a track per queue).")
-    Integer ring;
-
-    @Option(names = "--ring-layout", paramLabel = "LAYOUT", description = "zigzag or contiguous (default: zigzag when --causal).")
-    String ringLayout;
-
-    @Option(names = "--ring-ranks", defaultValue = "queues", paramLabel = "KIND",
-            description = "queues, contexts or subdevices (default: ${DEFAULT-VALUE}).")
-    String ringRanks;
-
-    @Option(names = "--ring-memory", defaultValue = "overlap", paramLabel = "MODE",
-            description = "overlap or low (default: ${DEFAULT-VALUE}).")
-    String ringMemory;
+    @Mixin
+    RingOptions ring;
 
     @Mixin
     ProfileOutputOptions output;
@@ -100,11 +84,9 @@ final class ProfileAttentionCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        if (ring != null) {
+        ring.check(impl);
+        if (ring.on()) {
             return profileRing(out);
-        }
-        if (ringLayout != null || !ringRanks.equals("queues") || !ringMemory.equals("overlap")) {
-            throw new InputException("--ring-layout, --ring-ranks and --ring-memory need --ring N.");
         }
         List<AttentionShape> shapes = sweep(AttentionShape.parse(shape), sweeps);
         ClDevice device = opencl.selectDevice();
@@ -170,26 +152,20 @@ final class ProfileAttentionCommand implements Callable<Integer> {
      * with every rank's compute and transfer queues on one timeline (host clock).
      */
     private int profileRing(PrintWriter out) throws IOException {
-        if (ring < 1) {
-            throw new InputException("--ring must be at least 1, not " + ring + ".");
-        }
-        if (!impl.equals("flash")) {
-            throw new InputException("--ring runs flash attention on each block; it cannot be combined with --impl " + impl + ".");
-        }
         if (!sweeps.isEmpty()) {
             throw new InputException("--ring profiles one shape; leave out --sweep.");
         }
         AttentionShape s = AttentionShape.parse(shape);
         AttentionProblem problem = AttentionProblem.of(s, causal);
         AttentionCommand.Inputs inputs = AttentionCommand.Inputs.random(shape, 0);
-        RingLayout layout = ringLayout == null ? null : RingLayout.parse(ringLayout);
-        RingMemory memory = RingMemory.parse(ringMemory);
         ClDevice device = opencl.selectDevice();
         List<RingResult> recorded = new ArrayList<>();
         DevicePeaks peaks;
         long single;
-        try (RingRanks ranks = new RingRanks(opencl, device, ring, ringRanks);
-             RingAttention op = new RingAttention(ranks.ranks(), layout, memory, BlockTransfer.forRanks(ranks.ranks()),
+        int n = ring.ring;
+        try (RingRanks ranks = ring.open(opencl, device);
+             RingAttention op = new RingAttention(ranks.ranks(), ring.layout(), ring.memory(),
+                     BlockTransfer.forRanks(ranks.ranks()),
                      opencl.settings(ranks.first()), defines)) {
             op.checkFits(problem);
             single = op.singleDeviceBytes(problem);
@@ -206,13 +182,13 @@ final class ProfileAttentionCommand implements Callable<Integer> {
         recorded.forEach(r -> all.addAll(r.result().kernels()));
         List<KernelProfile.Row> rows = KernelProfile.rows("", all, peaks);
         out.printf("profile of ring attention, %s, %d ranks (%s), %s layout, %s memory, on %s %s through %s; %d recorded "
-                        + "run(s) after %d warm-up%n%n", s, ring, ringRanks, last.layout().label(), last.memory().label(),
+                        + "run(s) after %d warm-up%n%n", s, n, ring.ranks, last.layout().label(), last.memory().label(),
                 device.id(), device.name(), opencl.runtime().binding(), repeat, warmup);
         ProfileOutput.printTable(out, rows, peaks);
         out.println();
         out.printf("%4s  %-36s %14s %7s %11s %13s %10s %12s%n", "rank", "device", "work (pairs)", "blocks", "compute ms",
                 "transfer ms", "transfers", "peak memory");
-        for (int r = 0; r < ring; r++) {
+        for (int r = 0; r < n; r++) {
             int rank = r;
             RankStats st = last.ranks().get(r);
             out.printf(Locale.ROOT, "%4d  %-36s %14d %7d %11.2f %13.2f %10d %12s%n", r, abbreviate(st.device(), 36),
@@ -229,7 +205,7 @@ final class ProfileAttentionCommand implements Callable<Integer> {
             RingTrace.write(output.trace, recorded);
             long transfers = recorded.stream().flatMap(r -> r.timelines().stream()).mapToLong(t -> t.transfers().size()).sum();
             out.println("trace: " + output.trace + " (" + all.size() + " kernel launches and " + transfers + " transfers on "
-                    + ring + " ranks, a process per rank with a compute and a transfer track, host clock; open it in "
+                    + n + " ranks, a process per rank with a compute and a transfer track, host clock; open it in "
                     + "https://ui.perfetto.dev or chrome://tracing)");
         }
         ProfileOutput.writeFiles(out, device.name(), "ring attention on " + device.name(), all, rows, peaks, null,

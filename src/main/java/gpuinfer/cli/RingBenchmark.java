@@ -24,7 +24,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * {@code gpu-infer bench attention --ring N,...}: causal prefill at each size with plain flash on the whole device
+ * {@code gpu-infer bench attention --rings N,...}: causal prefill at each size with plain flash on the whole device
  * (N = 1, the anchor) and, for each N, ring attention on N ranks of each kind (sub-devices, queue pairs), with the
  * zigzag and the contiguous layout, and the low-memory mode on the first kind with zigzag; all in one process and
  * session, medians of the repeats. Per row: the compute time (from the first enqueue until every queue has finished,
@@ -71,13 +71,13 @@ final class RingBenchmark {
     List<Row> run(PrintWriter out, ClDevice device, int[] sizes, int[] ringSizes, List<String> kinds, int heads, int headDim) {
         for (int n : ringSizes) {
             if (n < 2) {
-                throw new InputException("--ring takes rank counts of at least 2 (N = 1, plain flash on the whole device, "
+                throw new InputException("--rings takes rank counts of at least 2 (N = 1, plain flash on the whole device, "
                         + "always runs as the anchor), not " + n + ".");
             }
         }
         for (String kind : kinds) {
             if (!List.of("subdevices", "queues", "contexts").contains(kind)) {
-                throw new InputException("Unknown --ring-ranks '" + kind + "': use " + RingRanks.KINDS + ".");
+                throw new InputException("Unknown --ring-kinds '" + kind + "': use " + RingRanks.KINDS + ".");
             }
         }
         out.printf("ring attention benchmark on %s %s through %s; B=1 H=%d D=%d causal float32; median of %d runs after "

@@ -175,7 +175,7 @@ class BenchCommandTest {
     }
 
     /**
-     * bench attention --ring: the N = 1 anchor and, per kind of rank, zigzag and contiguous (and low memory on the
+     * bench attention --rings: the N = 1 anchor and, per kind of rank, zigzag and contiguous (and low memory on the
      * first kind), with figures that agree with each other and with the JSON: speed-up T1/TN, efficiency T1/(N TN),
      * zigzag balanced and contiguous not, the low-memory rank smaller.
      */
@@ -183,7 +183,7 @@ class BenchCommandTest {
     void benchAttentionRingPrintsEfficiencyTransferShareAndBalanceBesideTheWholeDevice() throws Exception {
         OpenClTestSupport.device("lwjgl");
         Path json = dir.resolve("ring.json");
-        CliRunner r = CliRunner.run("bench", "attention", "--ring", "2", "--ring-ranks", "queues,contexts", "--sizes",
+        CliRunner r = CliRunner.run("bench", "attention", "--rings", "2", "--ring-kinds", "queues,contexts", "--sizes",
                 "96", "--heads", "2", "--head-dim", "16", "--repeat", "3", "--warmup", "1", "--json", json.toString(),
                 "--device", device());
         assertEquals(0, r.status(), r::toString);
@@ -214,8 +214,8 @@ class BenchCommandTest {
         }
         assertTrue(rows.get(3).get("rank_bytes").asLong() < rows.get(1).get("rank_bytes").asLong(), "low memory is smaller");
         assertTrue(rows.get(1).get("rank_bytes").asLong() < rows.get(0).get("rank_bytes").asLong(), "a rank holds less than one device");
-        assertEquals(2, CliRunner.run("bench", "attention", "--ring", "1", "--sizes", "64").status());
-        assertEquals(2, CliRunner.run("bench", "attention", "--ring", "2", "--ring-ranks", "gpus", "--sizes", "64").status());
+        assertEquals(2, CliRunner.run("bench", "attention", "--rings", "1", "--sizes", "64").status());
+        assertEquals(2, CliRunner.run("bench", "attention", "--rings", "2", "--ring-kinds", "gpus", "--sizes", "64").status());
     }
 
     // ---- bench run ------------------------------------------------------------------------------------------
