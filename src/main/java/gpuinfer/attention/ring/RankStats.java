@@ -9,8 +9,9 @@ package gpuinfer.attention.ring;
  * @param blocks          (query chunk, key chunk) flash calls it ran
  * @param skipped         pairs of chunks it skipped because every key was masked (causal or key padding)
  * @param computeMillis   device time of its attention kernels (profiling events)
- * @param transferMillis  wall time of sending its key/value blocks onward (a device copy, or read + write through
- *                        the host)
+ * @param transferMillis  time of sending its key/value blocks onward: the wall time of its blocking sends (a device
+ *                        copy, or read + write through the host), or, with the queues ordered by events, the device
+ *                        time of its copies
  * @param deviceBytes     its peak device memory: everything it allocates, all at the start of a run and held to the
  *                        end: Q chunks, output and lse, one or two K/V slots
  *                        ({@link RingMemory}), the key-length buffer, and the flash workspace

@@ -6,7 +6,8 @@ import java.util.List;
 
 /**
  * Everything one rank did in a ring run, in time, for a trace: its kernels (device profiling events) and its
- * transfers (host-timed blocking calls).
+ * transfers (host-timed blocking calls; or, when the queues are ordered by events, its copies' device times moved to
+ * the host clock by {@code deviceToHostNs}).
  *
  * @param rank           index in the ring
  * @param kernels        its attention and merge launches, device clock
@@ -19,11 +20,11 @@ import java.util.List;
  */
 public record RankTimeline(int rank, List<KernelTiming> kernels, long deviceToHostNs, List<Transfer> transfers) {
     /**
-     * One blocking transfer call on the rank's transfer queue.
+     * One transfer on the rank's transfer queue: a blocking call, or a copy ordered by events.
      *
      * @param what    e.g. "send k chunk 3 to rank 1"
-     * @param startNs host clock when the call began
-     * @param endNs   host clock when it returned (the data had arrived)
+     * @param startNs host clock when the call began (a copy: when the device started it)
+     * @param endNs   host clock when it returned, the data having arrived (a copy: when the device ended it)
      * @param bytes   bytes moved
      */
     public record Transfer(String what, long startNs, long endNs, long bytes) {
