@@ -37,6 +37,13 @@
 //                           and for P.V; each lane runs its own online softmax over KB keys at a time; the lanes
 //                           are merged at the end into the same partial layout, combined by flash_decode_merge.
 //
+// Accumulate (the last argument of flash_attention_tiled, flash_dsplit and flash_decode_merge, 0 for plain
+// attention): out and lse hold a running result over other keys on entry (ring attention: the blocks a rank has
+// already seen), and the kernel continues its online softmax from it instead of from nothing: a row with lse L and
+// output O starts with running max L*log2(e), sum 1 and output O, exactly the state after those keys. The result
+// equals attention over these keys merged into (O, L) by their log-sum-exp; a row with L = -inf starts empty, a row
+// that sees no key here keeps (O, L). Each work-item reads only rows it writes.
+//
 // Test-only fault (never defined by the application): -DPLANTED_DSPLIT_WRONG makes flash_dsplit leave the last slice
 // of D out of every score, so that tests prove the device self-test and comparisons catch a wrong variant
 // (-DPLANTED_CAUSAL_OFF_BY_ONE likewise shifts every variant's causal mask by one key).
@@ -174,11 +181,11 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1)))
 void flash_attention_tiled(__global const float* q,       // [B, H, Sq, D]
                            __global const float* k,       // [B, Hkv, kv_stride, D]
                            __global const float* v,       // [B, Hkv, kv_stride, D]
-                           __global float* out,           // [B, H, Sq, D]
-                           __global float* lse,           // [B, H, Sq]
+                           __global float* out,           // [B, H, Sq, D], the running output when accumulate
+                           __global float* lse,           // [B, H, Sq], the running log-sum-exp when accumulate
                            __global const int* kv_lens,   // [B], read when use_kv_lens
                            const int H, const int Hkv, const int Sq, const int Sk, const int kv_stride,
-                           const float scale, const int causal, const int use_kv_lens)
+                           const float scale, const int causal, const int use_kv_lens, const int accumulate)
 {
     __local float k_tile[HEAD_DIM * KT];   // transposed: k_tile[d * KT + j] = k[t0 + j][d]
     __local float v_tile[KT * HEAD_DIM];   // v_tile[j * HEAD_DIM + d] = v[t0 + j][d]
@@ -215,6 +222,16 @@ void flash_attention_tiled(__global const float* q,       // [B, H, Sq, D]
         row_sum[r] = 0.0f;
         for (int c = 0; c < DV; c++) {
             acc[r][c] = (vec_t)(0.0f);
+        }
+        // accumulate: continue from the running (out, lse) of this row, unless it has seen no key yet
+        const float running = accumulate && valid ? lse[(size_t)bh * Sq + row] : -INFINITY;
+        if (running != -INFINITY) {
+            row_max[r] = running * LOG2E;
+            row_sum[r] = 1.0f;
+            const __global float* out_row = out + ((size_t)bh * Sq + row) * HEAD_DIM;
+            for (int c = 0; c < DV; c++) {
+                acc[r][c] = VLOAD(c, out_row);
+            }
         }
     }
 
@@ -326,11 +343,11 @@ __kernel __attribute__((reqd_work_group_size(DSPLIT_WG, 1, 1)))
 void flash_dsplit(__global const float* q,       // [B, H, Sq, D]
                   __global const float* k,       // [B, Hkv, kv_stride, D]
                   __global const float* v,       // [B, Hkv, kv_stride, D]
-                  __global float* out,           // [B, H, Sq, D]
-                  __global float* lse,           // [B, H, Sq]
+                  __global float* out,           // [B, H, Sq, D], the running output when accumulate
+                  __global float* lse,           // [B, H, Sq], the running log-sum-exp when accumulate
                   __global const int* kv_lens,   // [B], read when use_kv_lens
                   const int H, const int Hkv, const int Sq, const int Sk, const int kv_stride,
-                  const float scale, const int causal, const int use_kv_lens)
+                  const float scale, const int causal, const int use_kv_lens, const int accumulate)
 {
     __local float k_tile[DKT * HEAD_DIM];             // k_tile[j * HEAD_DIM + d] = k[t0 + j][d]
     __local float v_tile[DKT * HEAD_DIM];             // v_tile[j * HEAD_DIM + d] = v[t0 + j][d]
@@ -366,6 +383,18 @@ void flash_dsplit(__global const float* q,       // [B, H, Sq, D]
     }
     float row_max = -INFINITY;                        // identical in the DT work-items of a row
     float sum_part = 0.0f;                            // the sum over this work-item's keys t, t + DT, ... (rescaled)
+    // accumulate: continue from the row's running (out, lse), its sum 1 held by the row's work-item 0; every read of
+    // lse here comes before the barrier (with a global fence) that precedes work-item 0's write of it at the end
+    const float running = accumulate && valid ? lse[(size_t)bh * Sq + row] : -INFINITY;
+    if (running != -INFINITY) {
+        row_max = running * LOG2E;
+        sum_part = t == 0 ? 1.0f : 0.0f;
+        const __global float* out_row = out + ((size_t)bh * Sq + row) * HEAD_DIM;
+#pragma unroll
+        for (int i = 0; i < DSPLIT_DIMS; i++) {
+            acc[i] = out_row[t + DT * i];
+        }
+    }
 
     for (int t0 = 0; t0 < group_keys; t0 += DKT) {
         const int tile_keys = min(DKT, group_keys - t0);   // all within kv_len <= Sk
@@ -444,8 +473,9 @@ void flash_dsplit(__global const float* q,       // [B, H, Sq, D]
 
     // pass 6: the row's sum from its work-items' partial sums (every read of shared_stat in the loop happened
     // before the loop's last barrier), then normalise and write; rows that saw no key write zeros and lse -inf
+    // The global fence orders the row's reads of the running lse (accumulate) before work-item 0 writes it below.
     shared_stat[lid] = sum_part;
-    barrier(CLK_LOCAL_MEM_FENCE);
+    barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
     float row_sum = 0.0f;
     for (int u = 0; u < DT; u++) {
         row_sum += shared_stat[r * DT + u];
@@ -698,16 +728,20 @@ void flash_decode_dsplit(__global const float* q,          // [B, H, Sq, D]
 __kernel __attribute__((reqd_work_group_size(SPLIT_WG, 1, 1)))
 void flash_decode_merge(__global const float* part_out,   // [B, H, Sq, splits, D]
                         __global const float* part_stats, // [B, H, Sq, splits, 2]
-                        __global float* out,              // [B, H, Sq, D]
-                        __global float* lse,              // [B, H, Sq]
-                        const int rows, const int splits)  // rows = B * H * Sq
+                        __global float* out,              // [B, H, Sq, D], the running output when accumulate
+                        __global float* lse,              // [B, H, Sq], the running log-sum-exp when accumulate
+                        const int rows, const int splits,  // rows = B * H * Sq
+                        const int accumulate)
 {
     const int row = get_global_id(0);
     if (row >= rows) {
         return;
     }
     const __global float* stats = part_stats + (size_t)row * splits * 2;
-    float max_all = -INFINITY;
+    // accumulate: the running (out, lse) joins as one more part, with max lse*log2(e) and sum 1
+    const float running = accumulate ? lse[row] : -INFINITY;
+    const float running_max = running * LOG2E;
+    float max_all = running == -INFINITY ? -INFINITY : running_max;
     for (int s = 0; s < splits; s++) {
         max_all = fmax(max_all, stats[2 * s]);
     }
@@ -718,6 +752,14 @@ void flash_decode_merge(__global const float* part_out,   // [B, H, Sq, splits, 
     }
     float sum = 0.0f;
     if (max_all != -INFINITY) {
+        if (running != -INFINITY) {
+            const float weight = exp2(running_max - max_all);
+            sum = weight;
+#pragma unroll
+            for (int c = 0; c < DV; c++) {
+                acc[c] = (vec_t)(weight) * VLOAD(c, out + (size_t)row * HEAD_DIM);
+            }
+        }
         for (int s = 0; s < splits; s++) {
             const float weight = exp2(stats[2 * s] - max_all);   // 0 for a split that saw no key
             sum += stats[2 * s + 1] * weight;

@@ -205,6 +205,21 @@ public final class FlashAttention extends ClAttention {
 
     @Override
     public void enqueue(ClQueue queue, AttentionProblem problem, AttentionBuffers buffers) {
+        enqueue(queue, problem, buffers, false);
+    }
+
+    /**
+     * Enqueues attention of {@code problem}'s keys merged into the running result that {@code buffers.out()} and
+     * {@code buffers.lse()} already hold (attention over other keys, or nothing: output 0 and lse negative infinity):
+     * the kernels continue their online softmax from it (see "Accumulate" in {@code kernels/attention_flash.cl}). The
+     * result equals {@link #enqueue} into separate buffers followed by a log-sum-exp merge ({@code LseMerge}),
+     * without the memory of a second output. Ring attention adds one key/value block per step this way.
+     */
+    public void enqueueAccumulate(ClQueue queue, AttentionProblem problem, AttentionBuffers buffers) {
+        enqueue(queue, problem, buffers, true);
+    }
+
+    private void enqueue(ClQueue queue, AttentionProblem problem, AttentionBuffers buffers, boolean accumulate) {
         AttentionShape s = problem.shape();
         String variant = variant(problem);
         VariantKernels chosenKernels = kernels(variant, s.headDim());
@@ -218,7 +233,7 @@ public final class FlashAttention extends ClAttention {
                 .arg(6, s.heads()).arg(7, s.kvHeads()).arg(8, s.queryLen()).arg(9, s.keyLen())
                 .arg(10, buffers.kvStride()).arg(11, problem.scale()).arg(12, causal).arg(13, useLens);
         if (!decode(problem)) {
-            k.arg(3, buffers.out()).arg(4, buffers.lse());
+            k.arg(3, buffers.out()).arg(4, buffers.lse()).arg(14, accumulate ? 1 : 0);
             long rowsPerGroup = variant.equals("flash_dsplit") ? config.qr() : (long) config.wg() * config.qb();
             long groupSize = groupSize(variant, config);
             long groups = (s.queryLen() + rowsPerGroup - 1) / rowsPerGroup;
@@ -240,7 +255,7 @@ public final class FlashAttention extends ClAttention {
         }
         ClKernel m = chosenKernels.merge();
         m.arg(0, partOut).arg(1, partStats).arg(2, buffers.out()).arg(3, buffers.lse()).arg(4, (int) rows)
-                .arg(5, split.splits());
+                .arg(5, split.splits()).arg(6, accumulate ? 1 : 0);
         queue.launch(m, new long[] {roundUp(rows, config.splitWg())}, new long[] {config.splitWg()},
                 new gpuinfer.cl.Cost(3.0 * rows * split.splits() * s.headDim(),
                         4.0 * rows * (split.splits() * (s.headDim() + 2.0) + s.headDim() + 1)));

@@ -116,8 +116,17 @@ public interface ClNative {
      */
     Object enqueueKernel(Object queue, Object kernel, long[] global, long[] local, boolean wantEvent);
 
-    /** Enqueues a device-side copy of {@code bytes} bytes between two buffers of one context (clEnqueueCopyBuffer). */
-    void copyBuffer(Object queue, Object src, Object dst, long srcOffset, long dstOffset, long bytes);
+    /**
+     * Enqueues a device-side copy of {@code bytes} bytes between two buffers of one context (clEnqueueCopyBuffer).
+     * Returns its event when {@code wantEvent} is true, else null.
+     */
+    Object copyBuffer(Object queue, Object src, Object dst, long srcOffset, long dstOffset, long bytes, boolean wantEvent);
+
+    /**
+     * Enqueues a marker (clEnqueueMarkerWithWaitList without a wait list, OpenCL 1.2) and returns its event, which
+     * completes when every command enqueued before it on the queue has.
+     */
+    Object enqueueMarker(Object queue);
 
     void finish(Object queue);
 

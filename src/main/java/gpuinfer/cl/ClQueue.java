@@ -163,14 +163,46 @@ public final class ClQueue extends ClObject {
      * queue's context); does not wait.
      */
     public void copy(ClBuffer src, long srcOffset, ClBuffer dst, long dstOffset, long bytes) {
+        checkCopy(src, srcOffset, dst, dstOffset, bytes);
+        holdIfBatching();
+        cl.copyBuffer(handle, src.handle, dst.handle, srcOffset, dstOffset, bytes, false);
+    }
+
+    private void checkCopy(ClBuffer src, long srcOffset, ClBuffer dst, long dstOffset, long bytes) {
         if (src.context() != context || dst.context() != context) {
             throw new IllegalArgumentException("copy: both buffers must belong to this queue's context ('" + src.label()
                     + "' -> '" + dst.label() + "'); between contexts, read and write through host memory");
         }
         checkRange(src, srcOffset, bytes, 1);
         checkRange(dst, dstOffset, bytes, 1);
+    }
+
+    /**
+     * As {@link #copy}, returning the copy's event (its profiling times are readable once it completed); the caller
+     * closes it.
+     */
+    public ClEvent copyWithEvent(ClBuffer src, long srcOffset, ClBuffer dst, long dstOffset, long bytes, String label) {
+        checkCopy(src, srcOffset, dst, dstOffset, bytes);
         holdIfBatching();
-        cl.copyBuffer(handle, src.handle, dst.handle, srcOffset, dstOffset, bytes);
+        return new ClEvent(cl, cl.copyBuffer(handle, src.handle, dst.handle, srcOffset, dstOffset, bytes, true), label);
+    }
+
+    /**
+     * Enqueues a marker and returns its event, complete when every command enqueued on this queue before it is:
+     * another queue of the context can {@link #waitFor} it. The caller closes it.
+     */
+    public ClEvent marker(String label) {
+        holdIfBatching();
+        return new ClEvent(cl, cl.enqueueMarker(handle), label);
+    }
+
+    /**
+     * Makes every command enqueued on this queue after this call wait for {@code event} (a barrier with a wait list),
+     * without blocking the host: how one queue waits for another of the same context.
+     */
+    public void waitFor(ClEvent event) {
+        holdIfBatching();
+        cl.enqueueBarrier(handle, event.handle);
     }
 
     /** Uploads {@code src} (int32) to the start of {@code dst}; blocks. */

@@ -9,17 +9,15 @@ import gpuinfer.attention.ClAttention;
 import gpuinfer.attention.CpuAttention;
 import gpuinfer.attention.FlashAttention;
 import gpuinfer.attention.ring.BlockTransfer;
-import gpuinfer.attention.ring.Rank;
 import gpuinfer.attention.ring.RankStats;
 import gpuinfer.attention.ring.RingAttention;
-import gpuinfer.attention.ring.RingLayout;
+import gpuinfer.attention.ring.RingMemory;
 import gpuinfer.attention.ring.RingResult;
 import gpuinfer.check.Comparison;
 import gpuinfer.check.Tolerance;
 import gpuinfer.check.Validate;
 import gpuinfer.cl.ClContext;
 import gpuinfer.cl.ClDevice;
-import gpuinfer.cl.SubDevices;
 import gpuinfer.cl.KernelTiming;
 import gpuinfer.cl.OpenClUnavailableException;
 import gpuinfer.tensor.Npy;
@@ -131,24 +129,8 @@ final class AttentionCommand implements Callable<Integer> {
             description = "Timed runs; times are medians (default: ${DEFAULT-VALUE}).")
     int repeat;
 
-    @Option(names = "--ring", paramLabel = "N",
-            description = "Ring attention: split the sequence over N ranks (queue pairs on the device), each computing "
-                    + "flash attention of its query chunks against the key/value block it holds, passing the block on "
-                    + "and merging partial results by log-sum-exp. Prints per-rank work, skipped blocks, compute, "
-                    + "transfer and memory. Causal needs Sq = Sk.")
-    Integer ring;
-
-    @Option(names = "--ring-layout", paramLabel = "LAYOUT",
-            description = "zigzag (2N chunks, rank r holds r and 2N-1-r: balanced causal work) or contiguous "
-                    + "(default: zigzag when --causal, else contiguous).")
-    String ringLayout;
-
-    @Option(names = "--ring-ranks", defaultValue = "queues", paramLabel = "KIND",
-            description = "What a rank is: queues (a compute and a transfer queue each, on one context of the device), "
-                    + "contexts (one context each on the device) or subdevices (the device split into N sub-devices "
-                    + "with clCreateSubDevices, one context each: ranks that do not share compute units) "
-                    + "(default: ${DEFAULT-VALUE}).")
-    String ringRanks;
+    @Mixin
+    RingOptions ring;
 
     @Option(names = "--json", description = "Print a machine-readable result.")
     boolean json;
@@ -204,17 +186,7 @@ final class AttentionCommand implements Callable<Integer> {
         if (repeat < 1 || warmup < 0) {
             throw new InputException("--repeat must be at least 1 and --warmup at least 0.");
         }
-        if (ring != null) {
-            if (ring < 1) {
-                throw new InputException("--ring must be at least 1, not " + ring + ".");
-            }
-            if (!impl.equals("auto") && !impl.equals("flash")) {
-                throw new InputException("--ring runs flash attention on each block; it cannot be combined with --impl "
-                        + impl + ".");
-            }
-        } else if (ringLayout != null || !ringRanks.equals("queues")) {
-            throw new InputException("--ring-layout and --ring-ranks need --ring N.");
-        }
+        ring.check(impl);
         Tolerance tolerance = tolerance();
         Inputs inputs = loadInputs();
         AttentionProblem problem = new AttentionProblem(inputs.shape(), causal,
@@ -263,7 +235,7 @@ final class AttentionCommand implements Callable<Integer> {
         } else {
             report.put("binding", opencl.runtime().binding());
             report.put("device", deviceJson(device));
-            if (ring != null) {
+            if (ring.on()) {
                 runRing(device, problem, inputs, report, runs);
             } else
             try (ClContext context = opencl.openContext(device);
@@ -348,84 +320,56 @@ final class AttentionCommand implements Callable<Integer> {
     /** --ring N: the ring on N ranks (queue pairs on one context, a context each, or a sub-device each: --ring-ranks). */
     private void runRing(ClDevice device, AttentionProblem problem, Inputs inputs, Map<String, Object> report,
                          List<AttentionResult> runs) {
-        RingLayout layout = ringLayout == null ? null : RingLayout.parse(ringLayout);
-        List<ClContext> opened = new ArrayList<>();
-        List<Rank> ranks = new ArrayList<>();
-        SubDevices subDevices = null;
-        try {
-            List<ClContext> perRank = new ArrayList<>();
-            switch (ringRanks) {
-                case "queues" -> {
-                    opened.add(opencl.openContext(device));
-                    for (int r = 0; r < ring; r++) {
-                        perRank.add(opened.get(0));
-                    }
-                }
-                case "contexts" -> {
-                    for (int r = 0; r < ring; r++) {
-                        opened.add(opencl.openContext(device));
-                    }
-                    perRank.addAll(opened);
-                }
-                case "subdevices" -> {
-                    subDevices = device.partitionEqually(ring);
-                    for (ClDevice sub : subDevices) {
-                        opened.add(opencl.openContext(sub));
-                    }
-                    perRank.addAll(opened);
-                }
-                default -> throw new InputException("Unknown --ring-ranks '" + ringRanks
-                        + "': use queues, contexts or subdevices.");
-            }
-            ranks.addAll(Rank.onContexts(perRank));
-            ClContext first = opened.get(0);
+        try (RingRanks ranks = ring.open(opencl, device);
+             RingAttention op = new RingAttention(ranks.ranks(), ring.layout(), ring.memory(),
+                     BlockTransfer.forRanks(ranks.ranks()),
+                     opencl.settings(ranks.first()), defines)) {
+            op.checkFits(problem);
             RingResult last = null;
-            try (RingAttention op = new RingAttention(ranks, layout, BlockTransfer.forRanks(ranks), opencl.settings(first),
-                    defines)) {
-                for (int r = 0; r < warmup + repeat; r++) {
-                    RingResult result = op.run(problem, inputs.q(), inputs.k(), inputs.v());
-                    if (r >= warmup) {
-                        runs.add(result.result());
-                        last = result;
-                    }
+            for (int r = 0; r < warmup + repeat; r++) {
+                RingResult result = op.run(problem, inputs.q(), inputs.k(), inputs.v());
+                if (r >= warmup) {
+                    runs.add(result.result());
+                    last = result;
                 }
             }
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("ranks", ring);
-            m.put("layout", last.layout().label());
-            m.put("contexts", opened.size());
-            m.put("transfer", last.transfer());
-            m.put("overlap", true);
-            m.put("workImbalance", round(last.workImbalance()));
-            m.put("computeMs", round(last.computeMillis()));
-            m.put("transferMs", round(last.transferMillis()));
-            m.put("wallMs", round(last.wallMillis()));
-            List<Object> perRankJson = new ArrayList<>();
-            for (RankStats st : last.ranks()) {
-                Map<String, Object> r = new LinkedHashMap<>();
-                r.put("rank", st.rank());
-                r.put("work", st.work());
-                r.put("blocks", st.blocks());
-                r.put("skipped", st.skipped());
-                r.put("computeMs", round(st.computeMillis()));
-                r.put("transferMs", round(st.transferMillis()));
-                r.put("deviceBytes", st.deviceBytes());
-                perRankJson.add(r);
-            }
-            m.put("perRank", perRankJson);
+            Map<String, Object> m = ringJson(last, ranks.contexts());
+            m.put("singleDeviceBytes", op.singleDeviceBytes(problem));
             report.put("ring", m);
-            report.put("programs", first.builds().stream().filter(b -> !b.origin().equals("memory"))
+            report.put("programs", ranks.first().builds().stream().filter(b -> !b.origin().equals("memory"))
                     .map(b -> Map.of("source", b.source(), "options", b.options(), "origin", b.origin(),
                             "ms", round(b.millis()))).toList());
-        } finally {
-            ranks.forEach(Rank::close);
-            for (int i = opened.size() - 1; i >= 0; i--) {
-                opened.get(i).close();
-            }
-            if (subDevices != null) {
-                subDevices.close();
-            }
         }
+    }
+
+    /** The "ring" object of --json: the run's settings and totals, and per rank its work, times and memory. */
+    static Map<String, Object> ringJson(RingResult last, int contexts) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("ranks", last.ranks().size());
+        m.put("layout", last.layout().label());
+        m.put("memory", last.memory().label());
+        m.put("contexts", contexts);
+        m.put("transfer", last.transfer());
+        m.put("overlap", last.memory() == RingMemory.OVERLAP);
+        m.put("workImbalance", round(last.workImbalance()));
+        m.put("computeMs", round(last.computeMillis()));
+        m.put("transferMs", round(last.transferMillis()));
+        m.put("wallMs", round(last.wallMillis()));
+        m.put("maxRankBytes", last.maxRankBytes());
+        List<Object> perRankJson = new ArrayList<>();
+        for (RankStats st : last.ranks()) {
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("rank", st.rank());
+            r.put("work", st.work());
+            r.put("blocks", st.blocks());
+            r.put("skipped", st.skipped());
+            r.put("computeMs", round(st.computeMillis()));
+            r.put("transferMs", round(st.transferMillis()));
+            r.put("deviceBytes", st.deviceBytes());
+            perRankJson.add(r);
+        }
+        m.put("perRank", perRankJson);
+        return m;
     }
 
     private Tolerance tolerance() {
@@ -482,14 +426,24 @@ final class AttentionCommand implements Callable<Integer> {
                         + Sizes.millis(median(runs, r -> r.kernels().get(index).millis())));
             }
             o.printf("kernels    %s%n", String.join(", ", kernels));
-            o.printf("memory     %s on the device%n", Sizes.bytes(last.deviceBytes()));
+            if (report.get("ring") instanceof Map<?, ?> ringReport) {
+                long most = ((Number) ringReport.get("maxRankBytes")).longValue();
+                long single = ((Number) ringReport.get("singleDeviceBytes")).longValue();
+                o.printf("memory     %s on all ranks, at most %s per rank (%s memory): %s of the %s that flash needs "
+                                + "on one device%n", Sizes.bytes(last.deviceBytes()), Sizes.bytes(most),
+                        ringReport.get("memory"), String.format(java.util.Locale.ROOT, "%.2f", (double) most / single),
+                        Sizes.bytes(single));
+            } else {
+                o.printf("memory     %s on the device%n", Sizes.bytes(last.deviceBytes()));
+            }
         }
         if (report.get("ring") instanceof Map<?, ?> ringReport) {
             o.printf("ring       %s ranks, %s layout, blocks passed by %s; work imbalance (max/min) %s; compute %s, "
-                            + "transfer %s (overlaps compute)%n", ringReport.get("ranks"), ringReport.get("layout"),
+                            + "transfer %s (%s)%n", ringReport.get("ranks"), ringReport.get("layout"),
                     ringReport.get("transfer"), ringReport.get("workImbalance"),
                     Sizes.millis(((Number) ringReport.get("computeMs")).doubleValue()),
-                    Sizes.millis(((Number) ringReport.get("transferMs")).doubleValue()));
+                    Sizes.millis(((Number) ringReport.get("transferMs")).doubleValue()),
+                    Boolean.TRUE.equals(ringReport.get("overlap")) ? "overlaps compute" : "between steps, after compute");
             o.printf("           %4s  %14s  %6s  %7s  %10s  %10s  %10s%n", "rank", "work (pairs)", "blocks", "skipped",
                     "compute", "transfer", "memory");
             for (Object row : (List<?>) ringReport.get("perRank")) {

@@ -76,6 +76,18 @@ final class BenchAttentionCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "OUT.json", description = "Also write the measurements as JSON.")
     Path json;
 
+    @Option(names = "--rings", split = ",", paramLabel = "N,...",
+            description = "Benchmark ring attention instead: at each --sizes S, plain flash on the whole device (N = 1) "
+                    + "and, for each N, ring attention on N ranks of each --ring-kinds kind with the zigzag and the "
+                    + "contiguous layout (and --ring-memory low on the first kind): time, speed-up, efficiency "
+                    + "T1/(N*TN), transfer share, per-rank work and time balance.")
+    int[] ring;
+
+    @Option(names = "--ring-kinds", split = ",", defaultValue = "subdevices,queues", paramLabel = "KIND,...",
+            description = "With --rings: the kinds of ranks to run, as attention --ring-ranks takes them "
+                    + "(default: ${DEFAULT-VALUE}).")
+    List<String> ringRanks;
+
     @Mixin
     OpenClOptions opencl;
 
@@ -85,6 +97,19 @@ final class BenchAttentionCommand implements Callable<Integer> {
             throw new InputException("--repeat must be at least 1 and --warmup at least 0.");
         }
         PrintWriter out = spec.commandLine().getOut();
+        if (ring != null) {
+            List<RingBenchmark.Row> ringRows = new RingBenchmark(opencl, defines, warmup, repeat).run(out,
+                    opencl.selectDevice(), sizes, ring, ringRanks, heads, headDim);
+            if (json != null) {
+                Map<String, Object> doc = new LinkedHashMap<>();
+                doc.put("binding", opencl.runtime().binding());
+                doc.put("heads", heads);
+                doc.put("headDim", headDim);
+                doc.put("rows", ringRows.stream().map(RingBenchmark.Row::json).toList());
+                writeJson(doc);
+            }
+            return ExitCodes.OK;
+        }
         JsonNode anchorRows = anchor == null ? null : read(anchor).get("rows");
         JsonNode machineFigures = machine == null ? null : read(machine);
         ClDevice device = opencl.selectDevice();
@@ -171,10 +196,14 @@ final class BenchAttentionCommand implements Callable<Integer> {
             doc.put("heads", heads);
             doc.put("headDim", headDim);
             doc.put("rows", rows);
-            String text = Json.write(doc);
-            AtomicFiles.write(json, o -> o.write(text.getBytes(StandardCharsets.UTF_8)));
+            writeJson(doc);
         }
         return ExitCodes.OK;
+    }
+
+    private void writeJson(Map<String, Object> doc) throws IOException {
+        String text = Json.write(doc);
+        AtomicFiles.write(json, o -> o.write(text.getBytes(StandardCharsets.UTF_8)));
     }
 
     private static JsonNode findAnchor(JsonNode rows, AttentionProblem problem) {

@@ -7,6 +7,10 @@ import gpuinfer.attention.AttentionProblem;
 import gpuinfer.attention.AttentionShape;
 import gpuinfer.attention.ClAttention;
 import gpuinfer.attention.DeviceInputs;
+import gpuinfer.attention.ring.BlockTransfer;
+import gpuinfer.attention.ring.RankStats;
+import gpuinfer.attention.ring.RingAttention;
+import gpuinfer.attention.ring.RingResult;
 import gpuinfer.cl.ClContext;
 import gpuinfer.cl.ClDevice;
 import gpuinfer.cl.ClQueue;
@@ -14,6 +18,7 @@ import gpuinfer.cl.KernelTiming;
 import gpuinfer.profile.DevicePeaks;
 import gpuinfer.profile.KernelProfile;
 import gpuinfer.profile.ProfileOutput;
+import gpuinfer.profile.RingTrace;
 import gpuinfer.util.Progress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -61,6 +66,9 @@ final class ProfileAttentionCommand implements Callable<Integer> {
     int warmup;
 
     @Mixin
+    RingOptions ring;
+
+    @Mixin
     ProfileOutputOptions output;
 
     @Mixin
@@ -76,6 +84,10 @@ final class ProfileAttentionCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        ring.check(impl);
+        if (ring.on()) {
+            return profileRing(out);
+        }
         List<AttentionShape> shapes = sweep(AttentionShape.parse(shape), sweeps);
         ClDevice device = opencl.selectDevice();
         List<KernelProfile.Row> rows = new ArrayList<>();
@@ -132,6 +144,81 @@ final class ProfileAttentionCommand implements Callable<Integer> {
                 timings.addAll(run);
             }
         }
+    }
+
+    /**
+     * --ring N: warm-up and recorded ring runs on random inputs; the kernel table over every rank, a row per rank
+     * (median compute and transfer time, transfers per run, peak device memory), and the files asked for: the trace
+     * with every rank's compute and transfer queues on one timeline (host clock).
+     */
+    private int profileRing(PrintWriter out) throws IOException {
+        if (!sweeps.isEmpty()) {
+            throw new InputException("--ring profiles one shape; leave out --sweep.");
+        }
+        AttentionShape s = AttentionShape.parse(shape);
+        AttentionProblem problem = AttentionProblem.of(s, causal);
+        AttentionCommand.Inputs inputs = AttentionCommand.Inputs.random(shape, 0);
+        ClDevice device = opencl.selectDevice();
+        List<RingResult> recorded = new ArrayList<>();
+        DevicePeaks peaks;
+        long single;
+        int n = ring.ring;
+        try (RingRanks ranks = ring.open(opencl, device);
+             RingAttention op = new RingAttention(ranks.ranks(), ring.layout(), ring.memory(),
+                     BlockTransfer.forRanks(ranks.ranks()),
+                     opencl.settings(ranks.first()), defines)) {
+            op.checkFits(problem);
+            single = op.singleDeviceBytes(problem);
+            peaks = DevicePeaks.of(ranks.first(), output.measurePeaks);
+            for (int i = 0; i < warmup + repeat; i++) {
+                RingResult result = op.run(problem, inputs.q(), inputs.k(), inputs.v());
+                if (i >= warmup) {
+                    recorded.add(result);
+                }
+            }
+        }
+        RingResult last = recorded.get(recorded.size() - 1);
+        List<KernelTiming> all = new ArrayList<>();
+        recorded.forEach(r -> all.addAll(r.result().kernels()));
+        List<KernelProfile.Row> rows = KernelProfile.rows("", all, peaks);
+        out.printf("profile of ring attention, %s, %d ranks (%s), %s layout, %s memory, on %s %s through %s; %d recorded "
+                        + "run(s) after %d warm-up%n%n", s, n, ring.ranks, last.layout().label(), last.memory().label(),
+                device.id(), device.name(), opencl.runtime().binding(), repeat, warmup);
+        ProfileOutput.printTable(out, rows, peaks);
+        out.println();
+        out.printf("%4s  %-36s %14s %7s %11s %13s %10s %12s%n", "rank", "device", "work (pairs)", "blocks", "compute ms",
+                "transfer ms", "transfers", "peak memory");
+        for (int r = 0; r < n; r++) {
+            int rank = r;
+            RankStats st = last.ranks().get(r);
+            out.printf(Locale.ROOT, "%4d  %-36s %14d %7d %11.2f %13.2f %10d %12s%n", r, abbreviate(st.device(), 36),
+                    st.work(), st.blocks(), median(recorded, x -> x.ranks().get(rank).computeMillis()),
+                    median(recorded, x -> x.ranks().get(rank).transferMillis()),
+                    last.timelines().get(r).transfers().size(), gpuinfer.util.Sizes.bytes(st.deviceBytes()));
+        }
+        out.printf(Locale.ROOT, "wall %.2f ms per run (median, upload to download); blocks passed by %s; work imbalance "
+                        + "(max/min) %.2f; peak device memory per rank at most %s, %.2f of the %s flash needs on one "
+                        + "device%n", median(recorded, RingResult::wallMillis), last.transfer(), last.workImbalance(),
+                gpuinfer.util.Sizes.bytes(last.maxRankBytes()), (double) last.maxRankBytes() / single,
+                gpuinfer.util.Sizes.bytes(single));
+        if (output.trace != null) {
+            RingTrace.write(output.trace, recorded);
+            long transfers = recorded.stream().flatMap(r -> r.timelines().stream()).mapToLong(t -> t.transfers().size()).sum();
+            out.println("trace: " + output.trace + " (" + all.size() + " kernel launches and " + transfers + " transfers on "
+                    + n + " ranks, a process per rank with a compute and a transfer track, host clock; open it in "
+                    + "https://ui.perfetto.dev or chrome://tracing)");
+        }
+        ProfileOutput.writeFiles(out, device.name(), "ring attention on " + device.name(), all, rows, peaks, null,
+                output.csv, output.roofline);
+        return ExitCodes.OK;
+    }
+
+    private static double median(List<RingResult> runs, java.util.function.ToDoubleFunction<RingResult> f) {
+        return gpuinfer.bench.Stats.median(runs.stream().mapToDouble(f).toArray());
+    }
+
+    private static String abbreviate(String text, int width) {
+        return text.length() <= width ? text : text.substring(0, width - 1) + "…";
     }
 
     /** Every combination of the swept values, from a base shape. */

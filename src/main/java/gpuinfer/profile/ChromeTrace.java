@@ -37,6 +37,11 @@ public final class ChromeTrace {
             events.add(complete(t.kernel() + " (waiting)", "queue", 2, (t.queuedNs() - origin) / 1e3,
                     (t.startNs() - t.queuedNs()) / 1e3, Map.of()));
         }
+        writeEvents(file, events);
+    }
+
+    /** Writes {"traceEvents": events, "displayTimeUnit": "ms"}, whole or not at all. */
+    static void writeEvents(Path file, List<Map<String, Object>> events) throws IOException {
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("traceEvents", events);
         doc.put("displayTimeUnit", "ms");
@@ -45,11 +50,17 @@ public final class ChromeTrace {
     }
 
     private static Map<String, Object> complete(String name, String category, int tid, double ts, double dur, Map<String, Object> args) {
+        return complete(name, category, 0, tid, ts, dur, args);
+    }
+
+    /** A complete ("X") event: a span of {@code dur} microseconds from {@code ts} on track (pid, tid). */
+    static Map<String, Object> complete(String name, String category, int pid, int tid, double ts, double dur,
+                                        Map<String, Object> args) {
         Map<String, Object> e = new LinkedHashMap<>();
         e.put("name", name);
         e.put("cat", category);
         e.put("ph", "X");
-        e.put("pid", 0);
+        e.put("pid", pid);
         e.put("tid", tid);
         e.put("ts", ts);
         e.put("dur", dur);
@@ -58,10 +69,15 @@ public final class ChromeTrace {
     }
 
     private static Map<String, Object> meta(String name, int tid, Map<String, Object> args) {
+        return meta(name, 0, tid, args);
+    }
+
+    /** A metadata ("M") event: process_name, thread_name, process_labels, ... */
+    static Map<String, Object> meta(String name, int pid, int tid, Map<String, Object> args) {
         Map<String, Object> e = new LinkedHashMap<>();
         e.put("name", name);
         e.put("ph", "M");
-        e.put("pid", 0);
+        e.put("pid", pid);
         e.put("tid", tid);
         e.put("args", args);
         return e;

@@ -18,7 +18,8 @@ import java.util.Map;
  * and one past a key tile, Sq = Sk = 1, grouped heads, key padding with a length of 0, rows that see no key, large
  * logits), decode shapes split one step per split, at D = 16, 80 and 128 for the D-split variants, 16 and 80 for
  * flash_decode_split, 16 for flash_tiled and naive (Oclgrind interprets every work-item: a minute in all), against
- * the CPU reference. A main, not a test: Oclgrind, which checks every memory access and looks for data
+ * the CPU reference; every flash case also accumulating into a running result ({@code enqueueAccumulate}, against
+ * the reference merged by log-sum-exp). A main, not a test: Oclgrind, which checks every memory access and looks for data
  * races, runs it (the JUnit fork cannot host Oclgrind); FlashVariantsTest covers the same matrix on the test device.
  *
  * <p>Prints the device ({@code device NAME}), one line per case, the programs built, and a summary line; exits 1 on
@@ -71,7 +72,7 @@ public final class AttentionShapeSweep {
             List<FlashShapes.Case> matrix = decode ? FlashShapes.decode(tiles, d, maxSq, true) : FlashShapes.prefill(tiles, d, true);
             for (FlashShapes.Case c : matrix) {
                 String ran = op.variant(c.problem());
-                run(variant + " D=" + d + " " + tiles, op, c, ran.equals(variant) ? null : "ran " + ran);
+                run(variant + " D=" + d + " " + tiles, op, c, ran.equals(variant) ? null : "ran " + ran, context);
             }
         }
         for (String warning : warnings) {
@@ -87,15 +88,19 @@ public final class AttentionShapeSweep {
             List<FlashShapes.Case> matrix = new ArrayList<>(FlashShapes.prefill(new FlashConfig.Tiles(16, 16, 1), d, true));
             matrix.addAll(FlashShapes.decode(new FlashConfig.Tiles(1, 16, 1), d, 8, true));
             for (FlashShapes.Case c : matrix) {
-                run("naive D=" + d, op, c, null);
+                run("naive D=" + d, op, c, null, null);
             }
         }
     }
 
-    private void run(String what, Attention op, FlashShapes.Case c, String wrongVariant) {
+    /** A case on {@code op}; flash (with its context) also accumulating into a running result. */
+    private void run(String what, Attention op, FlashShapes.Case c, String wrongVariant, ClContext flashContext) {
         cases++;
         long start = System.nanoTime();
-        List<Comparison> comparisons = FlashShapes.compare(op, c, cases);
+        List<Comparison> comparisons = new ArrayList<>(FlashShapes.compare(op, c, cases));
+        if (op instanceof FlashAttention flash) {
+            comparisons.addAll(FlashShapes.compareAccumulate(flash, flashContext, c, cases));
+        }
         String took = String.format(" (%.1f s)", (System.nanoTime() - start) / 1e9);
         boolean passed = wrongVariant == null && comparisons.stream().allMatch(Comparison::passed);
         if (passed) {

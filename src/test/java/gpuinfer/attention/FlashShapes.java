@@ -3,6 +3,10 @@ package gpuinfer.attention;
 import gpuinfer.check.Comparison;
 import gpuinfer.check.Tolerance;
 import gpuinfer.check.Validate;
+import gpuinfer.attention.ring.LseMerge;
+import gpuinfer.cl.ClBuffer;
+import gpuinfer.cl.ClContext;
+import gpuinfer.cl.ClQueue;
 import gpuinfer.tensor.RandomTensors;
 import gpuinfer.tensor.Tensor;
 
@@ -111,6 +115,62 @@ final class FlashShapes {
         Tolerance tolerance = ClAttentionConformanceTest.largeLogitTolerance(c.qScale(), v);
         return List.of(Validate.compare("out", got.out().data(), want.out().data(), tolerance),
                 Validate.compare("lse", got.lse().data(), want.lse().data(), tolerance));
+    }
+
+    /**
+     * {@link FlashAttention#enqueueAccumulate} on a case, against the CPU reference of the same thing: attention over
+     * the case's keys ({@link CpuAttention}) merged by {@link LseMerge#reference} into a running result. The running
+     * result is attention of the same queries over other random keys (non-causal, half as many plus one), with every
+     * third row reset to "no key yet" (output 0, lse negative infinity); the comparisons of out and lse.
+     */
+    static List<Comparison> compareAccumulate(FlashAttention op, ClContext context, Case c, long seed) {
+        AttentionProblem problem = c.problem();
+        AttentionShape s = problem.shape();
+        Tensor q = RandomTensors.gaussian(seed, 0, s.queryShape());
+        for (int i = 0; i < q.size(); i++) {
+            q.data()[i] *= c.qScale();
+        }
+        Tensor k = RandomTensors.gaussian(seed, 1, s.keyValueShape());
+        Tensor v = RandomTensors.gaussian(seed, 2, s.keyValueShape());
+        // pass 1: the running result over other keys, some rows reset
+        AttentionProblem before = AttentionProblem.of(new AttentionShape(s.batch(), s.heads(), s.kvHeads(), s.queryLen(),
+                s.keyLen() / 2 + 1, s.headDim()), false);
+        float[] runningOut = new float[(int) s.queryElements()];
+        float[] runningLse = new float[s.batch() * s.heads() * s.queryLen()];
+        CpuAttention.forward(runningOut, runningLse, q.data(),
+                RandomTensors.gaussian(seed, 3, before.shape().keyValueShape()).data(),
+                RandomTensors.gaussian(seed, 4, before.shape().keyValueShape()).data(), before);
+        for (int row = 0; row < runningLse.length; row += 3) {
+            runningLse[row] = Float.NEGATIVE_INFINITY;
+            java.util.Arrays.fill(runningOut, row * s.headDim(), (row + 1) * s.headDim(), 0f);
+        }
+        // pass 2: the reference, this call's attention merged into it in double
+        float[] wantOut = runningOut.clone();
+        float[] wantLse = runningLse.clone();
+        float[] partOut = new float[runningOut.length];
+        float[] partLse = new float[runningLse.length];
+        CpuAttention.forward(partOut, partLse, q.data(), k.data(), v.data(), problem);
+        LseMerge.reference(wantOut, wantLse, partOut, partLse, s.headDim());
+        // pass 3: the device, continuing from the running result in place
+        float[] gotOut = new float[runningOut.length];
+        float[] gotLse = new float[runningLse.length];
+        try (ClBuffer qBuf = context.createBuffer(q.data(), "q");
+             ClBuffer kBuf = context.createBuffer(k.data(), "k");
+             ClBuffer vBuf = context.createBuffer(v.data(), "v");
+             ClBuffer outBuf = context.createBuffer(runningOut, "running out");
+             ClBuffer lseBuf = context.createBuffer(runningLse, "running lse");
+             ClBuffer lensBuf = problem.kvLens() == null ? null : context.createBuffer(4L * s.batch(), "kv_lens")) {
+            ClQueue queue = context.queue();
+            if (lensBuf != null) {
+                queue.write(lensBuf, problem.kvLens());
+            }
+            op.enqueueAccumulate(queue, problem, new AttentionBuffers(qBuf, kBuf, vBuf, outBuf, lseBuf, lensBuf, s.keyLen()));
+            queue.read(outBuf, gotOut);
+            queue.read(lseBuf, gotLse);
+        }
+        Tolerance tolerance = ClAttentionConformanceTest.largeLogitTolerance(c.qScale(), v);
+        return List.of(Validate.compare("accumulated out", gotOut, wantOut, tolerance),
+                Validate.compare("accumulated lse", gotLse, wantLse, tolerance));
     }
 
 }

@@ -85,7 +85,7 @@ class FlashVariantsTest {
             assertEquals(0, d % tiles.dSplit(), "the split of D divides D: " + tiles);
             List<FlashShapes.Case> matrix = decode ? FlashShapes.decode(tiles, d, config.decodeMaxSq(), false)
                     : FlashShapes.prefill(tiles, d, false);
-            cases += check(op, variant, matrix);
+            cases += check(context, op, variant, matrix);
         }
         if (decode) {
             // Again with one step of keys per split: several splits, a partial last one, splits that see no key.
@@ -96,17 +96,19 @@ class FlashVariantsTest {
                     assertEquals((c.problem().shape().keyLen() + tiles.keyTile() - 1) / tiles.keyTile(),
                             op.split(c.problem()).splits(), c::toString);
                 }
-                cases += check(op, variant, matrix);
+                cases += check(context, op, variant, matrix);
             }
         }
         assertTrue(cases >= 6, "cases run: " + cases);
         assertTrue(warnings.isEmpty(), "the forced variant fits this device: " + warnings);
     }
 
-    private static int check(FlashAttention op, String variant, List<FlashShapes.Case> matrix) {
+    /** Each case as plain attention and as accumulating into a running result (both against the CPU reference). */
+    private static int check(ClContext context, FlashAttention op, String variant, List<FlashShapes.Case> matrix) {
         long seed = 1;
         for (FlashShapes.Case c : matrix) {
-            List<Comparison> comparisons = FlashShapes.compare(op, c, seed++);
+            List<Comparison> comparisons = new ArrayList<>(FlashShapes.compare(op, c, seed));
+            comparisons.addAll(FlashShapes.compareAccumulate(op, context, c, seed++));
             assertEquals(variant, op.variant(c.problem()), c::toString);
             for (Comparison comparison : comparisons) {
                 assertTrue(comparison.passed(), () -> variant + " " + c + "\n" + comparison.report());

@@ -126,6 +126,37 @@ class ClLayerTest {
         }
     }
 
+    /**
+     * One queue waits for another through a marker, without the host waiting: queue a's copy is held back (batching)
+     * until a.finish(); queue b's copy of its result, enqueued before that, still reads the copied values. The copy's
+     * event carries its device times.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"lwjgl", "jocl"})
+    void aQueueWaitsForAnotherQueuesMarkerAndACopyReportsItsEvent(String binding) {
+        try (ClContext context = OpenClTestSupport.context(binding);
+             ClQueue a = context.createQueue("a");
+             ClQueue b = context.createQueue("b");
+             ClBuffer src = context.createBuffer(new float[] {1, 2, 3, 4}, "src");
+             ClBuffer mid = context.createBuffer(new float[] {0, 0, 0, 0}, "mid");
+             ClBuffer dst = context.createBuffer(new float[] {0, 0, 0, 0}, "dst")) {
+            a.setBatching(true);
+            try (ClEvent copied = a.copyWithEvent(src, 0, mid, 0, 16, "src -> mid");
+                 ClEvent done = a.marker("a done")) {
+                b.waitFor(done);
+                b.copy(mid, 0, dst, 0, 16);
+                a.finish();
+                b.finish();
+                assertTrue(copied.endNs() >= copied.startNs() && copied.startNs() > 0,
+                        copied.startNs() + " .. " + copied.endNs());
+            }
+            a.setBatching(false);
+            float[] back = new float[4];
+            b.read(dst, back);
+            assertArrayEquals(new float[] {1, 2, 3, 4}, back);
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"lwjgl", "jocl"})
     void aLaunchNeedingMoreLocalMemoryThanTheDeviceHasIsRefusedNotCrashed(String binding) {

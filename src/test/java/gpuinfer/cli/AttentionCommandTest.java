@@ -218,6 +218,36 @@ class AttentionCommandTest {
                 "each chunk needs at least one position");
         assertUsage(CliRunner.run("attention", "--shape", "1,1,1,4,4,16", "--ring", "2", "--ring-layout", "diagonal"),
                 "must be zigzag or contiguous");
+        assertUsage(CliRunner.run("attention", "--shape", "1,1,1,4,4,16", "--ring", "2", "--ring-memory", "tiny"),
+                "must be overlap");
+        assertUsage(CliRunner.run("attention", "--shape", "1,1,1,4,4,16", "--ring-memory", "low"),
+                "--ring-memory need --ring N");
+    }
+
+    @Test
+    void lowMemoryRingHoldsOneKeyValueSlotPerRankAndIsExact() throws Exception {
+        CliRunner low = CliRunner.run("attention", "--shape", "1,4,2,96,96,16", "--causal", "--ring", "2",
+                "--ring-memory", "low", "--check");
+        assertEquals(0, low.status(), low::toString);
+        assertTrue(low.out().contains("(low memory)") && low.out().contains("between steps, after compute")
+                && low.out().contains("PASS"), low::toString);
+        JsonNode overlap = ringJson("overlap");
+        JsonNode lowJson = ringJson("low");
+        assertEquals("host-staged (one slot)", lowJson.get("transfer").asText(), lowJson::toString);
+        assertFalse(lowJson.get("overlap").asBoolean());
+        long single = lowJson.get("singleDeviceBytes").asLong();
+        // q + out + one K/V slot: (1/2 + 1/2 + 1) / 4 of the single-device q, k, v, out; overlap: a second slot
+        double lowShare = lowJson.get("maxRankBytes").asDouble() / single;
+        double overlapShare = overlap.get("maxRankBytes").asDouble() / single;
+        assertTrue(Math.abs(lowShare - 2.0 / 4) < 0.01, "low: " + lowShare);
+        assertTrue(Math.abs(overlapShare - 3.0 / 4) < 0.01, "overlap: " + overlapShare);
+    }
+
+    private static JsonNode ringJson(String memory) throws Exception {
+        CliRunner r = CliRunner.run("attention", "--shape", "1,4,4,512,512,16", "--causal", "--ring", "2",
+                "--ring-memory", memory, "--json");
+        assertEquals(0, r.status(), r::toString);
+        return new ObjectMapper().readTree(r.out()).get("ring");
     }
 
     private static void assertUsage(CliRunner r, String fragment) {

@@ -174,6 +174,50 @@ class BenchCommandTest {
         assertEquals(2, CliRunner.run("bench", "attention", "--sizes", "64", "--kernels", "tpu").status());
     }
 
+    /**
+     * bench attention --rings: the N = 1 anchor and, per kind of rank, zigzag and contiguous (and low memory on the
+     * first kind), with figures that agree with each other and with the JSON: speed-up T1/TN, efficiency T1/(N TN),
+     * zigzag balanced and contiguous not, the low-memory rank smaller.
+     */
+    @Test
+    void benchAttentionRingPrintsEfficiencyTransferShareAndBalanceBesideTheWholeDevice() throws Exception {
+        OpenClTestSupport.device("lwjgl");
+        Path json = dir.resolve("ring.json");
+        CliRunner r = CliRunner.run("bench", "attention", "--rings", "2", "--ring-kinds", "queues,contexts", "--sizes",
+                "96", "--heads", "2", "--head-dim", "16", "--repeat", "3", "--warmup", "1", "--json", json.toString(),
+                "--device", device());
+        assertEquals(0, r.status(), r::toString);
+        List<JsonNode> rows = new ArrayList<>();
+        readJson(json).get("rows").forEach(rows::add);
+        List<String> configs = rows.stream().map(row -> row.get("ranks").asInt() + " " + row.get("kind").asText() + " "
+                + row.get("layout").asText() + " " + row.get("memory").asText()).toList();
+        assertEquals(List.of("1 whole device - -", "2 queues zigzag overlap", "2 queues contiguous overlap",
+                "2 queues zigzag low", "2 contexts zigzag overlap", "2 contexts contiguous overlap"), configs);
+        double t1 = rows.get(0).get("median_ms").asDouble();
+        for (JsonNode row : rows.subList(1, rows.size())) {
+            double tn = row.get("median_ms").asDouble();
+            assertClose(t1 / tn, row.get("speed_up").asDouble(), 1e-9, "speed-up");
+            assertClose(t1 / (2 * tn), row.get("efficiency").asDouble(), 1e-9, "efficiency");
+            double share = row.get("transfer_share").asDouble();
+            assertTrue(share > 0 && share < 1, row::toString);
+            double work = row.get("work_max_over_min").asDouble();
+            assertTrue(row.get("layout").asText().equals("zigzag") ? Math.abs(work - 1) < 0.05 : work > 2.5, row::toString);
+            String line = r.out().lines().filter(l -> l.matches("\\s+96\\s+2\\s+" + row.get("kind").asText() + "\\s+"
+                    + row.get("layout").asText() + "\\s+" + row.get("memory").asText() + "\\s.*")).findFirst().orElseThrow(
+                    () -> new AssertionError("no row for " + row + " in\n" + r));
+            List<String> c = Arrays.asList(line.trim().split("\\s+"));
+            assertPrinted(tn, c.get(5), "median ms");
+            assertPrinted(row.get("speed_up").asDouble(), c.get(6), "speed-up");
+            assertPrinted(row.get("efficiency").asDouble(), c.get(7), "efficiency");
+            assertPrinted(100 * share, c.get(8).replace("%", ""), "transfer share");
+            assertPrinted(work, c.get(9), "work max/min");
+        }
+        assertTrue(rows.get(3).get("rank_bytes").asLong() < rows.get(1).get("rank_bytes").asLong(), "low memory is smaller");
+        assertTrue(rows.get(1).get("rank_bytes").asLong() < rows.get(0).get("rank_bytes").asLong(), "a rank holds less than one device");
+        assertEquals(2, CliRunner.run("bench", "attention", "--rings", "1", "--sizes", "64").status());
+        assertEquals(2, CliRunner.run("bench", "attention", "--rings", "2", "--ring-kinds", "gpus", "--sizes", "64").status());
+    }
+
     // ---- bench run ------------------------------------------------------------------------------------------
 
     /** The bundled model (4 layers, C=128, vocab 4096, MLP 4C), a 16-token prompt (the packed prefill path). */

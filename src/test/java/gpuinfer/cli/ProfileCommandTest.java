@@ -71,4 +71,75 @@ class ProfileCommandTest {
         }
         assertEquals(2, CliRunner.run("profile", "attention", "--shape", "1,2,2,64,64,32", "--sweep", "X=1").status());
     }
+
+    /**
+     * profile attention --ring: every rank's kernels and transfers on one timeline, a process per rank with a compute
+     * and a transfer track, spans on each track that do not overlap, and each rank's peak memory in the text and the
+     * trace; in both memory modes and on separate contexts.
+     */
+    @Test
+    void aRingProfileTracesEveryRanksComputeAndTransfersOnOneTimeline() throws Exception {
+        OpenClTestSupport.device("lwjgl");
+        for (List<String> extra : List.of(List.of("--ring-memory", "overlap"), List.of("--ring-memory", "low"),
+                List.of("--ring-ranks", "contexts", "--ring-layout", "contiguous"))) {
+            Path trace = dir.resolve("ring.json");
+            List<String> args = new java.util.ArrayList<>(List.of("profile", "attention", "--shape", "1,2,2,96,96,16",
+                    "--causal", "--ring", "3", "--repeat", "2", "--trace", trace.toString()));
+            args.addAll(extra);
+            CliRunner r = CliRunner.run(args.toArray(String[]::new));
+            assertEquals(0, r.status(), r::toString);
+            assertTrue(r.out().contains("flash_attention_tiled"), r::toString);
+            assertTrue(r.out().contains("peak memory") && r.out().contains("peak device memory per rank at most"), r::toString);
+            Matcher row = Pattern.compile("(?m)^ {3}([0-2])  .* (\\d+\\.\\d+ KiB)$").matcher(r.out());
+            int rows = 0;
+            while (row.find()) {
+                rows++;
+            }
+            assertEquals(3, rows, "a row per rank with its peak memory:\n" + r);
+
+            JsonNode events = new ObjectMapper().readTree(trace.toFile()).get("traceEvents");
+            java.util.Map<String, List<double[]>> tracks = new java.util.TreeMap<>();
+            java.util.Set<Integer> named = new java.util.HashSet<>();
+            int memoryCounters = 0;
+            for (JsonNode e : events) {
+                String ph = e.path("ph").asText();
+                if (ph.equals("M") && e.path("name").asText().equals("process_labels")) {
+                    assertTrue(e.path("args").path("labels").asText().startsWith("peak device memory"), e::toString);
+                    named.add(e.path("pid").asInt());
+                } else if (ph.equals("C")) {
+                    assertTrue(e.path("args").path("bytes").asLong() > 0, e::toString);
+                    memoryCounters++;
+                } else if (ph.equals("X")) {
+                    String track = e.path("pid").asInt() + "/" + e.path("tid").asInt() + "/" + e.path("cat").asText();
+                    tracks.computeIfAbsent(track, t -> new java.util.ArrayList<>())
+                            .add(new double[] {e.path("ts").asDouble(), e.path("dur").asDouble()});
+                    assertTrue(e.path("ts").asDouble() >= 0 && e.path("dur").asDouble() >= 0, e::toString);
+                }
+            }
+            assertEquals(java.util.Set.of(0, 1, 2), named, r::toString);
+            assertEquals(3, memoryCounters);
+            // every rank has kernels on its compute track (tid 1) and transfers on its transfer track (tid 2)
+            assertEquals(java.util.Set.of("0/1/kernel", "0/2/transfer", "1/1/kernel", "1/2/transfer", "2/1/kernel",
+                    "2/2/transfer"), tracks.keySet(), tracks.keySet()::toString);
+            for (var track : tracks.entrySet()) {
+                List<double[]> spans = track.getValue();
+                spans.sort(java.util.Comparator.comparingDouble(x -> x[0]));
+                for (int i = 1; i < spans.size(); i++) {
+                    double end = spans.get(i - 1)[0] + spans.get(i - 1)[1];
+                    // a microsecond of slack: times are rounded to nanoseconds, then written in microseconds
+                    assertTrue(spans.get(i)[0] >= end - 1e-3, track.getKey() + " overlaps at span " + i + ": " + end
+                            + " > " + spans.get(i)[0]);
+                }
+            }
+            // 2 recorded runs, 2 of 3 steps moving each rank's k and v chunks (zigzag: 2 chunks; contiguous: 1);
+            // low memory: a read and a write each
+            long transfers = tracks.entrySet().stream().filter(t -> t.getKey().endsWith("transfer"))
+                    .mapToLong(t -> t.getValue().size()).sum();
+            int chunks = extra.contains("contiguous") ? 1 : 2;
+            assertEquals(2L * 2 * 3 * 2 * chunks * (extra.contains("low") ? 2 : 1), transfers, r::toString);
+        }
+        assertEquals(2, CliRunner.run("profile", "attention", "--shape", "1,2,2,64,64,32", "--ring", "2", "--sweep",
+                "S=64,96").status());
+        assertEquals(2, CliRunner.run("profile", "attention", "--shape", "1,2,2,64,64,32", "--ring-memory", "low").status());
+    }
 }

@@ -63,17 +63,21 @@ final class OclgrindChecks {
                             + "flash_decode_dsplit) and the naive path, over shapes built from each variant's tiles as "
                             + "configured on Oclgrind (one past a query group, one short of and one past a key tile, "
                             + "Sq = Sk = 1, grouped heads, key padding with a length of 0, rows that see no key, large "
-                            + "logits, decode one step per split), D = 16, 80, 128 (AttentionShapeSweep)",
+                            + "logits, decode one step per split), each flash case also accumulating into a running "
+                            + "(out, lse) as ring attention does, D = 16, 80, 128 (AttentionShapeSweep)",
                     Family.AUTO, List.of(), main(AttentionShapeSweep.class)),
             new Check("ring attention",
-                    "attention --ring: 3 ranks on one context (device copies), causal zigzag with key padding (a batch "
+                    "attention --ring: 3 ranks on one context (device copies, the queues ordered by events), causal zigzag with key padding (a batch "
                             + "entry of length 1) and grouped heads; 2 ranks on separate contexts (host-staged), "
-                            + "contiguous, not causal; the lse_merge kernel",
+                            + "contiguous, not causal; 2 ranks with one key/value slot each (--ring-memory low); "
+                            + "flash continuing from each rank's running output and log-sum-exp",
                     Family.AUTO, List.of(), gpuInfer(List.of(
                             List.of("attention", "--shape", "2,2,1,33,33,16", "--causal", "--ring", "3", "--kv-lens", "33,1",
                                     "--check"),
                             List.of("attention", "--shape", "1,2,2,20,41,16", "--ring", "2", "--ring-ranks", "contexts",
-                                    "--check")))),
+                                    "--check"),
+                            List.of("attention", "--shape", "1,2,1,30,30,16", "--causal", "--ring", "2", "--ring-memory",
+                                    "low", "--check")))),
             new Check("attention, CPU-shaped",
                     "flash attention with -Dgpuinfer.kernels=cpu and the CPU's tuning values (cpuFlashDefines: "
                             + "register blocks of 4 rows, 8-wide vectors, partial row blocks), which the sweep does not "

@@ -13,6 +13,14 @@ public interface BlockTransfer {
     String name();
 
     /**
+     * Whether this is {@link #deviceCopy()}: blocks that a device copy can move, which a caller may then enqueue
+     * itself, ordered by events, instead of calling the blocking {@link #send}.
+     */
+    default boolean onDevice() {
+        return false;
+    }
+
+    /**
      * The transfer for these ranks: device copies when they share one context, else through host memory.
      */
     static BlockTransfer forRanks(java.util.List<Rank> ranks) {
@@ -35,6 +43,11 @@ public interface BlockTransfer {
             @Override
             public String name() {
                 return "device copy";
+            }
+
+            @Override
+            public boolean onDevice() {
+                return true;
             }
         };
     }

@@ -7,10 +7,12 @@ import java.util.List;
 /**
  * A ring run: the gathered result ([B,H,Sq,D] output and [B,H,Sq] log-sum-exp) and what each rank did.
  *
+ * @param memory     how many key/value slots each rank held
  * @param wallMillis wall time from the first upload to the last download
+ * @param timelines  per rank, its kernels and transfers in time (for traces)
  */
-public record RingResult(AttentionResult result, List<RankStats> ranks, RingLayout layout, String transfer,
-                         double wallMillis) {
+public record RingResult(AttentionResult result, List<RankStats> ranks, RingLayout layout, RingMemory memory,
+                         String transfer, double wallMillis, List<RankTimeline> timelines) {
     /** Largest over smallest per-rank work (1 is perfectly balanced; infinity when a rank had none). */
     public double workImbalance() {
         long max = ranks.stream().mapToLong(RankStats::work).max().orElse(0);
@@ -24,5 +26,10 @@ public record RingResult(AttentionResult result, List<RankStats> ranks, RingLayo
 
     public double transferMillis() {
         return ranks.stream().mapToDouble(RankStats::transferMillis).sum();
+    }
+
+    /** The largest device memory of one rank. */
+    public long maxRankBytes() {
+        return ranks.stream().mapToLong(RankStats::deviceBytes).max().orElse(0);
     }
 }

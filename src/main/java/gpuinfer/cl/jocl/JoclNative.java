@@ -178,9 +178,20 @@ public final class JoclNative implements ClNative {
     }
 
     @Override
-    public void copyBuffer(Object queue, Object src, Object dst, long srcOffset, long dstOffset, long bytes) {
+    public Object copyBuffer(Object queue, Object src, Object dst, long srcOffset, long dstOffset, long bytes,
+                             boolean wantEvent) {
+        cl_event event = wantEvent ? new cl_event() : null;
         ClException.check(CL.clEnqueueCopyBuffer((cl_command_queue) queue, (cl_mem) src, (cl_mem) dst, srcOffset, dstOffset,
-                bytes, 0, null, null), "clEnqueueCopyBuffer");
+                bytes, 0, null, event), "clEnqueueCopyBuffer");
+        return event;
+    }
+
+    @Override
+    public Object enqueueMarker(Object queue) {
+        cl_event event = new cl_event();
+        ClException.check(CL.clEnqueueMarkerWithWaitList((cl_command_queue) queue, 0, null, event),
+                "clEnqueueMarkerWithWaitList");
+        return event;
     }
 
     @Override

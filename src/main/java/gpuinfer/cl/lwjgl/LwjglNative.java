@@ -191,9 +191,23 @@ public final class LwjglNative implements ClNative {
     }
 
     @Override
-    public void copyBuffer(Object queue, Object src, Object dst, long srcOffset, long dstOffset, long bytes) {
-        ClException.check(CL10.clEnqueueCopyBuffer(h(queue), h(src), h(dst), srcOffset, dstOffset, bytes, null, null),
-                "clEnqueueCopyBuffer");
+    public Object copyBuffer(Object queue, Object src, Object dst, long srcOffset, long dstOffset, long bytes,
+                             boolean wantEvent) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            PointerBuffer event = wantEvent ? stack.mallocPointer(1) : null;
+            ClException.check(CL10.clEnqueueCopyBuffer(h(queue), h(src), h(dst), srcOffset, dstOffset, bytes, null, event),
+                    "clEnqueueCopyBuffer");
+            return wantEvent ? event.get(0) : null;
+        }
+    }
+
+    @Override
+    public Object enqueueMarker(Object queue) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            PointerBuffer event = stack.mallocPointer(1);
+            ClException.check(CL12.clEnqueueMarkerWithWaitList(h(queue), null, event), "clEnqueueMarkerWithWaitList");
+            return event.get(0);
+        }
     }
 
     @Override

@@ -1,5 +1,6 @@
 package gpuinfer.attention.ring;
 
+import gpuinfer.InputException;
 import gpuinfer.attention.AttentionProblem;
 import gpuinfer.attention.AttentionResult;
 import gpuinfer.attention.AttentionShape;
@@ -27,6 +28,8 @@ import java.util.List;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -53,6 +56,10 @@ class RingAttentionTest {
     }
 
     record Case(String name, AttentionShape shape, boolean causal, int[] kvLens, int ranks, RingLayout layout) {
+        RingLayout layout(AttentionProblem p) {
+            return layout != null ? layout : p.causal() ? RingLayout.ZIGZAG : RingLayout.CONTIGUOUS;
+        }
+
         AttentionProblem problem() {
             AttentionProblem p = AttentionProblem.of(shape, causal);
             return kvLens == null ? p : p.withKvLens(kvLens);
@@ -81,13 +88,18 @@ class RingAttentionTest {
     }
 
     static Stream<Arguments> casesAndPaths() {
-        return cases().flatMap(c -> Stream.of(Arguments.of(c, false), Arguments.of(c, true)));
+        return cases().flatMap(c -> Stream.of(Arguments.of(c, false, RingMemory.OVERLAP),
+                Arguments.of(c, true, RingMemory.OVERLAP), Arguments.of(c, false, RingMemory.LOW),
+                Arguments.of(c, true, RingMemory.LOW)));
     }
 
-    /** separateContexts: rank i on context (i even: the first, odd: a second context on the same device). */
-    @ParameterizedTest(name = "{0}, separate contexts {1}")
+    /**
+     * separateContexts: rank i on context (i even: the first, odd: a second context on the same device); memory: two
+     * K/V slots per rank or one (blocks rotating through the host).
+     */
+    @ParameterizedTest(name = "{0}, separate contexts {1}, {2} memory")
     @MethodSource("casesAndPaths")
-    void equalsFlashAndTheReference(Case c, boolean separateContexts) {
+    void equalsFlashAndTheReference(Case c, boolean separateContexts, RingMemory memory) {
         AttentionProblem problem = c.problem();
         AttentionShape s = c.shape();
         Tensor q = RandomTensors.gaussian(11, 0, s.queryShape());
@@ -103,8 +115,10 @@ class RingAttentionTest {
         List<Rank> ranks = Rank.onContexts(contexts);
         RingResult ring;
         AttentionResult flash;
-        try (RingAttention op = new RingAttention(ranks, c.layout());
+        long[] planned;
+        try (RingAttention op = new RingAttention(ranks, c.layout(), memory);
              FlashAttention single = new FlashAttention(context)) {
+            planned = op.rankBytes(problem);
             ring = op.run(problem, q, k, v);
             flash = single.run(problem, q, k, v);
         } finally {
@@ -120,6 +134,44 @@ class RingAttentionTest {
         long work = ring.ranks().stream().mapToLong(RankStats::work).sum();
         assertEquals(problem.visiblePairs(), work, "every visible pair is computed exactly once");
         assertEquals(c.ranks(), ring.ranks().size());
+        assertEquals(memory, ring.memory());
+        for (RankStats st : ring.ranks()) {
+            assertEquals(planned[st.rank()], st.deviceBytes(), "the memory check counts what a rank allocates");
+        }
+        int expectedTransfers = c.ranks() == 1 ? 0 : 2 * (c.ranks() - 1) * (c.layout(problem) == RingLayout.ZIGZAG ? 2 : 1)
+                * (memory == RingMemory.LOW ? 2 : 1) * c.ranks();
+        assertEquals(expectedTransfers, ring.timelines().stream().mapToInt(t -> t.transfers().size()).sum(),
+                "each of N - 1 steps moves every rank's k and v chunks (low memory: a read and a write each)");
+    }
+
+    @Test
+    void lowMemoryHoldsOneSlotAndTheCheckRefusesWhatDoesNotFitBeforeAllocating() {
+        AttentionProblem fits = AttentionProblem.of(new AttentionShape(1, 12, 12, 4096, 4096, 64), true);
+        List<Rank> ranks = Rank.onOneContext(context, 2);
+        try (RingAttention overlap = new RingAttention(ranks, null, RingMemory.OVERLAP);
+             RingAttention low = new RingAttention(ranks, null, RingMemory.LOW);
+             FlashAttention single = new FlashAttention(context)) {
+            double one = single.deviceBytes(fits);
+            // per rank, in units of one of q, k, v, out: q and out halves, K/V 1 per slot (no partial output)
+            assertEquals(3.0 / 4, overlap.rankBytes(fits)[0] / one, 0.005);
+            assertEquals(2.0 / 4, low.rankBytes(fits)[0] / one, 0.005);
+            long global = context.device().info().globalMemBytes();
+            // a sequence long enough that two ranks on one device need more than it has
+            int s = 1 << 20;
+            while ((double) low.rankBytes(AttentionProblem.of(new AttentionShape(1, 16, 16, s, s, 64), true))[0] * 2
+                    <= global) {
+                s *= 2;
+            }
+            AttentionProblem tooLong = AttentionProblem.of(new AttentionShape(1, 16, 16, s, s, 64), true);
+            long before = context.allocatedBytes();
+            InputException e = assertThrows(InputException.class, () -> overlap.checkFits(tooLong));
+            assertTrue(e.getMessage().contains("--ring-memory low") && e.getMessage().contains("--ring 4"), e::getMessage);
+            InputException lowE = assertThrows(InputException.class, () -> low.checkFits(tooLong));
+            assertFalse(lowE.getMessage().contains("--ring-memory low"), lowE::getMessage);
+            assertEquals(before, context.allocatedBytes());
+        } finally {
+            ranks.forEach(Rank::close);
+        }
     }
 
     @Test

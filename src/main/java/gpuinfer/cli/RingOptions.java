@@ -1,0 +1,71 @@
+package gpuinfer.cli;
+
+import gpuinfer.InputException;
+import gpuinfer.attention.ring.RingLayout;
+import gpuinfer.attention.ring.RingMemory;
+import gpuinfer.cl.ClDevice;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code --ring N} and how the ring runs ({@code --ring-layout}, {@code --ring-ranks}, {@code --ring-memory}): one
+ * declaration for {@code attention} and {@code profile attention}.
+ */
+final class RingOptions {
+    @Option(names = "--ring", paramLabel = "N",
+            description = "Ring attention: split the sequence over N ranks, each computing flash attention of its query "
+                    + "chunks against the key/value block it holds, continuing from its running output and "
+                    + "log-sum-exp, and passing the block on. Reports per-rank work, skipped blocks, compute, transfers "
+                    + "and peak device memory. Causal needs Sq = Sk.")
+    Integer ring;
+
+    @Option(names = "--ring-layout", paramLabel = "LAYOUT",
+            description = "zigzag (2N chunks, rank r holds r and 2N-1-r: balanced causal work) or contiguous "
+                    + "(default: zigzag when --causal, else contiguous).")
+    String layout;
+
+    @Option(names = "--ring-ranks", defaultValue = "queues", paramLabel = "KIND",
+            description = "What a rank is: queues (a compute and a transfer queue each, on one context of the device; "
+                    + "the queues wait for each other by events), contexts (one context each on the device) or "
+                    + "subdevices (the device split into N sub-devices with clCreateSubDevices, one context each: "
+                    + "ranks that do not share compute units) (default: ${DEFAULT-VALUE}).")
+    String ranks;
+
+    @Option(names = "--ring-memory", defaultValue = "overlap", paramLabel = "MODE",
+            description = "overlap (two key/value slots per rank: the next block arrives while the kernels read the "
+                    + "current one) or low (one slot: blocks rotate through host memory after each step's kernels, "
+                    + "no overlap; half the single-device memory per rank at --ring 2) (default: ${DEFAULT-VALUE}).")
+    String memory;
+
+    boolean on() {
+        return ring != null;
+    }
+
+    /** Refuses a ring that cannot run with {@code impl}, and ring settings without --ring. */
+    void check(String impl) {
+        if (ring != null) {
+            if (ring < 1) {
+                throw new InputException("--ring must be at least 1, not " + ring + ".");
+            }
+            if (!impl.equals("auto") && !impl.equals("flash")) {
+                throw new InputException("--ring runs flash attention on each block; it cannot be combined with --impl "
+                        + impl + ".");
+            }
+        } else if (layout != null || !ranks.equals("queues") || !memory.equals("overlap")) {
+            throw new InputException("--ring-layout, --ring-ranks and --ring-memory need --ring N.");
+        }
+    }
+
+    /** The layout asked for, or null for the default (zigzag when causal). */
+    RingLayout layout() {
+        return layout == null ? null : RingLayout.parse(layout);
+    }
+
+    RingMemory memory() {
+        return RingMemory.parse(memory);
+    }
+
+    /** The N ranks of the kind asked for, on {@code device}. */
+    RingRanks open(OpenClOptions opencl, ClDevice device) {
+        return new RingRanks(opencl, device, ring, ranks);
+    }
+}
