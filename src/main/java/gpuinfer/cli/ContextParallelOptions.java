@@ -29,21 +29,8 @@ final class ContextParallelOptions implements AutoCloseable {
                     + "the key/value cache and decodes (default: ${DEFAULT-VALUE}, one device).")
     int ranks;
 
-    @Option(names = "--ring-layout", paramLabel = "LAYOUT",
-            description = "With --context-parallel: zigzag (the default: 2N chunks, rank r holds chunks r and 2N-1-r, "
-                    + "the same causal work on every rank) or contiguous (rank r holds the r-th of N chunks).")
-    String layoutName;
-
-    @Option(names = "--ring-devices", paramLabel = "SPEC,SPEC,...", split = ",",
-            description = "With --context-parallel N: the N devices the ranks run on, in ring order (each as --device "
-                    + "takes it: P:D, a type or part of a name; a device may repeat), or 'gpus' for every GPU found. "
-                    + "Rank 0 decodes. Default: N ranks on the one --device.")
-    List<String> devices;
-
-    @Option(names = "--ring-ranks", paramLabel = "KIND",
-            description = "With --context-parallel: contexts (a context each on the device, the default) or "
-                    + "subdevices (the device split into N sub-devices).")
-    String kind;
+    @picocli.CommandLine.Mixin
+    RingPlacementOptions placement;
 
     private final List<DecoderModel> models = new ArrayList<>();
     private final List<String> rankDevices = new ArrayList<>();
@@ -60,25 +47,13 @@ final class ContextParallelOptions implements AutoCloseable {
             throw new InputException("--context-parallel must be at least 1, not " + ranks + ".");
         }
         if (!enabled()) {
-            if (kind != null || layoutName != null || devices != null) {
+            if (placement.given()) {
                 throw new InputException("--ring-ranks, --ring-layout and --ring-devices shape --context-parallel's "
                         + "ranks: give them with --context-parallel N (N >= 2).");
             }
             return;
         }
-        if (devices != null && kind != null) {
-            throw new InputException("--ring-devices names each rank's device; --ring-ranks " + kind
-                    + " makes the ranks on the one --device instead. Give one of them.");
-        }
-        layout(); // a wrong name fails here
-        boolean allGpus = devices != null && devices.size() == 1 && devices.get(0).equals("gpus");
-        if (devices != null && !allGpus && devices.size() != ranks) {
-            throw new InputException("--ring-devices lists " + devices.size() + " device" + (devices.size() == 1 ? "" : "s")
-                    + " but --context-parallel is " + ranks + ": list one device per rank.");
-        }
-        if (kind != null && !kind.equals("contexts") && !kind.equals("subdevices")) {
-            throw new InputException("Unknown --ring-ranks '" + kind + "': use contexts or subdevices.");
-        }
+        placement.check(ranks, List.of("contexts", "subdevices"));
         if (prompts != 1) {
             throw new InputException("--context-parallel splits one prompt's tokens over the ranks; give exactly one "
                     + "prompt (this command line has " + prompts + ").");
@@ -90,7 +65,7 @@ final class ContextParallelOptions implements AutoCloseable {
     }
 
     RingLayout layout() {
-        return layoutName == null ? RingLayout.ZIGZAG : RingLayout.parse(layoutName);
+        return placement.layout() == null ? RingLayout.ZIGZAG : placement.layout();
     }
 
     /**
@@ -100,11 +75,11 @@ final class ContextParallelOptions implements AutoCloseable {
     List<DecoderModel> models(ContextParallel.Plan plan, ModelWeights weights, int maxTokens, boolean allLogits,
                               ClDevice device, Backend first, OpenClOptions opencl, java.util.function.LongConsumer uploaded) {
         List<ClDevice> devices = new ArrayList<>();
-        if (device != null && this.devices != null) {
-            devices.addAll(listed(opencl));
+        if (device != null && placement.devices != null) {
+            devices.addAll(placement.listed(opencl, ranks));
             first = null; // every rank opens its own context on its listed device
         } else if (device != null) {
-            if ("subdevices".equals(kind)) {
+            if ("subdevices".equals(placement.kind)) {
                 subDevices = device.partitionEqually(ranks);
                 subDevices.forEach(devices::add);
             } else {
@@ -138,28 +113,10 @@ final class ContextParallelOptions implements AutoCloseable {
         return models;
     }
 
-    /** The devices --ring-devices names: one per rank, or every GPU for 'gpus'. */
-    private List<ClDevice> listed(OpenClOptions opencl) {
-        List<ClDevice> found = new ArrayList<>();
-        if (devices.size() == 1 && devices.get(0).equals("gpus")) {
-            opencl.runtime().devices().stream().filter(d -> d.info().isGpu()).forEach(found::add);
-            if (found.size() != ranks) {
-                throw new InputException("--ring-devices gpus found " + found.size() + " GPU"
-                        + (found.size() == 1 ? "" : "s") + " but --context-parallel is " + ranks
-                        + ": use --context-parallel " + Math.max(found.size(), 1) + " or list the devices ('gpu-infer devices').");
-            }
-            return found;
-        }
-        for (String spec : devices) {
-            found.add(opencl.runtime().select(spec.trim()));
-        }
-        return found;
-    }
-
-    /** What the last prefill did, for the report. */
     /** How the ranks were made: contexts, subdevices or devices (listed). */
     String ranksOn() {
-        return devices != null ? "devices " + String.join(", ", rankDevices) : kind == null ? "contexts" : kind;
+        return placement.devices != null ? "devices " + String.join(", ", rankDevices)
+                : placement.kind == null ? "contexts" : placement.kind;
     }
 
     Map<String, Object> report(ContextParallel cp, List<DecoderModel> models) {

@@ -182,7 +182,7 @@ final class ProfileAttentionCommand implements Callable<Integer> {
         recorded.forEach(r -> all.addAll(r.result().kernels()));
         List<KernelProfile.Row> rows = KernelProfile.rows("", all, peaks);
         out.printf("profile of ring attention, %s, %d ranks (%s), %s layout, %s memory, on %s %s through %s; %d recorded "
-                        + "run(s) after %d warm-up%n%n", s, n, ring.ranks, last.layout().label(), last.memory().label(),
+                        + "run(s) after %d warm-up%n%n", s, n, ring.kind(), last.layout().label(), last.memory().label(),
                 device.id(), device.name(), opencl.runtime().binding(), repeat, warmup);
         ProfileOutput.printTable(out, rows, peaks);
         out.println();

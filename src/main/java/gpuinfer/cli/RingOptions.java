@@ -6,6 +6,8 @@ import gpuinfer.attention.ring.RingMemory;
 import gpuinfer.cl.ClDevice;
 import picocli.CommandLine.Option;
 
+import java.util.List;
+
 /**
  * {@code --ring N} and how the ring runs ({@code --ring-layout}, {@code --ring-ranks}, {@code --ring-memory}): one
  * declaration for {@code attention} and {@code profile attention}.
@@ -18,17 +20,8 @@ final class RingOptions {
                     + "and peak device memory. Causal needs Sq = Sk.")
     Integer ring;
 
-    @Option(names = "--ring-layout", paramLabel = "LAYOUT",
-            description = "zigzag (2N chunks, rank r holds r and 2N-1-r: balanced causal work) or contiguous "
-                    + "(default: zigzag when --causal, else contiguous).")
-    String layout;
-
-    @Option(names = "--ring-ranks", defaultValue = "queues", paramLabel = "KIND",
-            description = "What a rank is: queues (a compute and a transfer queue each, on one context of the device; "
-                    + "the queues wait for each other by events), contexts (one context each on the device) or "
-                    + "subdevices (the device split into N sub-devices with clCreateSubDevices, one context each: "
-                    + "ranks that do not share compute units) (default: ${DEFAULT-VALUE}).")
-    String ranks;
+    @picocli.CommandLine.Mixin
+    RingPlacementOptions placement;
 
     @Option(names = "--ring-memory", defaultValue = "overlap", paramLabel = "MODE",
             description = "overlap (two key/value slots per rank: the next block arrives while the kernels read the "
@@ -50,14 +43,20 @@ final class RingOptions {
                 throw new InputException("--ring runs flash attention on each block; it cannot be combined with --impl "
                         + impl + ".");
             }
-        } else if (layout != null || !ranks.equals("queues") || !memory.equals("overlap")) {
-            throw new InputException("--ring-layout, --ring-ranks and --ring-memory need --ring N.");
+            placement.check(ring, List.of("queues", "contexts", "subdevices"));
+        } else if (placement.given() || !memory.equals("overlap")) {
+            throw new InputException("--ring-layout, --ring-ranks, --ring-devices and --ring-memory need --ring N.");
         }
     }
 
     /** The layout asked for, or null for the default (zigzag when causal). */
     RingLayout layout() {
-        return layout == null ? null : RingLayout.parse(layout);
+        return placement.layout();
+    }
+
+    /** The kind of rank: queues by default, "devices" when --ring-devices lists them. */
+    String kind() {
+        return placement.devices != null ? "devices" : placement.kind == null ? "queues" : placement.kind;
     }
 
     RingMemory memory() {
@@ -66,6 +65,7 @@ final class RingOptions {
 
     /** The N ranks of the kind asked for, on {@code device}. */
     RingRanks open(OpenClOptions opencl, ClDevice device) {
-        return new RingRanks(opencl, device, ring, ranks);
+        java.util.List<ClDevice> listed = placement.listed(opencl, ring);
+        return listed != null ? new RingRanks(opencl, listed) : new RingRanks(opencl, device, ring, kind());
     }
 }

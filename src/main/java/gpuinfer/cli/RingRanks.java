@@ -53,6 +53,19 @@ final class RingRanks implements AutoCloseable {
         }
     }
 
+    /** A rank on each device listed (--ring-devices), a context each. */
+    RingRanks(OpenClOptions opencl, List<ClDevice> devices) {
+        try {
+            for (ClDevice d : devices) {
+                opened.add(opencl.openContext(d));
+            }
+            ranks.addAll(Rank.onContexts(opened));
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
     List<Rank> ranks() {
         return ranks;
     }

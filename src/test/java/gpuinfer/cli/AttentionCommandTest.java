@@ -211,6 +211,15 @@ class AttentionCommandTest {
         assertUsage(CliRunner.run("attention", "--shape", "1,1,1,4,4,16", "--ring", "2", "--ring-ranks", "gpus"),
                 "Unknown --ring-ranks 'gpus'");
         assertUsage(CliRunner.run("attention", "--shape", "1,1,1,4,4,16", "--ring", "0"), "--ring must be at least 1");
+        // ranks on listed devices (the test device twice: a context each)
+        String id = OpenClTestSupport.device("lwjgl").id();
+        CliRunner listed = CliRunner.run("attention", "--shape", "1,2,2,40,40,16", "--causal", "--ring", "2",
+                "--ring-devices", id + "," + id, "--check", "--json");
+        assertEquals(0, listed.status(), listed::toString);
+        assertEquals(2, new ObjectMapper().readTree(listed.out()).get("ring").get("contexts").asInt(), listed::toString);
+        assertUsage(CliRunner.run("attention", "--shape", "1,1,1,4,4,16", "--ring", "3", "--ring-devices", id + "," + id),
+                "lists 2 devices but the ring has 3 ranks");
+        assertUsage(CliRunner.run("attention", "--shape", "1,1,1,4,4,16", "--ring-devices", id), "need --ring N");
         assertUsage(CliRunner.run("attention", "--shape", "1,1,1,4,4,16", "--ring", "2", "--impl", "naive"),
                 "cannot be combined with --impl naive");
         assertUsage(CliRunner.run("attention", "--shape", "1,1,1,4,8,16", "--causal", "--ring", "2"), "needs Sq = Sk");

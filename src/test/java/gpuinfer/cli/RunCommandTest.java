@@ -157,7 +157,7 @@ class RunCommandTest {
         assertUsage(CliRunner.run("run", "--context-parallel", "2", "--ablate", "0.1"), "head interventions");
         assertUsage(CliRunner.run("run", "--context-parallel", "0"), "at least 1");
         assertUsage(CliRunner.run("run", "--context-parallel", "3", "--ring-devices", id + "," + id),
-                "lists 2 devices but --context-parallel is 3");
+                "lists 2 devices but the ring has 3 ranks");
         assertUsage(CliRunner.run("run", "--context-parallel", "2", "--ring-devices", id + "," + id, "--ring-ranks",
                 "subdevices"), "Give one of them");
         if (OpenClTestSupport.device("lwjgl").info().isGpu() == false) {
