@@ -20,4 +20,4 @@ echo "== PyTorch anchor" >&2
 /usr/bin/python3 tools/bench_anchor_attention.py --json "$out/anchor_attention.json" >&2
 echo "== gpu-infer" >&2
 bin/gpu-infer bench attention --anchor "$out/anchor_attention.json" --machine "$out/machine.json" \
-    --json "$out/gpu_infer_attention.json" "$@"
+    --json-out "$out/gpu_infer_attention.json" "$@"

@@ -27,4 +27,4 @@ echo "== PyTorch anchor" >&2
 /usr/bin/python3 tools/bench_anchor_gpt2.py "$model" --last-logits --json "$out/anchor_gpt2.json" >&2
 echo "== gpu-infer" >&2
 bin/gpu-infer bench run --model "$model" --anchor "$out/anchor_gpt2.json" --machine "$out/machine.json" \
-    --json "$out/gpu_infer_gpt2.json" "$@"
+    --json-out "$out/gpu_infer_gpt2.json" "$@"

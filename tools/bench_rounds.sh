@@ -22,7 +22,7 @@ bench_rounds() {
             # shellcheck disable=SC2086
             bin/gpu-infer bench run --model "$file" --prompt-tokens 512 --decode-tokens 64 --repeat 3 --gemm-anchor none $extra \
                 --machine "$out/machine.json" --llama-bench "$out/llama_${format}_$round.json" \
-                --json "$out/gpu_infer_${format}_$round.json"
+                --json-out "$out/gpu_infer_${format}_$round.json"
         done
     done
     echo

@@ -115,7 +115,7 @@ log "PyTorch with CUDA: $([ $cuda = 1 ] && echo yes || echo no) (${python:-no py
 
 # shapes: the full ones on a GPU; small ones (bundled model) when checking the script on a CPU runtime
 if [ "$quick" = 1 ]; then
-    attention_sizes=( --sizes 128 --decode 512 --repeat 2 --warmup 1 )
+    attention_sizes=( --sizes 128 --decode-lengths 512 --repeat 2 --warmup 1 )
     profile_shape=1,4,4,128,128,64
     prompt=64; decode=4
 else
@@ -146,7 +146,7 @@ if [ $cuda = 1 ]; then
     [ -s "$out/anchor-sdpa-cuda.json" ] && anchor_sdpa=( --anchor "$out/anchor-sdpa-cuda.json" )
 fi
 step bench-attention "${gi[@]}" bench attention --device "$device" --kernels gpu ${attention_sizes[@]+"${attention_sizes[@]}"} ${anchor_sdpa[@]+"${anchor_sdpa[@]}"} \
-    --json "$out/bench-attention.json"
+    --json-out "$out/bench-attention.json"
 
 # prefill GEMMs: a GPT-2 124M-shaped model with random weights (the bundled model's 4096-token vocabulary, so that
 # no download is needed), gpu-infer's linear kernel beside CLBlast (same OpenCL device) and cuBLAS (PyTorch)
@@ -163,7 +163,7 @@ if [ $cuda = 1 ] || [ "$quick" = 1 ]; then
     [ -s "$out/anchor-gemm-cuda.json" ] && anchor_gemm=( --cublas "$out/anchor-gemm-cuda.json" )
 fi
 step bench-run "${gi[@]}" bench run --model "$model" --prompt-tokens "$prompt" --decode-tokens "$decode" --repeat 2 \
-    --device "$device" ${anchor_gemm[@]+"${anchor_gemm[@]}"} --json "$out/bench-run.json"
+    --device "$device" ${anchor_gemm[@]+"${anchor_gemm[@]}"} --json-out "$out/bench-run.json"
 
 step tests env GPU_INFER_TEST_DEVICE="$device" "$java" -Dgpuinfer.cacheDir="$out/test-cache" -jar "$dist"/testlib/junit-platform-console-standalone-*.jar \
     -cp "$dist/test-classes:$root/src/test/resources:$dist/app/gpu-infer.jar:$dist/app/lib/*:$dist/testlib/*" --select-package gpuinfer \

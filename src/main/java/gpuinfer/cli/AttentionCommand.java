@@ -84,25 +84,16 @@ final class AttentionCommand implements Callable<Integer> {
         Path v;
     }
 
-    @Option(names = "--causal", description = "Mask keys after each query (bottom-right aligned).")
-    boolean causal;
-
-    @Option(names = "--kv-lens", split = ",", paramLabel = "L1,L2,...",
-            description = "Key padding: batch entry b sees only keys j < L_b (one length per batch entry).")
-    int[] kvLens;
-
-    @Option(names = "--scale", paramLabel = "X", description = "Score scale (default: 1/sqrt(D)).")
-    Float scale;
+    @Mixin
+    AttentionMaskOptions mask;
 
     @Option(names = "--impl", defaultValue = "auto", paramLabel = "NAME",
             description = "auto, cpu, naive or flash (default: ${DEFAULT-VALUE}: flash where OpenCL runs, else the "
                     + "CPU reference, with a warning).")
     String impl;
 
-    @Option(names = "--kernel-define", paramLabel = "NAME=VALUE",
-            description = "Replace a tuning value of the flash kernels (VEC, WG, QB, KT, SPLIT_WG, KB, DECODE_MAX_SQ, "
-                    + "KEYS_PER_SPLIT); the option string is printed with the timings. Repeatable.")
-    Map<String, String> defines = new LinkedHashMap<>();
+    @Mixin
+    FlashDefinesOption flashDefines;
 
     @Option(names = "--out", paramLabel = "O.npy", description = "Write the output [B,H,Sq,D] as float32 .npy.")
     Path out;
@@ -114,30 +105,20 @@ final class AttentionCommand implements Callable<Integer> {
     @Option(names = "--check", description = "Also run the CPU reference and compare: exit status 1 on a mismatch.")
     boolean check;
 
-    @Option(names = "--atol", paramLabel = "X", description = "Absolute tolerance of --check (default: 2e-5 for float32).")
-    Double atol;
+    @Mixin
+    ToleranceOptions tolerances;
 
-    @Option(names = "--rtol", paramLabel = "X", description = "Relative tolerance of --check (default: 1e-4 for float32).")
-    Double rtol;
-
-    @Option(names = "--warmup", defaultValue = "0", paramLabel = "N",
-            description = "Untimed runs first (the first launch of a kernel includes the driver's compilation; "
-                    + "default: ${DEFAULT-VALUE}).")
-    int warmup;
-
-    @Option(names = "--repeat", defaultValue = "1", paramLabel = "N",
-            description = "Timed runs; times are medians (default: ${DEFAULT-VALUE}).")
-    int repeat;
+    @Mixin
+    RepeatOptions.Single repeats;
 
     @Mixin
     RingOptions ring;
 
-    @Option(names = "--json", description = "Print a machine-readable result.")
-    boolean json;
+    @Mixin
+    JsonOutputOptions json;
 
-    @Option(names = "--check-finite", description = "Report the first NaN or infinity of the output or the log-sum-exp "
-            + "(where a row sees keys) with its index (exit status 1).")
-    boolean checkFinite;
+    @Mixin
+    CheckFiniteOption finite;
 
     @Mixin
     OpenClOptions opencl;
@@ -183,21 +164,20 @@ final class AttentionCommand implements Callable<Integer> {
         PrintWriter stdout = spec.commandLine().getOut();
         PrintWriter stderr = spec.commandLine().getErr();
         AttentionImpls.checkName(impl);
-        if (repeat < 1 || warmup < 0) {
-            throw new InputException("--repeat must be at least 1 and --warmup at least 0.");
-        }
+        repeats.checked();
+        int warmup = repeats.warmup();
+        int repeat = repeats.repeat();
         ring.check(impl);
         Tolerance tolerance = tolerance();
         Inputs inputs = loadInputs();
-        AttentionProblem problem = new AttentionProblem(inputs.shape(), causal,
-                scale == null ? AttentionProblem.defaultScale(inputs.shape().headDim()) : scale, kvLens);
+        AttentionProblem problem = mask.problem(inputs.shape());
 
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("shape", shapeJson(inputs.shape()));
-        report.put("causal", causal);
+        report.put("causal", mask.causal);
         report.put("scale", problem.scale());
-        if (kvLens != null) {
-            report.put("kvLens", kvLens);
+        if (mask.kvLens != null) {
+            report.put("kvLens", mask.kvLens);
         }
         report.put("inputs", inputs.origin());
 
@@ -239,7 +219,7 @@ final class AttentionCommand implements Callable<Integer> {
                 runRing(device, problem, inputs, report, runs);
             } else
             try (ClContext context = opencl.openContext(device);
-                 ClAttention op = AttentionImpls.create(chosen, context, opencl.settings(context), defines)) {
+                 ClAttention op = AttentionImpls.create(chosen, context, opencl.settings(context), flashDefines.defines)) {
                 op.checkFits(problem);
                 if (op instanceof FlashAttention flash) {
                     report.put("variant", flash.variant(problem));
@@ -256,7 +236,7 @@ final class AttentionCommand implements Callable<Integer> {
             }
         }
         AttentionResult last = runs.get(runs.size() - 1);
-        if (checkFinite) {
+        if (finite.checkFinite) {
             gpuinfer.check.Finite.require("out", last.out().shape(), last.out().data(), "impl " + chosen);
             float[] lse = last.lse().data().clone();
             AttentionShape s = problem.shape();
@@ -308,11 +288,10 @@ final class AttentionCommand implements Callable<Integer> {
             report.put("lseOut", lseOut.toString());
         }
 
-        if (json) {
-            stdout.println(Json.write(report));
-        } else {
+        if (!json.replacesText()) {
             printText(stdout, problem, inputs, report, runs, comparison, lseComparison);
         }
+        json.emit(stdout, report);
         boolean failed = comparison != null && !(comparison.passed() && lseComparison.passed());
         return failed ? ExitCodes.MISMATCH : ExitCodes.OK;
     }
@@ -323,12 +302,12 @@ final class AttentionCommand implements Callable<Integer> {
         try (RingRanks ranks = ring.open(opencl, device);
              RingAttention op = new RingAttention(ranks.ranks(), ring.layout(), ring.memory(),
                      BlockTransfer.forRanks(ranks.ranks()),
-                     opencl.settings(ranks.first()), defines)) {
+                     opencl.settings(ranks.first()), flashDefines.defines)) {
             op.checkFits(problem);
             RingResult last = null;
-            for (int r = 0; r < warmup + repeat; r++) {
+            for (int r = 0; r < repeats.warmup() + repeats.repeat(); r++) {
                 RingResult result = op.run(problem, inputs.q(), inputs.k(), inputs.v());
-                if (r >= warmup) {
+                if (r >= repeats.warmup()) {
                     runs.add(result.result());
                     last = result;
                 }
@@ -373,12 +352,7 @@ final class AttentionCommand implements Callable<Integer> {
     }
 
     private Tolerance tolerance() {
-        Tolerance base = Tolerance.FP32_ATTENTION;
-        try {
-            return new Tolerance(atol != null ? atol : base.atol(), rtol != null ? rtol : base.rtol());
-        } catch (IllegalArgumentException e) {
-            throw new InputException("--atol and --rtol " + e.getMessage().replace("tolerances ", ""));
-        }
+        return tolerances.over(Tolerance.FP32_ATTENTION);
     }
 
     private Inputs loadInputs() {
@@ -390,7 +364,7 @@ final class AttentionCommand implements Callable<Integer> {
                            List<AttentionResult> runs, Comparison comparison, Comparison lseComparison) {
         AttentionResult last = runs.get(runs.size() - 1);
         o.printf("attention  %s, %s, scale %s%s%n", problem.shape(), problem.causal() ? "causal" : "no mask",
-                trim(problem.scale()), kvLens == null ? "" : ", kv-lens " + Arrays.toString(kvLens));
+                trim(problem.scale()), mask.kvLens == null ? "" : ", kv-lens " + Arrays.toString(mask.kvLens));
         o.printf("inputs     %s%n", inputs.origin());
         Object impl = report.get("impl");
         if (report.containsKey("device")) {

@@ -43,7 +43,7 @@ final class BenchAttentionCommand implements Callable<Integer> {
             description = "Prefill sequence lengths (default: ${DEFAULT-VALUE}).")
     int[] sizes;
 
-    @Option(names = "--decode", split = ",", defaultValue = "4096,32768", paramLabel = "SK,...",
+    @Option(names = "--decode-lengths", split = ",", defaultValue = "4096,32768", paramLabel = "SK,...",
             description = "Decode key lengths, Sq = 1 (default: ${DEFAULT-VALUE}).")
     int[] decode;
 
@@ -53,28 +53,24 @@ final class BenchAttentionCommand implements Callable<Integer> {
     @Option(names = "--head-dim", defaultValue = "64", description = "D (default: ${DEFAULT-VALUE}).")
     int headDim;
 
-    @Option(names = "--repeat", defaultValue = "7", description = "Timed runs per shape; medians are reported (default: ${DEFAULT-VALUE}).")
-    int repeat;
-
-    @Option(names = "--warmup", defaultValue = "2", description = "Untimed runs first (default: ${DEFAULT-VALUE}).")
-    int warmup;
+    @Mixin
+    RepeatOptions.Measured repeats;
 
     @Option(names = "--no-naive", description = "Skip the naive path (it is slow at long sequences).")
     boolean noNaive;
 
-    @Option(names = "--kernel-define", paramLabel = "NAME=VALUE", description = "Replace a flash tuning value (repeatable).")
-    Map<String, String> defines = new LinkedHashMap<>();
+    @Mixin
+    FlashDefinesOption flashDefines;
 
     @Option(names = "--anchor", paramLabel = "ANCHOR.json",
             description = "JSON from tools/bench_anchor_attention.py measured in this session: printed side by side.")
     Path anchor;
 
-    @Option(names = "--machine", paramLabel = "MACHINE.json",
-            description = "JSON from tools/bench_anchor_machine.py: SGEMM rate and copy bandwidth, for the limits column.")
-    Path machine;
+    @Mixin
+    MachineOption machineOption;
 
-    @Option(names = "--json", paramLabel = "OUT.json", description = "Also write the measurements as JSON.")
-    Path json;
+    @Mixin
+    JsonOutputOptions json;
 
     @Option(names = "--rings", split = ",", paramLabel = "N,...",
             description = "Benchmark ring attention instead: at each --sizes S, plain flash on the whole device (N = 1) "
@@ -93,20 +89,23 @@ final class BenchAttentionCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (repeat < 1 || warmup < 0) {
-            throw new InputException("--repeat must be at least 1 and --warmup at least 0.");
-        }
-        PrintWriter out = spec.commandLine().getOut();
+        repeats.checked();
+        int repeat = repeats.repeat();
+        int warmup = repeats.warmup();
+        PrintWriter stdout = spec.commandLine().getOut();
+        // under --json, standard output carries the JSON alone: the tables go to standard error
+        PrintWriter out = json.replacesText() ? spec.commandLine().getErr() : stdout;
+        Path machine = machineOption.machine;
         if (ring != null) {
-            List<RingBenchmark.Row> ringRows = new RingBenchmark(opencl, defines, warmup, repeat).run(out,
+            List<RingBenchmark.Row> ringRows = new RingBenchmark(opencl, flashDefines.defines, warmup, repeat).run(out,
                     opencl.selectDevice(), sizes, ring, ringRanks, heads, headDim);
-            if (json != null) {
+            if (json.wanted()) {
                 Map<String, Object> doc = new LinkedHashMap<>();
                 doc.put("binding", opencl.runtime().binding());
                 doc.put("heads", heads);
                 doc.put("headDim", headDim);
                 doc.put("rows", ringRows.stream().map(RingBenchmark.Row::json).toList());
-                writeJson(doc);
+                json.emit(stdout, doc);
             }
             return ExitCodes.OK;
         }
@@ -115,7 +114,7 @@ final class BenchAttentionCommand implements Callable<Integer> {
         ClDevice device = opencl.selectDevice();
         List<Map<String, Object>> rows = new ArrayList<>();
         try (ClContext context = opencl.openContext(device);
-             ClAttention flash = AttentionImpls.create("flash", context, opencl.settings(context), defines);
+             ClAttention flash = AttentionImpls.create("flash", context, opencl.settings(context), flashDefines.defines);
              ClAttention naive = AttentionImpls.create("naive", context)) {
             out.printf("attention benchmark on %s %s (%s) through %s; B=1 H=%d D=%d causal float32; median of %d runs after %d warm-up%n",
                     device.id(), device.name(), device.platform().name(), context.binding(), heads, headDim, repeat, warmup);
@@ -189,21 +188,16 @@ final class BenchAttentionCommand implements Callable<Integer> {
                 }
             }
         }
-        if (json != null) {
+        if (json.wanted()) {
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("device", device.name());
             doc.put("binding", opencl.runtime().binding());
             doc.put("heads", heads);
             doc.put("headDim", headDim);
             doc.put("rows", rows);
-            writeJson(doc);
+            json.emit(stdout, doc);
         }
         return ExitCodes.OK;
-    }
-
-    private void writeJson(Map<String, Object> doc) throws IOException {
-        String text = Json.write(doc);
-        AtomicFiles.write(json, o -> o.write(text.getBytes(StandardCharsets.UTF_8)));
     }
 
     private static JsonNode findAnchor(JsonNode rows, AttentionProblem problem) {

@@ -58,22 +58,22 @@ final class BenchRunCommand implements Callable<Integer> {
     @Option(names = "--decode-tokens", defaultValue = "64", description = "Decode steps per round (default: ${DEFAULT-VALUE}).")
     int decodeTokens;
 
-    @Option(names = "--repeat", defaultValue = "3", description = "Timed rounds after one warm-up round (default: ${DEFAULT-VALUE}).")
-    int repeat;
+    @Mixin
+    RepeatOptions.Measured repeats;
 
     @Option(names = "--anchor", paramLabel = "GPT2.json", description = "JSON of tools/bench_anchor_gpt2.py from this session.")
     Path anchor;
 
-    @Option(names = "--machine", paramLabel = "MACHINE.json", description = "JSON of tools/bench_anchor_machine.py from this session.")
-    Path machine;
+    @Mixin
+    MachineOption machineOption;
 
     @Option(names = "--llama-bench", paramLabel = "LLAMA.json",
             description = "JSON of llama.cpp's llama-bench (-o json) on the same GGUF file from this session: a prefill "
                     + "test (-p N -n 0) and a decode test (-n N, ideally -d with the prompt length).")
     Path llamaBench;
 
-    @Option(names = "--json", paramLabel = "OUT.json", description = "Also write the measurements as JSON.")
-    Path json;
+    @Mixin
+    JsonOutputOptions json;
 
     @Option(names = "--gemm-anchor", defaultValue = "auto", paramLabel = "WHICH",
             description = "The prefill's matrix products (q/k/v, attention out, MLP, head for every row) timed alone with "
@@ -99,8 +99,9 @@ final class BenchRunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (repeat < 1 || promptTokens < 1 || decodeTokens < 1) {
-            throw new InputException("--repeat, --prompt-tokens and --decode-tokens must be at least 1.");
+        repeats.checked();
+        if (promptTokens < 1 || decodeTokens < 1) {
+            throw new InputException("--prompt-tokens and --decode-tokens must be at least 1.");
         }
         if (!List.of("auto", "clblast", "none").contains(gemmAnchor)) {
             throw new InputException("Unknown --gemm-anchor '" + gemmAnchor + "': use auto, clblast or none.");
@@ -116,7 +117,9 @@ final class BenchRunCommand implements Callable<Integer> {
         if (gemmAnchor.equals("clblast") && clblast.library().isEmpty()) {
             throw new InputException("--gemm-anchor clblast: " + clblast.problem() + "; " + ClblastAnchor.INSTALL_HINT + ".");
         }
-        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter stdout = spec.commandLine().getOut();
+        // under --json, standard output carries the JSON alone: the tables go to standard error
+        PrintWriter out = json.replacesText() ? spec.commandLine().getErr() : stdout;
         PrintWriter err = spec.commandLine().getErr();
         LoadedModel loaded = modelOptions.open(err);
         ModelConfig config = loaded.config();
@@ -133,9 +136,9 @@ final class BenchRunCommand implements Callable<Integer> {
         try (ClContext context = opencl.openContext(device)) {
             KernelSettings settings = opencl.settings(context);
             try (DecoderModel gpt = new DecoderModel(new ClBackend(context, settings), weights, 1, promptTokens + decodeTokens, promptTokens, 1)) {
-                for (int r = 0; r <= repeat; r++) {
+                for (int r = 0; r < repeats.warmup() + repeats.repeat(); r++) {
                     ModelBenchmark.Round round = ModelBenchmark.run(gpt, promptTokens, decodeTokens, r);
-                    if (r > 0) {
+                    if (r >= repeats.warmup()) {
                         rounds.add(round);
                     }
                 }
@@ -176,13 +179,13 @@ final class BenchRunCommand implements Callable<Integer> {
         double decodeGbps = weightBytes / (decodeMs * 1e6);
 
         JsonNode anchorJson = anchor == null ? null : read(anchor);
-        JsonNode machineJson = machine == null ? null : read(machine);
+        JsonNode machineJson = machineOption.machine == null ? null : read(machineOption.machine);
         LlamaBench llama = llamaBench == null ? null : LlamaBench.read(read(llamaBench), llamaBench);
         out.printf("model %s: %d layers, C=%d, %d heads, vocab %d, %.1f M parameters; weights %s, %.1f MB read per decoded token%n",
                 dir, config.nLayer(), config.nEmbd(), config.nHead(), config.vocabSize(), weights.parameterCount() / 1e6,
                 weights.formats(), weightBytes / 1e6);
         out.printf("device %s %s through %s; median of %d rounds after one warm-up%n%n", device.id(), device.name(),
-                opencl.runtime().binding(), repeat);
+                opencl.runtime().binding(), repeats.repeat());
         out.printf("%-28s %14s %14s %12s%n", "", "prefill tok/s", "decode tok/s", "decode ms");
         out.printf("%-28s %14.1f %14.1f %12.2f%n", "gpu-infer (OpenCL)", prefillTps, decodeTps, decodeMs);
         if (llama != null) {
@@ -217,7 +220,7 @@ final class BenchRunCommand implements Callable<Integer> {
                     llama.decodeTest());
         }
         List<Map<String, Object>> gemmRows = clblast == null ? List.of() : printGemms(out, gemms, ours, clblast, clblastResult, cublasJson);
-        if (json != null) {
+        if (json.wanted()) {
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("model", dir.toString());
             doc.put("device", device.name());
@@ -243,8 +246,7 @@ final class BenchRunCommand implements Callable<Integer> {
                 doc.put("gemm", gemmJson(gemmRows, clblast, clblastResult, cublasJson));
             }
             doc.put("rounds", rounds);
-            String text = Json.write(doc);
-            AtomicFiles.write(json, o -> o.write(text.getBytes(StandardCharsets.UTF_8)));
+            json.emit(stdout, doc);
         }
         if (gemmAnchor.equals("clblast") && clblastResult != null && clblastResult.problem() != null) {
             err.println("error: --gemm-anchor clblast: the CLBlast anchor failed (see above).");

@@ -7,6 +7,7 @@ import gpuinfer.compare.CompareReport;
 import gpuinfer.compare.Execution;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -25,14 +26,8 @@ final class CompareAttentionCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1", heading = "%nInputs (one of):%n")
     AttentionCommand.InputChoice input;
 
-    @Option(names = "--causal", description = "Mask keys after each query (bottom-right aligned).")
-    boolean causal;
-
-    @Option(names = "--scale", paramLabel = "X", description = "Score scale (default: 1/sqrt(D)).")
-    Float scale;
-
-    @Option(names = "--kv-lens", split = ",", paramLabel = "L1,L2,...", description = "Key padding per batch entry.")
-    int[] kvLens;
+    @Mixin
+    AttentionMaskOptions mask;
 
     @picocli.CommandLine.Mixin
     ExecutionOptions.ForAttention executions;
@@ -48,8 +43,7 @@ final class CompareAttentionCommand implements Callable<Integer> {
         AttentionCommand.Inputs inputs = input.random != null
                 ? AttentionCommand.Inputs.random(input.random.shape, input.random.seed)
                 : AttentionCommand.Inputs.files(input.files.q, input.files.k, input.files.v);
-        AttentionProblem problem = new AttentionProblem(inputs.shape(), causal,
-                scale == null ? AttentionProblem.defaultScale(inputs.shape().headDim()) : scale, kvLens);
+        AttentionProblem problem = mask.problem(inputs.shape());
         Tolerance tolerance = toleranceOptions.over(Tolerance.FP32_ATTENTION);
         CompareReport report = AttentionComparison.compare(problem, inputs.q(), inputs.k(), inputs.v(),
                 side(Execution.parse(executions.a(), "flash")), side(Execution.parse(executions.b(), "flash")), tolerance);

@@ -47,23 +47,20 @@ final class ProfileAttentionCommand implements Callable<Integer> {
     @Option(names = "--shape", required = true, paramLabel = "B,H,Hkv,Sq,Sk,D", description = "The shape (the sweep's base).")
     String shape;
 
-    @Option(names = "--causal", description = "Causal masking (bottom-right aligned).")
-    boolean causal;
+    @Mixin
+    AttentionMaskOptions mask;
 
     @Option(names = "--impl", defaultValue = "flash", description = "flash or naive (default: ${DEFAULT-VALUE}).")
     String impl;
 
-    @Option(names = "--kernel-define", paramLabel = "NAME=VALUE", description = "Replace a flash tuning value (repeatable).")
-    Map<String, String> defines = new LinkedHashMap<>();
+    @Mixin
+    FlashDefinesOption flashDefines;
 
     @Option(names = "--sweep", paramLabel = "KEY=V1,V2", description = "Profile each value of a shape parameter (repeatable).")
     List<String> sweeps = new ArrayList<>();
 
-    @Option(names = "--repeat", defaultValue = "5", description = "Recorded runs per shape (default: ${DEFAULT-VALUE}).")
-    int repeat;
-
-    @Option(names = "--warmup", defaultValue = "1", description = "Untimed runs per shape first (default: ${DEFAULT-VALUE}).")
-    int warmup;
+    @Mixin
+    RepeatOptions.Measured repeats;
 
     @Mixin
     RingOptions ring;
@@ -76,9 +73,7 @@ final class ProfileAttentionCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (repeat < 1 || warmup < 0) {
-            throw new InputException("--repeat must be at least 1 and --warmup at least 0.");
-        }
+        repeats.checked();
         if (!AttentionImpls.needsOpenCl(impl)) {
             throw new InputException("--impl must be an OpenCL implementation (" + String.join(", ", AttentionImpls.OPENCL) + ").");
         }
@@ -96,11 +91,11 @@ final class ProfileAttentionCommand implements Callable<Integer> {
         List<Double> walls = new ArrayList<>();
         DevicePeaks peaks;
         try (ClContext context = opencl.openContext(device);
-             ClAttention op = AttentionImpls.create(impl, context, opencl.settings(context), defines)) {
+             ClAttention op = AttentionImpls.create(impl, context, opencl.settings(context), flashDefines.defines)) {
             peaks = DevicePeaks.of(context, output.measurePeaks);
             try (Progress progress = new Progress(err, "profiling " + shapes.size() + " shape(s)", shapes.size())) {
                 for (AttentionShape s : shapes) {
-                    AttentionProblem problem = AttentionProblem.of(s, causal);
+                    AttentionProblem problem = mask.problem(s);
                     List<KernelTiming> shapeTimings = new ArrayList<>();
                     profile(context, op, problem, shapeTimings, runs, walls);
                     all.addAll(shapeTimings);
@@ -110,7 +105,7 @@ final class ProfileAttentionCommand implements Callable<Integer> {
             }
         }
         out.printf("profile of %s attention on %s %s through %s, %d recorded run(s) per shape after %d warm-up%n%n", impl,
-                device.id(), device.name(), opencl.runtime().binding(), repeat, warmup);
+                device.id(), device.name(), opencl.runtime().binding(), repeats.repeat(), repeats.warmup());
         ProfileOutput.printTable(out, rows, peaks);
         ProfileOutput.printOverhead(out, KernelProfile.overhead(runs, walls.stream().mapToDouble(Double::doubleValue).toArray()));
         ProfileOutput.writeFiles(out, device.name(), impl + " attention on " + device.name(), all, rows, peaks, output.trace,
@@ -125,11 +120,11 @@ final class ProfileAttentionCommand implements Callable<Integer> {
         ClQueue queue = context.queue();
         try (DeviceInputs inputs = new DeviceInputs(context, s, 1)) {
             AttentionBuffers buffers = inputs.buffers();
-            for (int i = 0; i < warmup; i++) {
+            for (int i = 0; i < repeats.warmup(); i++) {
                 op.enqueue(queue, problem, buffers);
                 queue.finish();
             }
-            for (int i = 0; i < repeat; i++) {
+            for (int i = 0; i < repeats.repeat(); i++) {
                 queue.startRecording();
                 long start = System.nanoTime();
                 List<KernelTiming> run;
@@ -156,7 +151,7 @@ final class ProfileAttentionCommand implements Callable<Integer> {
             throw new InputException("--ring profiles one shape; leave out --sweep.");
         }
         AttentionShape s = AttentionShape.parse(shape);
-        AttentionProblem problem = AttentionProblem.of(s, causal);
+        AttentionProblem problem = mask.problem(s);
         AttentionCommand.Inputs inputs = AttentionCommand.Inputs.random(shape, 0);
         ClDevice device = opencl.selectDevice();
         List<RingResult> recorded = new ArrayList<>();
@@ -166,13 +161,13 @@ final class ProfileAttentionCommand implements Callable<Integer> {
         try (RingRanks ranks = ring.open(opencl, device);
              RingAttention op = new RingAttention(ranks.ranks(), ring.layout(), ring.memory(),
                      BlockTransfer.forRanks(ranks.ranks()),
-                     opencl.settings(ranks.first()), defines)) {
+                     opencl.settings(ranks.first()), flashDefines.defines)) {
             op.checkFits(problem);
             single = op.singleDeviceBytes(problem);
             peaks = DevicePeaks.of(ranks.first(), output.measurePeaks);
-            for (int i = 0; i < warmup + repeat; i++) {
+            for (int i = 0; i < repeats.warmup() + repeats.repeat(); i++) {
                 RingResult result = op.run(problem, inputs.q(), inputs.k(), inputs.v());
-                if (i >= warmup) {
+                if (i >= repeats.warmup()) {
                     recorded.add(result);
                 }
             }
@@ -183,7 +178,7 @@ final class ProfileAttentionCommand implements Callable<Integer> {
         List<KernelProfile.Row> rows = KernelProfile.rows("", all, peaks);
         out.printf("profile of ring attention, %s, %d ranks (%s), %s layout, %s memory, on %s %s through %s; %d recorded "
                         + "run(s) after %d warm-up%n%n", s, n, ring.kind(), last.layout().label(), last.memory().label(),
-                device.id(), device.name(), opencl.runtime().binding(), repeat, warmup);
+                device.id(), device.name(), opencl.runtime().binding(), repeats.repeat(), repeats.warmup());
         ProfileOutput.printTable(out, rows, peaks);
         out.println();
         out.printf("%4s  %-36s %14s %7s %11s %13s %10s %12s%n", "rank", "device", "work (pairs)", "blocks", "compute ms",

@@ -104,9 +104,8 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     JsonOutputOptions json;
 
-    @Option(names = "--check-finite", description = "Scan every layer's tensors and the logits at every step for NaN "
-            + "and infinity; report the first one with its tensor, element and step (exit status 1). Slower.")
-    boolean checkFinite;
+    @Mixin
+    CheckFiniteOption finite;
 
     @Mixin
     OpenClOptions opencl;
@@ -266,7 +265,7 @@ final class RunCommand implements Callable<Integer> {
         double uploadMs;
         long[] firstTokenAt = {0};
         Backend backend = start == null ? new CpuBackend() : start.backend();
-        java.util.function.BiFunction<Backend, String, gpuinfer.model.Tap> tapOn = (on, step) -> !checkFinite
+        java.util.function.BiFunction<Backend, String, gpuinfer.model.Tap> tapOn = (on, step) -> !finite.checkFinite
                 ? gpuinfer.model.Tap.NONE
                 : (name, buf, rows, cols) -> {
                     float[] values = new float[rows * cols];

@@ -90,9 +90,9 @@ class BenchCommandTest {
         Path machine = dir.resolve("machine.json");
         Files.writeString(machine, "{\"sgemm_gflops\": 100.0, \"blas\": \"test\", \"copy_gbps\": 10.0, \"copy_gbps_2t\": 20.0}");
         Path json = dir.resolve("bench.json");
-        CliRunner r = CliRunner.run("bench", "attention", "--sizes", "64", "--decode", "96", "--heads", "2", "--head-dim",
+        CliRunner r = CliRunner.run("bench", "attention", "--sizes", "64", "--decode-lengths", "96", "--heads", "2", "--head-dim",
                 "16", "--repeat", "3", "--warmup", "1", "--anchor", anchor.toString(), "--machine", machine.toString(),
-                "--json", json.toString(), "--device", device());
+                "--json-out", json.toString(), "--device", device());
         assertEquals(0, r.status(), r::toString);
         String out = r.out();
         assertTrue(out.contains("B=1 H=2 D=16 causal float32; median of 3 runs after 1 warm-up"), out);
@@ -155,8 +155,8 @@ class BenchCommandTest {
     void benchAttentionRunsTheGpuShapedVariantsWithoutNaiveOrAnchor() throws Exception {
         OpenClTestSupport.device("lwjgl");
         Path json = dir.resolve("gpu.json");
-        CliRunner r = CliRunner.run("bench", "attention", "--sizes", "48", "--decode", "80", "--heads", "2", "--head-dim",
-                "32", "--repeat", "2", "--warmup", "0", "--no-naive", "--kernels", "gpu", "--json", json.toString(),
+        CliRunner r = CliRunner.run("bench", "attention", "--sizes", "48", "--decode-lengths", "80", "--heads", "2", "--head-dim",
+                "32", "--repeat", "2", "--warmup", "0", "--no-naive", "--kernels", "gpu", "--json-out", json.toString(),
                 "--device", device());
         assertEquals(0, r.status(), r::toString);
         for (JsonNode row : readJson(json).get("rows")) {
@@ -184,7 +184,7 @@ class BenchCommandTest {
         OpenClTestSupport.device("lwjgl");
         Path json = dir.resolve("ring.json");
         CliRunner r = CliRunner.run("bench", "attention", "--rings", "2", "--ring-kinds", "queues,contexts", "--sizes",
-                "96", "--heads", "2", "--head-dim", "16", "--repeat", "3", "--warmup", "1", "--json", json.toString(),
+                "96", "--heads", "2", "--head-dim", "16", "--repeat", "3", "--warmup", "1", "--json-out", json.toString(),
                 "--device", device());
         assertEquals(0, r.status(), r::toString);
         List<JsonNode> rows = new ArrayList<>();
@@ -227,7 +227,7 @@ class BenchCommandTest {
 
     private static List<String> benchRun(Path json, String... extra) {
         List<String> args = new ArrayList<>(List.of("bench", "run", "--prompt-tokens", "" + T, "--decode-tokens", "3",
-                "--repeat", "2", "--gemm-runs", "2", "--json", json.toString(), "--device", device()));
+                "--repeat", "2", "--gemm-runs", "2", "--json-out", json.toString(), "--device", device()));
         args.addAll(List.of(extra));
         return args;
     }
@@ -403,7 +403,7 @@ class BenchCommandTest {
         OpenClTestSupport.device("lwjgl");
         Path json = dir.resolve("none.json");
         CliRunner r = CliRunner.run("bench", "run", "--prompt-tokens", "4", "--decode-tokens", "2", "--repeat", "1",
-                "--gemm-anchor", "none", "--kernel-shares", "--json", json.toString(), "--device", device());
+                "--gemm-anchor", "none", "--kernel-shares", "--json-out", json.toString(), "--device", device());
         assertEquals(0, r.status(), r::toString);
         assertFalse(r.out().contains("prefill GEMMs") || r.out().contains("CLBlast"), r::toString);
         assertFalse(readJson(json).has("gemm"));
