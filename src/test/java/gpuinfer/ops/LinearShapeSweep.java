@@ -28,7 +28,7 @@ import java.util.SplittableRandom;
  * the GPU ones on Oclgrind, which reports a GPU) is one short of and one past somewhere, without the cross product
  * (Oclgrind interprets every work-item):
  * <ul>
- * <li>decode (linear_rows, linear_matvec), R = 1 and 3: N = 1, 9 (past linear_matvec's 4 outputs per group twice),
+ * <li>decode (linear_rows, linear_matvec), R = 1 and 3, and decode steps of 7 and 16 sequences: N = 1, 9 (past linear_matvec's 4 outputs per group twice),
  * 15, 17, 63, 65 (around linear_rows's 16 x 4 outputs per group); float K = 33 (not a multiple of the vector width),
  * 255 and 257 (around linear_matvec's pass of 64 work-items over float4 pieces); block K = 32, 160 (five blocks:
  * linear_rows's four-block loop and its tail), 480 and 544 (around linear_matvec's pass over 8-value quarters);
@@ -76,10 +76,14 @@ public final class LinearShapeSweep {
         }
     }
 
-    /** Decode cases {R, N, float K, block K}. */
+    /**
+     * Decode cases {R, N, float K, block K}: decode steps, whose rows are one token of each of R sequences; up to 16
+     * run the decode kernels (7: linear_matvec's groups of three rows and linear_rows's four-row loads with a tail).
+     */
     private static final int[][] DECODE = {
             {1, 63, 33, 32}, {1, 65, 257, 544}, {1, 1, 255, 480}, {1, 9, 33, 160}, {1, 17, 5, 64},
-            {3, 15, 255, 160}, {3, 9, 257, 544}, {3, 65, 33, 32}, {3, 1, 7, 480}};
+            {3, 15, 255, 160}, {3, 9, 257, 544}, {3, 65, 33, 32}, {3, 1, 7, 480}, {7, 17, 255, 160},
+            {16, 9, 33, 64}};
     /** Prefill cases {R, N, float K, block K}. */
     private static final int[][] PREFILL = {
             {16, 63, 15, 160}, {17, 65, 33, 64}, {63, 1, 17, 32}, {65, 65, 17, 32}, {65, 15, 33, 64}, {16, 9, 15, 32},
@@ -128,8 +132,11 @@ public final class LinearShapeSweep {
                             int R = shape[0];
                             int N = shape[1];
                             int K = type.isBlockQuantized() ? shape[3] : shape[2];
+                            boolean decodeStep = java.util.Arrays.asList(DECODE).contains(shape);
+                            op.setPrefillStep(!decodeStep);
                             String variant = op.variant(R, type);
-                            String expected = (R < 4 ? pass.decode() : R < 16 ? "linear_nt" : pass.prefill()) + "/" + type.label;
+                            String expected = (decodeStep || R < 4 ? pass.decode() : R < 16 ? "linear_nt" : pass.prefill())
+                                    + "/" + type.label;
                             if (!variant.equals(expected)) {
                                 failures++;
                                 System.out.println("FAIL  " + type + " R=" + R + " runs " + variant + ", not " + expected);
