@@ -111,7 +111,7 @@ class SubDevicesTest {
         int allowed = Math.min(device.maxSubDevices(), device.info().computeUnits());
         InputException e = assertThrows(InputException.class, () -> device.partitionEqually(allowed + 1));
         assertTrue(e.getMessage().contains(device.name()), e.getMessage());
-        assertTrue(e.getMessage().contains("--ring N with N at most " + allowed), e.getMessage());
+        assertTrue(e.getMessage().contains("Use at most " + allowed + " ranks"), e.getMessage());
         assertTrue(e.getMessage().contains("CL_DEVICE_PARTITION_MAX_SUB_DEVICES " + device.maxSubDevices()), e.getMessage());
         assertThrows(InputException.class, () -> device.partitionEqually(0));
     }
