@@ -302,7 +302,7 @@ final class AttentionCommand implements Callable<Integer> {
         try (RingRanks ranks = ring.open(opencl, device);
              RingAttention op = new RingAttention(ranks.ranks(), ring.layout(), ring.memory(),
                      BlockTransfer.forRanks(ranks.ranks()),
-                     opencl.settings(ranks.first()), flashDefines.defines)) {
+                     opencl::settings, flashDefines.defines)) {
             op.checkFits(problem);
             RingResult last = null;
             for (int r = 0; r < repeats.warmup() + repeats.repeat(); r++) {

@@ -161,7 +161,7 @@ final class ProfileAttentionCommand implements Callable<Integer> {
         try (RingRanks ranks = ring.open(opencl, device);
              RingAttention op = new RingAttention(ranks.ranks(), ring.layout(), ring.memory(),
                      BlockTransfer.forRanks(ranks.ranks()),
-                     opencl.settings(ranks.first()), flashDefines.defines)) {
+                     opencl::settings, flashDefines.defines)) {
             op.checkFits(problem);
             single = op.singleDeviceBytes(problem);
             peaks = DevicePeaks.of(ranks.first(), output.measurePeaks);

@@ -137,7 +137,7 @@ final class RingBenchmark {
         int size = problem.shape().queryLen();
         try (RingRanks ranks = new RingRanks(opencl, device, n, kind);
              RingAttention op = new RingAttention(ranks.ranks(), layout, memory, BlockTransfer.forRanks(ranks.ranks()),
-                     opencl.settings(ranks.first()), defines)) {
+                     opencl::settings, defines)) {
             op.checkFits(problem);
             double[] times = new double[repeat];
             double[] transfer = new double[repeat];

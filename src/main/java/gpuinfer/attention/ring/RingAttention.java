@@ -73,6 +73,17 @@ public final class RingAttention implements AutoCloseable {
      */
     public RingAttention(List<Rank> ranks, RingLayout layout, RingMemory memory, BlockTransfer transfer,
                          KernelSettings settings, Map<String, String> overrides) {
+        this(ranks, layout, memory, transfer, context -> settings, overrides);
+    }
+
+    /**
+     * As above, with each rank's kernels built with the settings of its own context ({@code settingsOf}: tuned
+     * values, self-test verdicts and the family of its device), so that ranks on different devices each run what
+     * suits theirs.
+     */
+    public RingAttention(List<Rank> ranks, RingLayout layout, RingMemory memory, BlockTransfer transfer,
+                         java.util.function.Function<gpuinfer.cl.ClContext, KernelSettings> settingsOf,
+                         Map<String, String> overrides) {
         if (ranks.isEmpty()) {
             throw new InputException("--ring needs at least 1 rank.");
         }
@@ -82,7 +93,7 @@ public final class RingAttention implements AutoCloseable {
         this.transfer = transfer;
         try {
             for (Rank rank : ranks) {
-                flash.add(new FlashAttention(rank.context(), settings, overrides));
+                flash.add(new FlashAttention(rank.context(), settingsOf.apply(rank.context()), overrides));
             }
         } catch (RuntimeException e) {
             close();
