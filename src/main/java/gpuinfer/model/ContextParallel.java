@@ -16,8 +16,9 @@ import java.util.List;
  * on its own {@link Backend} (its own OpenCL context, sub-device or device; or the CPU reference). Every rank runs
  * the layers for its own tokens only; each layer's attention runs as a ring (Liu, Zaharia, Abbeel 2023): a rank
  * starts with the key/value block of its own tokens, attends to it, passes it on, and at each of N − 1 more steps
- * attends to the block it received, merging each partial result into its own by log-sum-exp
- * ({@link Backend#mergeAttention}). No rank ever holds another rank's queries, and only one key/value block at a
+ * attends to the block it received, merging each into its own result by log-sum-exp
+ * (the flash pass continues from the rank's running output and log-sum-exp: {@link Backend#attentionAccumulate}).
+ * No rank ever holds another rank's queries, and only one key/value block at a
  * time besides its own cache rows.
  *
  * <p>Layout ({@link RingLayout}): zigzag (the default) cuts the prompt into 2N chunks and gives rank r chunks r and
@@ -46,8 +47,6 @@ public final class ContextParallel {
     private final Buf[][] queries;   // [H, len, D]: the queries of one of the rank's chunks, packed
     private final Buf[][] outs;      // [H, len, D]: their running attention output
     private final Buf[][] lses;      // [H, len]: and its log-sum-exp
-    private final Buf[] partOut;     // [H, maxChunk, D]: attention over one received chunk
-    private final Buf[] partLse;     // [H, maxChunk]
     private final long[] work;
     private final int[] blocks;
     private final int[] skipped;
@@ -154,8 +153,6 @@ public final class ContextParallel {
         queries = new Buf[n][k];
         outs = new Buf[n][k];
         lses = new Buf[n][k];
-        partOut = new Buf[n];
-        partLse = new Buf[n];
         for (int r = 0; r < n; r++) {
             Backend b = ranks.get(r).backend();
             for (int i = 0; i < k; i++) {
@@ -166,8 +163,6 @@ public final class ContextParallel {
                 outs[r][i] = b.alloc("ring out chunk [H, " + len + ", D]", (long) H * len * D);
                 lses[r][i] = b.alloc("ring lse chunk [H, " + len + "]", (long) H * len);
             }
-            partOut[r] = b.alloc("ring partial out [H, " + maxChunk + ", D]", (long) H * maxChunk * D);
-            partLse[r] = b.alloc("ring partial lse [H, " + maxChunk + "]", (long) H * maxChunk);
         }
         work = new long[n];
         blocks = new int[n];
@@ -329,10 +324,9 @@ public final class ContextParallel {
                     continue;
                 }
                 boolean diagonal = kc.index() == qc.index();
-                b.attention(partOut[r], partLse[r], queries[r][qi], blockK[r][ki], blockV[r][ki],
+                b.attentionAccumulate(outs[r][qi], lses[r][qi], queries[r][qi], blockK[r][ki], blockV[r][ki],
                         new AttentionProblem(new AttentionShape(1, H, Hkv, qc.length(), kc.length(), D), diagonal,
                                 ranks.get(0).config().attentionScale(), null), maxChunk);
-                b.mergeAttention(outs[r][qi], lses[r][qi], partOut[r], partLse[r], H * qc.length(), D);
                 work[r] += diagonal ? (long) H * qc.length() * (qc.length() + 1) / 2 : (long) H * qc.length() * kc.length();
                 blocks[r]++;
             }

@@ -71,11 +71,12 @@ public interface Backend extends AutoCloseable {
     void attention(Buf out, Buf lse, Buf q, Buf kCache, Buf vCache, AttentionProblem problem, int sMax);
 
     /**
-     * Merges a partial attention result over other keys into a running one by their log-sum-exp, in place: out
-     * [rows, D] and lse [rows] become the attention over both key sets (partOut [rows, D], partLse [rows]; a part or
-     * running row with lse negative infinity saw no key). See {@code gpuinfer.attention.ring.LseMerge}.
+     * As {@link #attention}, but merged into the running result that {@code out} and {@code lse} already hold (the
+     * attention of the same queries over other keys, or nothing yet: output 0, lse negative infinity): afterwards
+     * they hold the attention over both key sets, as a log-sum-exp merge would give
+     * ({@code gpuinfer.attention.ring.LseMerge}). Ring attention adds one key/value block at a time this way.
      */
-    void mergeAttention(Buf out, Buf lse, Buf partOut, Buf partLse, int rows, int D);
+    void attentionAccumulate(Buf out, Buf lse, Buf q, Buf k, Buf v, AttentionProblem problem, int sMax);
 
     /**
      * x [B, H, T, D]: head {@code head}'s values multiplied by {@code factor}; factor 0 writes zeros (an ablated head).

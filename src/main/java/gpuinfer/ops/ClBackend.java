@@ -3,7 +3,6 @@ package gpuinfer.ops;
 import gpuinfer.attention.AttentionBuffers;
 import gpuinfer.attention.AttentionProblem;
 import gpuinfer.attention.FlashAttention;
-import gpuinfer.attention.ring.LseMerge;
 import gpuinfer.cl.ClBuffer;
 import gpuinfer.cl.ClContext;
 import gpuinfer.cl.ClQueue;
@@ -49,7 +48,6 @@ public final class ClBackend implements Backend {
     private final IntBuffer hiddenKeys = new IntBuffer("hidden key ranges");
     /** Built on the first intervention: a plain forward pass compiles and launches nothing more. */
     private HeadInterventions.Kernels interventionKernels;
-    private LseMerge merge; // made on first use (context-parallel prefill)
     private final RopeTable ropeTable = new RopeTable();
 
     /** Whether weights are always copied to device memory, even where the device could read them in place. */
@@ -159,11 +157,9 @@ public final class ClBackend implements Backend {
     }
 
     @Override
-    public void mergeAttention(Buf out, Buf lse, Buf partOut, Buf partLse, int rows, int D) {
-        if (merge == null) {
-            merge = new LseMerge(context);
-        }
-        merge.enqueue(queue, b(out), b(lse), b(partOut), b(partLse), rows, D);
+    public void attentionAccumulate(Buf out, Buf lse, Buf q, Buf k, Buf v, AttentionProblem problem, int sMax) {
+        ClBuffer lens = problem.kvLens() == null ? null : lengths.with(problem.kvLens());
+        attention.enqueueAccumulate(queue, problem, new AttentionBuffers(b(q), b(k), b(v), b(out), b(lse), lens, sMax));
     }
 
     @Override
@@ -270,10 +266,6 @@ public final class ClBackend implements Backend {
         if (interventionKernels != null) {
             interventionKernels.close();
             interventionKernels = null;
-        }
-        if (merge != null) {
-            merge.close();
-            merge = null;
         }
         ropeTable.close();
         linear.close();

@@ -81,8 +81,13 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void mergeAttention(Buf out, Buf lse, Buf partOut, Buf partLse, int rows, int D) {
-        gpuinfer.attention.ring.LseMerge.reference(d(out), d(lse), d(partOut), d(partLse), rows, D);
+    public void attentionAccumulate(Buf out, Buf lse, Buf q, Buf k, Buf v, AttentionProblem problem, int sMax) {
+        gpuinfer.attention.AttentionShape s = problem.shape();
+        int rows = s.batch() * s.heads() * s.queryLen();
+        float[] partOut = new float[rows * s.headDim()];
+        float[] partLse = new float[rows];
+        CpuAttention.forward(partOut, partLse, d(q), d(k), d(v), problem, sMax);
+        gpuinfer.attention.ring.LseMerge.reference(d(out), d(lse), partOut, partLse, rows, s.headDim());
     }
 
     @Override

@@ -89,7 +89,7 @@ final class OclgrindChecks {
                             + "tokens (prefill's path for 16 rows or more) and decode steps against the KV cache; "
                             + "compare: every tensor of the teacher-forced forward of the F32 folder against the CPU "
                             + "reference; run --context-parallel 2: the prefill's attention as a ring over two contexts "
-                            + "(cache rows copied out per head, lse_merge) and rank 0's gathered cache decoded",
+                            + "(cache rows copied out per head, flash accumulating into each rank's running result) and rank 0's gathered cache decoded",
                     Family.AUTO, List.of(), gpuInfer(List.of(
                             List.of("run", "--model", LLAMA + "llama-tiny-q8_0.gguf",
                                     "--prompt", "one two three four five six", "--max-tokens", "3", "--temperature", "0"),

@@ -1,40 +1,15 @@
 package gpuinfer.attention.ring;
 
-import gpuinfer.cl.ClBuffer;
-import gpuinfer.cl.ClContext;
-import gpuinfer.cl.ClKernel;
-import gpuinfer.cl.ClQueue;
-import gpuinfer.cl.Cost;
-import gpuinfer.cl.KernelSource;
-
 /**
- * Merges a partial attention result (over one key range) into a running one (over others) by their log-sum-exp
- * ({@code kernels/attention_merge.cl}, kernel {@code lse_merge}): with m = logsumexp(lse, partLse),
- * out = exp(lse - m)·out + exp(partLse - m)·partOut and lse = m. A part whose lse is negative infinity saw no key and
- * contributes nothing; a row whose every part saw no key stays out 0, lse negative infinity. Close to release the
- * kernel (the program belongs to the context).
+ * Merges a partial attention result (over one key range) into a running one (over others) by their log-sum-exp:
+ * with m = logsumexp(lse, partLse), out = exp(lse - m)·out + exp(partLse - m)·partOut and lse = m. A part whose lse
+ * is negative infinity saw no key and contributes nothing; a row whose every part saw no key stays out 0, lse
+ * negative infinity. The device never runs it as a kernel of its own: the flash kernels continue their online
+ * softmax from a running result ({@code FlashAttention.enqueueAccumulate}), and this is the reference they are
+ * checked against, and the CPU backend's way to accumulate.
  */
-public final class LseMerge implements AutoCloseable {
-    private static final int WG = 64;
-    private final ClKernel kernel;
-
-    public LseMerge(ClContext context) {
-        kernel = context.program(KernelSource.load("attention_merge.cl"), "-DWG=" + WG).kernel("lse_merge");
-    }
-
-    /**
-     * Enqueues the merge of rows × d values in place.
-     *
-     * @param out     [rows, d] running output
-     * @param lse     [rows] running log-sum-exp
-     * @param partOut [rows, d]
-     * @param partLse [rows]
-     */
-    public void enqueue(ClQueue queue, ClBuffer out, ClBuffer lse, ClBuffer partOut, ClBuffer partLse, int rows, int d) {
-        kernel.arg(0, out).arg(1, lse).arg(2, partOut).arg(3, partLse).arg(4, rows).arg(5, d);
-        long global = (rows + WG - 1L) / WG * WG;
-        queue.launch(kernel, new long[] {global}, new long[] {WG},
-                new Cost(3.0 * rows * d, 4.0 * rows * (3.0 * d + 3)));
+public final class LseMerge {
+    private LseMerge() {
     }
 
     /**
@@ -71,10 +46,5 @@ public final class LseMerge implements AutoCloseable {
             }
             lse[r] = (float) (m + Math.log(sum));
         }
-    }
-
-    @Override
-    public void close() {
-        kernel.close();
     }
 }
