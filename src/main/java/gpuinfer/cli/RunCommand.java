@@ -275,21 +275,20 @@ final class RunCommand implements Callable<Integer> {
         long uploadStart = System.nanoTime();
         DecoderModel made;
         List<DecoderModel> rankModels = List.of();
+        ContextParallel.Plan plan = contextParallel.enabled()
+                ? ContextParallel.Plan.of(longest, contextParallel.ranks, contextParallel.layout()) : null;
         try (Progress progress = new Progress(err, "uploading " + loaded.name() + " (" + weights.formats() + ")"
                 + (contextParallel.enabled() ? " to " + contextParallel.ranks + " ranks" : ""),
                 weights.deviceBytes() * contextParallel.ranks, 1.0)) {
             if (contextParallel.enabled()) {
-                rankModels = contextParallel.models(ContextParallel.Plan.of(longest, contextParallel.ranks,
-                                contextParallel.layout()), weights, maxTokens, logitsOut != null,
+                rankModels = contextParallel.models(plan, weights, maxTokens, logitsOut != null,
                         context == null ? null : context.device(), start == null ? null : backend, opencl, progress::step);
                 made = rankModels.get(0);
             } else {
                 made = new DecoderModel(backend, weights, texts.size(), maxSequence, longest, logitRows, progress::step);
             }
         }
-        ContextParallel cp = contextParallel.enabled()
-                ? new ContextParallel(rankModels, ContextParallel.Plan.of(longest, contextParallel.ranks, contextParallel.layout()))
-                : null;
+        ContextParallel cp = plan == null ? null : new ContextParallel(rankModels, plan);
         List<DecoderModel> ranks = rankModels;
         Generator.Prefill prefill = cp == null ? null
                 : (prompt, all) -> cp.prefill(prompt, all, r -> tapOn.apply(ranks.get(r).backend(), "prefill (rank " + r + ")"));

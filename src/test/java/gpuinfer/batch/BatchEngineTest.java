@@ -1,19 +1,14 @@
 package gpuinfer.batch;
 
-import gpuinfer.cl.ClContext;
 import gpuinfer.generate.Generator;
 import gpuinfer.generate.SamplingOptions;
 import gpuinfer.model.DecoderModel;
 import gpuinfer.model.LoadedModel;
-import gpuinfer.model.ModelLocator;
 import gpuinfer.model.ModelWeights;
 import gpuinfer.model.Tap;
 import gpuinfer.ops.Backend;
-import gpuinfer.ops.ClBackend;
 import gpuinfer.ops.CpuBackend;
 import gpuinfer.testing.NoLeaksInClass;
-import gpuinfer.testing.OpenClTestSupport;
-import gpuinfer.testing.TinyLlama;
 import gpuinfer.text.Tokenizer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -27,9 +22,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
@@ -47,43 +40,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class BatchEngineTest {
     @TempDir
     static Path dir;
-    private static Path llama;
-    private static final Map<String, ClContext> CONTEXTS = new LinkedHashMap<>();
+    private static BatchTestModels models;
 
     @BeforeAll
     static void writeModel() throws IOException {
-        llama = TinyLlama.write(dir.resolve("llama"), "llama", false);
+        models = new BatchTestModels(dir);
     }
 
     @AfterAll
     static void close() {
-        CONTEXTS.values().forEach(ClContext::close);
-        CONTEXTS.clear();
+        models.close();
     }
 
     static Stream<Arguments> cases() {
-        List<Arguments> all = new ArrayList<>();
-        for (String model : List.of("gpt2", "llama")) {
-            all.add(Arguments.of(model, "cpu"));
-            for (String binding : OpenClTestSupport.bindings()) {
-                all.add(Arguments.of(model, binding));
-            }
-        }
-        return all.stream();
+        return BatchTestModels.cases();
     }
 
-    /** A fresh backend (a model closes its own) on the CPU reference or the binding's shared context. */
-    private static Supplier<Backend> backends(String backend) {
-        if (backend.equals("cpu")) {
-            return CpuBackend::new;
-        }
-        ClContext context = CONTEXTS.computeIfAbsent(backend, OpenClTestSupport::context);
-        return () -> new ClBackend(context);
-    }
 
-    private static LoadedModel gpt2() {
-        return LoadedModel.open(ModelLocator.bundled(), null);
-    }
 
     /** Requests of awkward prompt lengths and budgets, greedy and sampled with their own seeds. */
     static List<BatchRequest> requests(int vocab, int count, List<String> stop) {
@@ -118,9 +91,9 @@ class BatchEngineTest {
     @ParameterizedTest(name = "{0} on {1}")
     @MethodSource("cases")
     void everyRequestGetsWhatRunningItAloneGives(String modelName, String backendName) {
-        Supplier<Backend> backend = backends(backendName);
-        LoadedModel m = gpt2();
-        ModelWeights weights = modelName.equals("gpt2") ? m.weights() : ModelWeights.loadFolder(llama);
+        Supplier<Backend> backend = models.backends(backendName);
+        LoadedModel m = BatchTestModels.gpt2();
+        ModelWeights weights = modelName.equals("gpt2") ? m.weights() : models.llama();
         Tokenizer tokenizer = m.tokenizer(); // the tiny Llama's ids are GPT-2's byte tokens
         List<BatchRequest> requests = requests(weights.config.vocabSize(), 12, List.of());
         List<BatchCompletion> batched = runBatch(backend, m, weights, requests, 4);
@@ -144,9 +117,9 @@ class BatchEngineTest {
     @ParameterizedTest(name = "{0} on {1}")
     @MethodSource("cases")
     void stopTextsEndARequestTheSameWayInAnyBatch(String modelName, String backendName) {
-        Supplier<Backend> backend = backends(backendName);
-        LoadedModel m = gpt2();
-        ModelWeights weights = modelName.equals("gpt2") ? m.weights() : ModelWeights.loadFolder(llama);
+        Supplier<Backend> backend = models.backends(backendName);
+        LoadedModel m = BatchTestModels.gpt2();
+        ModelWeights weights = modelName.equals("gpt2") ? m.weights() : models.llama();
         List<BatchRequest> requests = requests(weights.config.vocabSize(), 9, List.of("e", "th"));
         List<BatchCompletion> one = runBatch(backend, m, weights, requests, 1);
         List<BatchCompletion> three = runBatch(backend, m, weights, requests, 3);
@@ -165,7 +138,7 @@ class BatchEngineTest {
 
     @Test
     void aStopTextIsCutAndTheTokenThatCompletedItIsKept() {
-        LoadedModel m = gpt2();
+        LoadedModel m = BatchTestModels.gpt2();
         int[] prompt = m.tokenizer().encode("The man said that");
         BatchRequest free = new BatchRequest(0, prompt, 30, SamplingOptions.greedy(), List.of());
         String text = runBatch(CpuBackend::new, m, m.weights(), List.of(free), 1).get(0).text();

@@ -1,17 +1,10 @@
 package gpuinfer.batch;
 
-import gpuinfer.cl.ClContext;
 import gpuinfer.model.DecoderModel;
-import gpuinfer.model.LoadedModel;
-import gpuinfer.model.ModelLocator;
 import gpuinfer.model.ModelWeights;
 import gpuinfer.model.Tap;
 import gpuinfer.ops.Backend;
-import gpuinfer.ops.ClBackend;
-import gpuinfer.ops.CpuBackend;
 import gpuinfer.testing.NoLeaksInClass;
-import gpuinfer.testing.OpenClTestSupport;
-import gpuinfer.testing.TinyLlama;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -23,9 +16,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
@@ -42,45 +33,28 @@ class BatchInvarianceTest {
     private static final int MAX_BATCH = 16;
     @TempDir
     static Path dir;
-    private static Path llama;
-    private static final Map<String, ClContext> CONTEXTS = new LinkedHashMap<>();
+    private static BatchTestModels models;
 
     @BeforeAll
     static void writeModel() throws IOException {
-        llama = TinyLlama.write(dir.resolve("llama"), "llama", false);
+        models = new BatchTestModels(dir);
     }
 
     @AfterAll
     static void close() {
-        CONTEXTS.values().forEach(ClContext::close);
-        CONTEXTS.clear();
+        models.close();
     }
 
     static Stream<Arguments> cases() {
-        List<Arguments> all = new ArrayList<>();
-        for (String model : List.of("gpt2", "llama")) {
-            all.add(Arguments.of(model, "cpu"));
-            for (String binding : OpenClTestSupport.bindings()) {
-                all.add(Arguments.of(model, binding));
-            }
-        }
-        return all.stream();
+        return BatchTestModels.cases();
     }
 
-    private static Supplier<Backend> backends(String backend) {
-        if (backend.equals("cpu")) {
-            return CpuBackend::new;
-        }
-        ClContext context = CONTEXTS.computeIfAbsent(backend, OpenClTestSupport::context);
-        return () -> new ClBackend(context);
-    }
 
     @ParameterizedTest(name = "{0} on {1}")
     @MethodSource("cases")
     void decodeLogitsDoNotDependOnTheBatch(String modelName, String backendName) {
-        Supplier<Backend> backend = backends(backendName);
-        ModelWeights weights = modelName.equals("gpt2") ? LoadedModel.open(ModelLocator.bundled(), null).weights()
-                : ModelWeights.loadFolder(llama);
+        Supplier<Backend> backend = models.backends(backendName);
+        ModelWeights weights = models.weights(modelName);
         int V = weights.config.vocabSize();
         int maxLength = Math.min(weights.config.nPositions() - 1, 200);
         int[][] prompts = new int[MAX_BATCH][];

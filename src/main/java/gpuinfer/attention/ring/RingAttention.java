@@ -363,6 +363,22 @@ public final class RingAttention implements AutoCloseable {
     }
 
     /**
+     * Ends each rank's recording of its compute queue: keeps the launches, and moves the rank's device-to-host clock
+     * offset to the largest seen (the host time just before its first launch of the step minus that launch's queued
+     * timestamp, {@code hostBefore[r]}).
+     */
+    private static void stopRecording(List<RankState> states, long[] hostBefore) {
+        for (int r = 0; r < states.size(); r++) {
+            RankState st = states.get(r);
+            List<KernelTiming> launched = st.rank.compute().stopRecording();
+            if (!launched.isEmpty()) {
+                st.deviceToHostNs = Math.max(st.deviceToHostNs, hostBefore[r] - launched.get(0).queuedNs());
+            }
+            st.kernels.addAll(launched);
+        }
+    }
+
+    /**
      * The steps ordered by the host: each step's kernels are enqueued on every rank, then (overlap) the blocks sent
      * with blocking calls while they run, and the step ends when every compute queue has finished; or (low memory)
      * the blocks rotate through the host after the kernels have finished.
@@ -396,14 +412,7 @@ public final class RingAttention implements AutoCloseable {
                     sendBlocks(states, lay, kChunks, step, slot, floatsPerRow);
                 }
             } finally {
-                for (int r = 0; r < n; r++) {
-                    RankState st = states.get(r);
-                    List<KernelTiming> launched = st.rank.compute().stopRecording();
-                    if (!launched.isEmpty()) {
-                        st.deviceToHostNs = Math.max(st.deviceToHostNs, hostBefore[r] - launched.get(0).queuedNs());
-                    }
-                    st.kernels.addAll(launched);
-                }
+                stopRecording(states, hostBefore);
             }
             if (memory == RingMemory.LOW) {
                 rotateThroughHost(states, lay, kChunks, step, floatsPerRow);
@@ -503,14 +512,7 @@ public final class RingAttention implements AutoCloseable {
             }
         } finally {
             try {
-                for (int r = 0; r < n; r++) {
-                    RankState st = states.get(r);
-                    List<KernelTiming> launched = st.rank.compute().stopRecording();
-                    if (!launched.isEmpty()) {
-                        st.deviceToHostNs = Math.max(st.deviceToHostNs, hostBefore[r] - launched.get(0).queuedNs());
-                    }
-                    st.kernels.addAll(launched);
-                }
+                stopRecording(states, hostBefore);
                 for (Copy c : copies) {
                     c.from().deviceToHostNs = Math.max(c.from().deviceToHostNs, c.hostBefore() - c.event().queuedNs());
                 }
