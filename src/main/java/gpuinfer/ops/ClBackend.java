@@ -36,6 +36,8 @@ public final class ClBackend implements Backend {
     private final ClContext context;
     private final ClQueue queue;
     private final List<ClBuffer> owned = new ArrayList<>();
+    /** Float32 weights packed into panels by their first product, by the buffer they were uploaded to. */
+    private final java.util.Map<ClBuffer, Linear.OnDevice.Panels> panels = new java.util.IdentityHashMap<>();
     private final Linear.OnDevice linear;
     private final TransformerKernels kernels;
     private final FlashAttention attention;
@@ -176,7 +178,29 @@ public final class ClBackend implements Backend {
 
     @Override
     public void linear(Buf y, Buf x, Buf w, Buf bias, Buf residual, int R, int N, int K, Activation act) {
-        linear.enqueue(queue, b(y), b(x), b(w), w.type(), b(bias), b(residual), R, N, K, act);
+        if (linear.packsOnce(w.type())) {
+            linear.enqueue(queue, b(y), b(x), panels(w, N, K), b(bias), b(residual), R, act);
+        } else {
+            linear.enqueue(queue, b(y), b(x), b(w), w.type(), b(bias), b(residual), R, N, K, act);
+        }
+    }
+
+    /**
+     * Weight {@code w} [N, K] as linear_packed's panels, packed on its first product and kept as long as the backend
+     * (the weights of a model do not change): see {@link Linear.OnDevice#packsOnce}.
+     */
+    private Linear.OnDevice.Panels panels(Buf w, int N, int K) {
+        ClBuffer stored = b(w);
+        Linear.OnDevice.Panels known = panels.get(stored);
+        if (known == null || known.N() != N || known.K() != K) {
+            if (known != null) {
+                throw new IllegalArgumentException("weight '" + stored.label() + "' was multiplied as [" + known.N() + ", "
+                        + known.K() + "] before and now as [" + N + ", " + K + "]");
+            }
+            known = linear.pack(queue, stored, w.type(), N, K);
+            panels.put(stored, known);
+        }
+        return known;
     }
 
     @Override
@@ -260,6 +284,8 @@ public final class ClBackend implements Backend {
         queue.setBatching(false);
         owned.forEach(ClBuffer::close);
         owned.clear();
+        panels.values().forEach(Linear.OnDevice.Panels::close);
+        panels.clear();
         for (IntBuffer ints : List.of(tokens, positions, starts, lengths, rows, visibleKeys, hiddenKeys)) {
             ints.close();
         }

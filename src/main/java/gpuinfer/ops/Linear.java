@@ -587,16 +587,97 @@ public final class Linear {
                 return;
             }
             ClBuffer packed = scratch(4L * panels * pn * p.K);
-            ClKernel packer = kernel(variant, "pack_rows", p.type, config);
-            packer.arg(0, p.w).arg(1, packed).arg(2, p.N).arg(3, p.K);
-            long chunks = (p.K + 31) / 32;
+            enqueuePack(queue, variant, config, p.w, p.type, packed, p.N, p.K);
+            launchPacked(queue, variant, config, p, packed);
+        }
+
+        /** pack_rows: W [N, K] in {@code type} widened into float32 panels [ceil(N / PN)][K][PN] in {@code packed}. */
+        private void enqueuePack(ClQueue queue, String variant, Config config, ClBuffer w, WeightType type,
+                                 ClBuffer packed, int N, int K) {
+            int pn = config.nb() * config.vec();
+            long panels = (N + pn - 1) / pn;
+            ClKernel packer = kernel(variant, "pack_rows", type, config);
+            packer.arg(0, w).arg(1, packed).arg(2, N).arg(3, K);
+            long chunks = (K + 31) / 32;
             queue.launch(packer, new long[] {panels, roundUp(chunks, PACK_GROUP)}, new long[] {1, PACK_GROUP},
-                    new Cost(0, (double) p.N * p.type.rowBytes(p.K) + 4.0 * panels * pn * p.K));
+                    new Cost(0, (double) N * type.rowBytes(K) + 4.0 * panels * pn * K));
+        }
+
+        /** linear_packed over panels of PN = NB * VEC outputs (p.w is unused: the panels hold the weights). */
+        private void launchPacked(ClQueue queue, String variant, Config config, Product p, ClBuffer packed) {
+            int pn = config.nb() * config.vec();
+            long panels = (p.N + pn - 1) / pn;
             ClKernel kernel = kernel(variant, "linear_packed", WeightType.F32, config);
             p.bind(kernel, packed);
             long rowItems = (p.R + config.mb() - 1) / config.mb();
             queue.launch(kernel, new long[] {panels, roundUp(rowItems, config.wgr())}, new long[] {1, config.wgr()},
                     p.cost(4.0 * panels * pn * p.K));
+        }
+
+        /**
+         * Whether weights in {@code type} are best multiplied from {@link Panels} packed once ({@link #pack}) at every
+         * row count, decode and prefill alike: float32 weights where the prefill variant is linear_packed (CPUs).
+         * Packing a float32 matrix is then a one-time layout change instead of a read and write of every weight in
+         * every prefill step, and every row of every step sums its products in linear_packed's order (each output
+         * over k = 0, 1, ..., K - 1 in one accumulator), whatever the number of rows: the batch-invariance that
+         * {@link Config#DECODE_MAX_ROWS} gives the decode kernels, for prefill steps too. Narrow formats keep their
+         * stored bytes (linear_rows reads them in decode; prefill widens them per step): panels are float32.
+         */
+        public boolean packsOnce(WeightType type) {
+            if (type != WeightType.F32) {
+                return false;
+            }
+            Variants.Point point = Variants.linearPrefill(type.label);
+            String variant = chosen.computeIfAbsent(point.name(), p -> choosePrefill(point, type, WIDEN_FIRST_ROWS + 1));
+            return kernelOf(variant).equals("linear_packed");
+        }
+
+        /**
+         * Float32 weights [N, K] packed once into linear_packed's panels [ceil(N / PN)][K][PN] (outputs past N zero):
+         * a buffer the caller owns and closes.
+         */
+        public record Panels(ClBuffer buffer, WeightType type, int N, int K, int pn) implements AutoCloseable {
+            @Override
+            public void close() {
+                buffer.close();
+            }
+        }
+
+        /**
+         * Enqueues packing W [N, K] stored in {@code type} into new {@link Panels} for this op's linear_packed (its
+         * tuning values fix PN); the caller owns the result.
+         */
+        public Panels pack(ClQueue queue, ClBuffer w, WeightType type, int N, int K) {
+            type.checkRow("linear weight", K);
+            String variant = "linear_packed/" + type.label;
+            Config config = config(variant, WIDEN_FIRST_ROWS + 1);
+            int pn = config.nb() * config.vec();
+            long panels = (N + pn - 1) / pn;
+            ClBuffer packed = context.createBuffer(4L * panels * pn * K, "'" + w.label() + "' packed into panels of "
+                    + pn + " outputs [" + panels + "][" + K + "][" + pn + "]");
+            try {
+                enqueuePack(queue, variant, config, w, type, packed, N, K);
+            } catch (RuntimeException e) {
+                packed.close();
+                throw e;
+            }
+            return new Panels(packed, type, N, K, pn);
+        }
+
+        /**
+         * Enqueues y = act(x·Wᵀ + bias) + residual with W as {@link Panels} (linear_packed, any number of rows);
+         * bias and residual may be null.
+         */
+        public void enqueue(ClQueue queue, ClBuffer y, ClBuffer x, Panels w, ClBuffer bias, ClBuffer residual, int R,
+                            Activation act) {
+            String variant = "linear_packed/" + w.type().label;
+            Config config = config(variant, WIDEN_FIRST_ROWS + 1);
+            if (config.nb() * config.vec() != w.pn()) {
+                throw new IllegalStateException("panels of " + w.pn() + " outputs do not match linear_packed's PN = "
+                        + config.nb() * config.vec() + " (" + config.options() + ")");
+            }
+            launchPacked(queue, variant, config, new Product(y, x, w.buffer(), WeightType.F32, bias, residual, R, w.N(),
+                    w.K(), act), w.buffer());
         }
 
         /** linear_tiled on float32 weights, narrow ones widened first; linear_nt when the scratch would be too large. */
