@@ -40,6 +40,12 @@ public final class BatchEngine {
     private final int[] stopIds;
     private final Supplier<StreamingDecoder> decoders;
     private final int V;
+    /** What the steps took so far: prompts prefilled and their time, decode steps, their rows and time. */
+    private long prefills;
+    private long prefillNanos;
+    private long decodeSteps;
+    private long decodeRows;
+    private long decodeNanos;
 
     /**
      * @param stopIds  token ids that end a sequence (end-of-text): recorded among the generated ids, not in the text
@@ -121,7 +127,10 @@ public final class BatchEngine {
         active.set(0, s);
         int[] prompt = s.request.prompt();
         int L = prompt.length;
+        long start = System.nanoTime();
         float[] logits = model.forward(prompt.clone(), new int[] {0}, new int[] {L}, L, new int[] {L - 1}, Tap.NONE);
+        prefills++;
+        prefillNanos += System.nanoTime() - start;
         s.length = L;
         s.accept(s.sampler.sample(logits, 0, V));
         s.prefillMillis = (System.nanoTime() - s.admittedNanos) / 1e6;
@@ -141,12 +150,42 @@ public final class BatchEngine {
             length[b] = s.length + 1;
             rows[b] = b;
         }
+        long began = System.nanoTime();
         float[] logits = model.forward(tokens, start, length, 1, rows, Tap.NONE);
+        decodeSteps++;
+        decodeRows += B;
+        decodeNanos += System.nanoTime() - began;
         for (int b = 0; b < B; b++) {
             Sequence s = active.get(b);
             s.length++;
             s.accept(s.sampler.sample(logits, b * V, V));
         }
+    }
+
+    /**
+     * The forward steps run so far: prompts prefilled and their time (the prompt's step with its logits read back),
+     * decode steps, the sequences they carried and their time.
+     */
+    public record StepTimes(long prefills, double prefillMillis, long decodeSteps, long decodeRows, double decodeMillis) {
+        /** Mean milliseconds per prefilled prompt (0 when none). */
+        public double millisPerPrefill() {
+            return prefills == 0 ? 0 : prefillMillis / prefills;
+        }
+
+        /** Mean milliseconds per decode step (0 when none). */
+        public double millisPerDecodeStep() {
+            return decodeSteps == 0 ? 0 : decodeMillis / decodeSteps;
+        }
+
+        /** Mean sequences per decode step (0 when none). */
+        public double rowsPerDecodeStep() {
+            return decodeSteps == 0 ? 0 : (double) decodeRows / decodeSteps;
+        }
+    }
+
+    /** What the steps of this engine's runs took so far. */
+    public StepTimes stepTimes() {
+        return new StepTimes(prefills, prefillNanos / 1e6, decodeSteps, decodeRows, decodeNanos / 1e6);
     }
 
     /** Hands the finished sequence in {@code slot} over and moves the last active sequence into its slot. */

@@ -100,6 +100,9 @@ final class BenchBatchCommand implements Callable<Integer> {
                     SamplingOptions.greedy(), List.of()));
         }
         double[][] seconds = new double[batches.size()][repeat];
+        double[][] prefillMillis = new double[batches.size()][repeat];
+        double[][] stepMillis = new double[batches.size()][repeat];
+        double[][] stepRows = new double[batches.size()][repeat];
         String deviceName;
         try (ClContext context = opencl.openContext(opencl.selectDevice())) {
             deviceName = context.device().id() + " " + context.device().name();
@@ -119,7 +122,11 @@ final class BenchBatchCommand implements Callable<Integer> {
                         engine.run(work.iterator(), c -> { });
                         double s = (System.nanoTime() - t0) / 1e9;
                         if (round >= warmup) {
+                            BatchEngine.StepTimes steps = engine.stepTimes();
                             seconds[i][round - warmup] = s;
+                            prefillMillis[i][round - warmup] = steps.millisPerPrefill();
+                            stepMillis[i][round - warmup] = steps.millisPerDecodeStep();
+                            stepRows[i][round - warmup] = steps.rowsPerDecodeStep();
                         }
                         err.printf("round %d%s, batch %d: %.2f s%n", round + 1, round < warmup ? " (warm-up)" : "", batches.get(i), s);
                         err.flush();
@@ -136,12 +143,17 @@ final class BenchBatchCommand implements Callable<Integer> {
         java.io.PrintWriter text = json.replacesText() ? err : out;
         text.printf("%d requests of %d prompt tokens generating %d tokens each; median of %d rounds after %d warm-up%n%n",
                 requests, promptTokens, maxTokens, repeat, warmup);
-        text.printf("%8s %16s %14s %12s %26s%n", "batch", "generated tok/s", "requests/s", "seconds", "speed-up over batch " + batches.get(0));
+        text.printf("%8s %16s %14s %12s %26s %14s %16s%n", "batch", "generated tok/s", "requests/s", "seconds",
+                "speed-up over batch " + batches.get(0), "prefill ms", "decode step ms");
         List<Map<String, Object>> rows = new ArrayList<>();
         for (int i = 0; i < batches.size(); i++) {
             double s = Stats.median(seconds[i]);
-            text.printf("%8d %16.1f %14.2f %12.2f %25.2fx   (rounds %.2f..%.2f s)%n", batches.get(i), tokens / s, requests / s, s,
-                    base / s, Stats.min(seconds[i]), Stats.max(seconds[i]));
+            double prefill = Stats.median(prefillMillis[i]);
+            double step = Stats.median(stepMillis[i]);
+            double rowsPerStep = Stats.median(stepRows[i]);
+            text.printf("%8d %16.1f %14.2f %12.2f %25.2fx %14.1f %9.1f (%4.1f)   (rounds %.2f..%.2f s)%n", batches.get(i),
+                    tokens / s, requests / s, s, base / s, prefill, step, rowsPerStep, Stats.min(seconds[i]),
+                    Stats.max(seconds[i]));
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("batch", batches.get(i));
             row.put("medianSeconds", s);
@@ -149,8 +161,13 @@ final class BenchBatchCommand implements Callable<Integer> {
             row.put("generatedTokensPerSecond", tokens / s);
             row.put("requestsPerSecond", requests / s);
             row.put("speedup", base / s);
+            row.put("prefillMillisPerPrompt", prefill);
+            row.put("decodeStepMillis", step);
+            row.put("sequencesPerDecodeStep", rowsPerStep);
             rows.add(row);
         }
+        text.printf("%nprefill ms: mean per prompt (each prompt is prefilled alone, in its own step); decode step ms: mean "
+                + "per step of all active sequences (their mean number in brackets)%n");
         if (json.wanted()) {
             Map<String, Object> report = new LinkedHashMap<>();
             report.put("model", loaded.path().toString());

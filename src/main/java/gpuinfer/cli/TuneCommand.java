@@ -115,6 +115,12 @@ final class TuneCommand implements Callable<Integer> {
         List<Tuner.Result> results = new ArrayList<>();
         try (ClContext context = opencl.openContext(device)) {
             for (Tuner.Target target : targets) {
+                String notApplicable = target.notApplicable(context);
+                if (notApplicable != null) {
+                    out.printf("not tuning %s on %s %s: %s%n%n", target.key(), device.id(), device.name(), notApplicable);
+                    out.flush();
+                    continue;
+                }
                 List<Tuner.Candidate> candidates = target.candidates(device.info(), budget, seed);
                 out.printf("tuning %s on %s %s, timed on %s; %d candidates besides the defaults, each validated first%n",
                         target.key(), device.id(), device.name(), target.timedShape(), candidates.size());

@@ -130,9 +130,12 @@ public final class Linear {
          * each weight once and compute every row's sums in the same order whatever R is (each row's dot products
          * alone), so that a sequence's results do not depend on how many others share its step. Continuous batching
          * ({@code gpuinfer.batch.BatchEngine}) decodes up to this many sequences together and relies on it for
-         * results identical to running each request alone: linear_nt and linear_packed block several rows together
-         * and sum a row in an order that depends on their tiles (R = 4..15 ran linear_nt before, and a row's logits
-         * then differed from its R = 1 logits in the last bits; gpuinfer.batch.BatchInvarianceTest).
+         * results identical to running each request alone: each kernel sums in its own order (linear_rows alternates
+         * two vector accumulators, linear_nt has one per row and output, linear_packed one scalar sum per output), so
+         * a row must not change kernels with the row count (R = 4..15 ran linear_nt before, and a row's logits then
+         * differed from its R = 1 logits in the last bits; gpuinfer.batch.BatchInvarianceTest). Float32 weights
+         * packed once ({@link OnDevice#packsOnce}) run linear_packed at every row count instead, which is invariant
+         * the same way.
          */
         public static final int DECODE_MAX_ROWS = 16;
 
@@ -223,6 +226,10 @@ public final class Linear {
      * then linear_packed) on any device and with either family, ahead of the self-test's choices (a forced variant the
      * self-test disabled is used with a warning); {@code auto}, the default, lets the decision point choose.
      * Kernels are built per variant, format and tuning values on first use and released by {@link #close()}.
+     *
+     * <p>Where the prefill variant of float32 weights is linear_packed (CPUs), a caller that keeps its weights (a
+     * model's backend) packs each float32 matrix once into {@link Panels} ({@link #pack}) and multiplies from them at
+     * every row count ({@link #packsOnce}): decode runs linear_packed too, from the prefill's tuning values.
      */
     public static final class OnDevice implements AutoCloseable {
         /**

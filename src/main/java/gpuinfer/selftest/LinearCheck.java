@@ -80,7 +80,10 @@ final class LinearCheck {
                 new Shape(65, 17, blocks ? 288 : 257, Activation.GELU_TANH, false, Residual.IN_PLACE));
     }
 
-    /** Runs {@code variant} (which {@code forced} makes the op choose) over {@code shapes}. */
+    /**
+     * Runs {@code variant} (which {@code forced} makes the op choose) over {@code shapes}; linear_packed where float32
+     * weights are packed once also over the decode shapes, from panels.
+     */
     static VariantResult run(ClContext context, KernelSettings forced, String variant, String point, WeightType type,
                              List<Shape> shapes) {
         ErrorTally tally = new ErrorTally(variant, point, tolerance(type));
@@ -93,7 +96,14 @@ final class LinearCheck {
                             + " does not fit this device's kernel limits, or this build does not have it)");
                     break;
                 }
-                runShape(context, op, tally, type, s);
+                runShape(context, op, tally, type, s, false);
+            }
+            if (kernelOf(variant).equals("linear_packed") && op.packsOnce(type)) {
+                // the model multiplies float32 weights from panels packed once at every row count: decode's rows too
+                for (Shape s : decodeShapes(type)) {
+                    tally.shape(s.label() + " from panels");
+                    runShape(context, op, tally, type, s, true);
+                }
             }
         } catch (gpuinfer.util.Interruption.Interrupted e) {
             throw e;
@@ -103,7 +113,13 @@ final class LinearCheck {
         return tally.result(null);
     }
 
-    private static void runShape(ClContext context, Linear.OnDevice op, ErrorTally tally, WeightType type, Shape s) {
+    private static String kernelOf(String variant) {
+        return variant.substring(0, variant.indexOf('/'));
+    }
+
+    /** One shape; {@code panels}: W packed once ({@link Linear.OnDevice#pack}) and multiplied from the panels. */
+    private static void runShape(ClContext context, Linear.OnDevice op, ErrorTally tally, WeightType type, Shape s,
+                                 boolean panels) {
         SplittableRandom random = new SplittableRandom(31L * s.R() + 7L * s.N() + s.K());
         float[] x = gaussian(random, s.R() * s.K(), 1);
         WeightTensor w = WeightTensor.quantized("w", type, gaussian(random, s.N() * s.K(), 0.2f), s.N(), s.K());
@@ -127,9 +143,16 @@ final class LinearCheck {
              ClBuffer yBuf = context.createBuffer(yStart, "self-test y [" + s.R() + ", " + s.N() + "]")) {
             queue.write(wBuf, 0, stored);
             ClBuffer residualArg = s.residual() == Residual.IN_PLACE ? yBuf : residualBuf;
-            op.enqueue(queue, yBuf, xBuf, wBuf, type, biasBuf, residualArg, s.R(), s.N(), s.K(), s.act());
             float[] got = new float[s.R() * s.N()];
-            queue.read(yBuf, got);
+            if (panels) {
+                try (Linear.OnDevice.Panels packed = op.pack(queue, wBuf, type, s.N(), s.K())) {
+                    op.enqueue(queue, yBuf, xBuf, packed, biasBuf, residualArg, s.R(), s.act());
+                    queue.read(yBuf, got);
+                }
+            } else {
+                op.enqueue(queue, yBuf, xBuf, wBuf, type, biasBuf, residualArg, s.R(), s.N(), s.K(), s.act());
+                queue.read(yBuf, got);
+            }
             tally.compare("y", got, want);
         }
     }

@@ -13,6 +13,8 @@ import gpuinfer.ops.Linear;
 import gpuinfer.variants.KernelSettings;
 import gpuinfer.tensor.RandomTensors;
 
+import gpuinfer.weights.WeightType;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,7 +24,9 @@ import java.util.Map;
  * Tunes the linear variant the device runs (see Linear.OnDevice: linear_packed or linear_tiled for prefill,
  * linear_rows or linear_matvec for decode) for prefill (many rows: GPT-2 124M's QKV projection, 512 x 2304 x 768) or
  * decode (one row against 128 MiB of weights, so the timing reads memory, not cache). Float32 weights; the values
- * are stored under the float32 tuning key, which the other formats' widened prefill products read too.
+ * are stored under the float32 tuning key, which the other formats' widened prefill products read too. Where float32
+ * weights are packed once into panels (CPUs: {@link Linear.OnDevice#packsOnce}) products are timed from the panels, as
+ * a model runs them, and decode is not tuned: it runs linear_packed with the prefill values.
  */
 public final class LinearTarget implements Tuner.Target {
     /** float32 dot products of up to a few hundred terms against double: see ClOpsTest. */
@@ -120,6 +124,23 @@ public final class LinearTarget implements Tuner.Target {
         };
     }
 
+    @Override
+    public String notApplicable(ClContext context) {
+        return decode ? decodeFromPanels(context, KernelSettings.defaults()) : null;
+    }
+
+    /**
+     * Why float32 decode values are not used on this device with these settings: where float32 weights are packed
+     * once into panels ({@link Linear.OnDevice#packsOnce}), decode runs linear_packed with linear/prefill's values.
+     */
+    static String decodeFromPanels(ClContext context, KernelSettings settings) {
+        try (Linear.OnDevice op = new Linear.OnDevice(context, settings.withWarnings(message -> { }), Map.of())) {
+            return op.packsOnce(WeightType.F32)
+                    ? "float32 weights are packed once into panels on this device and every float32 product, decode "
+                    + "too, runs linear_packed with linear/prefill's values: tune linear-prefill" : null;
+        }
+    }
+
     /** x and w of the timed shape, made once per target (decode's weights are 128 MiB). */
     private final TimedInputs timedInputs = new TimedInputs();
 
@@ -137,18 +158,28 @@ public final class LinearTarget implements Tuner.Target {
         }
     }
 
-    /** Median wall time of {@code op} on the timed shape, float32 weights. */
+    /**
+     * Median wall time of {@code op} on the timed shape, float32 weights, as a model runs them: from panels packed
+     * once (outside the timing) where {@link Linear.OnDevice#packsOnce}, else as stored.
+     */
     static double time(ClContext context, Linear.OnDevice op, TimedInputs timed, int rows, int outputs, int inputs,
                        int warmup, int repeats) {
         float[][] xw = timed.get(rows, outputs, inputs);
         ClQueue queue = context.queue();
         try (ClBuffer x = context.createBuffer(xw[0], "x");
              ClBuffer w = context.createBuffer(xw[1], "w");
-             ClBuffer y = context.createBuffer(4L * rows * outputs, "y")) {
+             ClBuffer y = context.createBuffer(4L * rows * outputs, "y");
+             Linear.OnDevice.Panels panels = op.packsOnce(WeightType.F32)
+                     ? op.pack(queue, w, WeightType.F32, outputs, inputs) : null) {
+            queue.finish();
             double[] times = new double[repeats];
             for (int i = -warmup; i < repeats; i++) {
                 long start = System.nanoTime();
-                op.enqueue(queue, y, x, w, null, null, rows, outputs, inputs, Activation.NONE);
+                if (panels != null) {
+                    op.enqueue(queue, y, x, panels, null, null, rows, Activation.NONE);
+                } else {
+                    op.enqueue(queue, y, x, w, null, null, rows, outputs, inputs, Activation.NONE);
+                }
                 queue.finish();
                 if (i >= 0) {
                     times[i] = (System.nanoTime() - start) / 1e6;
@@ -183,9 +214,16 @@ public final class LinearTarget implements Tuner.Target {
              ClBuffer bb = context.createBuffer(b, "b");
              ClBuffer rb = context.createBuffer(r, "residual");
              ClBuffer y = context.createBuffer(4L * R * N, "y")) {
-            op.enqueue(context.queue(), y, xb, wb, bb, rb, R, N, K, Activation.GELU_TANH);
             float[] got = new float[R * N];
-            context.queue().read(y, got);
+            if (op.packsOnce(WeightType.F32)) {
+                try (Linear.OnDevice.Panels panels = op.pack(context.queue(), wb, WeightType.F32, N, K)) {
+                    op.enqueue(context.queue(), y, xb, panels, bb, rb, R, Activation.GELU_TANH);
+                    context.queue().read(y, got);
+                }
+            } else {
+                op.enqueue(context.queue(), y, xb, wb, bb, rb, R, N, K, Activation.GELU_TANH);
+                context.queue().read(y, got);
+            }
             return Validate.compare("linear R=" + R + " N=" + N + " K=" + K, got, want, FP32_LINEAR);
         }
     }

@@ -51,6 +51,14 @@ public final class Tuner {
         default boolean defaultsMayBeRejected() {
             return false;
         }
+
+        /**
+         * Why tuning this target would measure nothing that runs on {@code context}'s device, or null when it
+         * applies (the command then says why and moves on).
+         */
+        default String notApplicable(ClContext context) {
+            return null;
+        }
     }
 
     /** A built candidate. */

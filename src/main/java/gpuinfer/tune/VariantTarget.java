@@ -108,9 +108,22 @@ public final class VariantTarget implements Tuner.Target {
         return linear(Variants.linearPrefill(WeightType.F32.label), base, false, 512, 2304, 768);
     }
 
-    /** The linear layer for decode (linear_rows, linear_matvec), float32 weights, one row against 128 MiB of weights. */
+    /**
+     * The linear layer for decode (linear_rows, linear_matvec), float32 weights, one row against 128 MiB of weights;
+     * not applicable where float32 weights are packed once (their decode runs linear_packed).
+     */
     public static VariantTarget linearDecode(KernelSettings base) {
-        return linear(Variants.linearDecode(WeightType.F32.label), base, true, 1, 8192, 4096);
+        VariantTarget target = linear(Variants.linearDecode(WeightType.F32.label), base, true, 1, 8192, 4096);
+        target.decodeOfFloatWeights = true;
+        return target;
+    }
+
+    /** Whether this is the float32 decode point, which a device that packs float32 weights once does not use. */
+    private boolean decodeOfFloatWeights;
+
+    @Override
+    public String notApplicable(ClContext context) {
+        return decodeOfFloatWeights ? LinearTarget.decodeFromPanels(context, base) : null;
     }
 
     private static VariantTarget linear(Variants.Point point, KernelSettings base, boolean decode, int rows, int outputs,

@@ -437,7 +437,14 @@ class BenchCommandTest {
         for (JsonNode row : rows) {
             // 5 requests x 4 tokens in the median round's time
             assertEquals(20 / row.get("medianSeconds").doubleValue(), row.get("generatedTokensPerSecond").doubleValue(), 1e-6);
+            assertTrue(row.get("prefillMillisPerPrompt").doubleValue() > 0, row::toString);
+            assertTrue(row.get("decodeStepMillis").doubleValue() > 0, row::toString);
         }
+        // each request's first token comes from its prefill, then 3 decode steps: alone 15 steps of 1 sequence; at
+        // batch 4, 3 steps of 4 and then 3 of the fifth request alone
+        assertEquals(1.0, rows.get(0).get("sequencesPerDecodeStep").doubleValue(), 0.0);
+        assertEquals(15.0 / 6, rows.get(1).get("sequencesPerDecodeStep").doubleValue(), 0.0);
+        assertTrue(r.out().contains("decode step ms"), r::toString);
         assertEquals(2, CliRunner.run("bench", "batch", "--batches", "1,17").status());
         assertEquals(2, CliRunner.run("bench", "batch", "--max-tokens", "300").status());
     }

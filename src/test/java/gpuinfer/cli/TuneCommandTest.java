@@ -175,16 +175,42 @@ class TuneCommandTest {
         assertEquals(2, CliRunner.run("tune", "--budget", "-1", "--dry-run").status());
     }
 
+    /**
+     * Float32 decode on a device that packs float32 weights once runs linear_packed with the prefill values: the
+     * decode key and the decode variant point are not tuned (timing them would measure a kernel no model runs there),
+     * and the command says so and stores nothing for them.
+     */
+    @Test
+    void decodeIsNotTunedWhereFloatWeightsArePackedOnce() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeFalse(OpenClTestSupport.device("lwjgl").info().isGpu(),
+                "GPUs run linear_tiled for prefill and keep their own decode kernel");
+        try (SystemProperty cache = SystemProperty.set("gpuinfer.cacheDir", dir.toString())) {
+            CliRunner r = CliRunner.run("tune", "--kernel", "linear-decode", "--kernels", "cpu", "--budget", "0",
+                    "--repeat", "1", "--device", device());
+            assertEquals(0, r.status(), r::toString);
+            assertTrue(r.out().contains("not tuning linear/decode on ") && r.out().contains("float32 weights are packed "
+                    + "once into panels on this device and every float32 product, decode too, runs linear_packed with "
+                    + "linear/prefill's values: tune linear-prefill"), r::toString);
+            assertEquals(List.of(), searches(r.out()), r::toString);
+            Matcher stored = Pattern.compile("(?m)^stored in (.+)$").matcher(r.out());
+            assertTrue(stored.find(), r::toString);
+            assertFalse(Files.exists(Path.of(stored.group(1))) && new ObjectMapper().readTree(Path.of(stored.group(1)).toFile())
+                    .path("kernels").has("linear/decode"), "nothing stored for linear/decode");
+        } finally {
+            TuningStore.reload();
+        }
+    }
+
     @Test
     void withoutDryRunTheDefaultsAndTheirEvidenceAreStoredPerDevice() throws Exception {
         OpenClTestSupport.device("lwjgl");
         try (SystemProperty cache = SystemProperty.set("gpuinfer.cacheDir", dir.toString())) {
             // budget 0: only the defaults are timed, so they are what is stored
-            CliRunner r = CliRunner.run("tune", "--kernel", "linear-decode", "--budget", "0", "--repeat", "1",
+            CliRunner r = CliRunner.run("tune", "--kernel", "linear-prefill", "--budget", "0", "--repeat", "1",
                     "--device", device());
             assertEquals(0, r.status(), r::toString);
             Search s = searches(r.out()).get(0);
-            assertEquals("linear/decode", s.key());
+            assertEquals("linear/prefill", s.key());
             assertEquals(0, s.candidates());
             assertEquals(1, s.params().size(), s::toString);
             double[] times = checkSearch(r.out(), s, Linear.Config.NAMES);
@@ -192,12 +218,12 @@ class TuneCommandTest {
             assertTrue(stored.find(), r::toString);
             Path file = Path.of(stored.group(1));
             assertTrue(file.startsWith(dir.resolve("tuning")) && Files.isRegularFile(file), file::toString);
-            JsonNode entry = new ObjectMapper().readTree(file.toFile()).get("kernels").get("linear/decode");
+            JsonNode entry = new ObjectMapper().readTree(file.toFile()).get("kernels").get("linear/prefill");
             Map<String, String> params = new LinkedHashMap<>();
             entry.get("params").fields().forEachRemaining(e -> params.put(e.getKey(), e.getValue().asText()));
             assertEquals(s.params().get(0), params);
             JsonNode evidence = entry.get("evidence");
-            assertEquals("R=1 N=8192 K=4096", evidence.get("timedShape").asText());
+            assertEquals("R=512 N=2304 K=768", evidence.get("timedShape").asText());
             assertEquals(1, evidence.get("candidates").asInt());
             assertEquals(0, evidence.get("rejected").asInt());
             assertEquals(times[0], evidence.get("bestMs").asDouble(), 0.0005 + 1e-9);
@@ -209,19 +235,27 @@ class TuneCommandTest {
 
     @Test
     void variantsTimesEveryVariantOfEachDecisionPointAndStoresTheChoice() throws Exception {
-        OpenClTestSupport.device("lwjgl");
+        // a CPU packs float32 weights once and runs their decode through linear_packed: no float32 decode point there
+        boolean packsOnce = !OpenClTestSupport.device("lwjgl").info().isGpu();
         try (SystemProperty cache = SystemProperty.set("gpuinfer.cacheDir", dir.toString())) {
             // budget 1: linear prefill tries linear_nt besides its default, not linear_tiled (seconds on a CPU runtime)
             CliRunner r = CliRunner.run("tune", "--kernel", "variants", "--seq", "64", "--head-dim", "16", "--budget", "1",
                     "--repeat", "1", "--device", device());
             assertEquals(0, r.status(), r::toString);
             List<Search> searches = searches(r.out());
-            assertEquals(List.of("variant/flash prefill", "variant/flash decode", "variant/linear prefill/f32",
-                    "variant/linear decode/f32"), searches.stream().map(Search::key).toList(), r::toString);
+            List<String> keys = new ArrayList<>(List.of("variant/flash prefill", "variant/flash decode",
+                    "variant/linear prefill/f32", "variant/linear decode/f32"));
+            if (packsOnce) {
+                keys.remove("variant/linear decode/f32");
+                assertTrue(r.out().contains("not tuning variant/linear decode/f32 on "), r::toString);
+            }
+            assertEquals(keys, searches.stream().map(Search::key).toList(), r::toString);
             assertEquals("B=1 H=12 Hkv=12 Sq=64 Sk=64 D=16 causal", searches.get(0).timedShape());
             assertEquals("B=1 H=12 Hkv=12 Sq=1 Sk=256 D=16 causal", searches.get(1).timedShape());
             assertEquals("R=512 N=2304 K=768", searches.get(2).timedShape());
-            assertEquals("R=1 N=8192 K=4096", searches.get(3).timedShape());
+            if (!packsOnce) {
+                assertEquals("R=1 N=8192 K=4096", searches.get(3).timedShape());
+            }
             Path file = Path.of(matching("(?m)^stored in (.+)$", r.out()));
             JsonNode kernels = new ObjectMapper().readTree(file.toFile()).get("kernels");
             for (Search s : searches) {

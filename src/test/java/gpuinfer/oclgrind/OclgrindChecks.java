@@ -110,6 +110,13 @@ final class OclgrindChecks {
                                     "--max-tokens", "2"),
                             List.of("run", "--model", GPT2 + "tiny-f32.gguf", "--weights", "bf16",
                                     "--prompt", "The meaning", "--max-tokens", "2", "--temperature", "0")))),
+            new Check("GPT-2 tiny model, CPU-shaped",
+                    "GPT-2 F32 with -Dgpuinfer.kernels=cpu, as CPUs run it: every float32 weight packed once into "
+                            + "panels on its first product (pack_rows) and multiplied from them by linear_packed in "
+                            + "prefill and decode, a batch of two prompts",
+                    Family.CPU, List.of(), gpuInfer(List.of(
+                            List.of("run", "--model", GPT2 + "tiny-f32.gguf", "--prompt", "The meaning of life",
+                                    "--prompt", "Hi", "--max-tokens", "3", "--temperature", "0")))),
             new Check("transformer ops sweep",
                     "rmsnorm, swiglu, heads (grouped kv heads, rope in both pair orders, partial rope, GPT-2's fused "
                             + "rows) and embed without a position table, over shapes one short of and one past each "

@@ -38,6 +38,9 @@ import java.util.SplittableRandom;
  * block K = 32, 64, 160; linear_packed also K = 480 and 544 (around pack_rows's 16 chunks of 32), 511 and 513;
  * linear_nt also R = 4 and 15.
  * </ul>
+ * Float32 weights, where the prefill variant is linear_packed, are packed once and multiplied from the panels at every
+ * row count ({@link Linear.OnDevice#packsOnce}), as a model runs them: their decode cases run linear_packed at
+ * R = 1, 3, 7 and 16 (fewer rows than a work-item's 4 and a group's 64).
  * Every activation, with bias and residual. A main, not a test: {@code tools/oclgrind_check.sh} runs it on Oclgrind,
  * which checks every memory access and looks for races (the JUnit fork cannot host Oclgrind); LinearVariantsTest
  * covers the same kernels on the test device more densely, with shapes from the tiles actually configured there.
@@ -134,8 +137,11 @@ public final class LinearShapeSweep {
                             int K = type.isBlockQuantized() ? shape[3] : shape[2];
                             boolean decodeStep = java.util.Arrays.asList(DECODE).contains(shape);
                             op.setPrefillStep(!decodeStep);
-                            String variant = op.variant(R, type);
-                            String expected = (decodeStep || R < 4 ? pass.decode() : R < 16 ? "linear_nt" : pass.prefill())
+                            // float32 weights packed once (the CPU shapes): linear_packed at every row count, as a model runs it
+                            boolean fromPanels = op.packsOnce(type);
+                            String variant = fromPanels ? "linear_packed/" + type.label : op.variant(R, type);
+                            String expected = (fromPanels ? "linear_packed"
+                                    : decodeStep || R < 4 ? pass.decode() : R < 16 ? "linear_nt" : pass.prefill())
                                     + "/" + type.label;
                             if (!variant.equals(expected)) {
                                 failures++;
@@ -158,8 +164,15 @@ public final class LinearShapeSweep {
                                  ClBuffer rb = context.createBuffer(residual, "residual");
                                  ClBuffer y = context.createBuffer(4L * R * N, "y")) {
                                 queue.write(wb, 0, stored);
-                                op.enqueue(queue, y, xb, wb, type, bb, rb, R, N, K, act);
-                                queue.read(y, got);
+                                if (fromPanels) {
+                                    try (Linear.OnDevice.Panels panels = op.pack(queue, wb, type, N, K)) {
+                                        op.enqueue(queue, y, xb, panels, bb, rb, R, act);
+                                        queue.read(y, got);
+                                    }
+                                } else {
+                                    op.enqueue(queue, y, xb, wb, type, bb, rb, R, N, K, act);
+                                    queue.read(y, got);
+                                }
                             }
                             Comparison c = Validate.compare(variant + " R=" + R + " N=" + N + " K=" + K + " " + act,
                                     got, want, tolerance);
