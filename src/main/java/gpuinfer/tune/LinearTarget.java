@@ -159,8 +159,9 @@ public final class LinearTarget implements Tuner.Target {
     }
 
     /**
-     * Median wall time of {@code op} on the timed shape, float32 weights, as a model runs them: from panels packed
-     * once (outside the timing) where {@link Linear.OnDevice#packsOnce}, else as stored.
+     * Median wall time of {@code op} on the timed shape, float32 weights, as a model runs them: a prefill shape from
+     * panels packed once (outside the timing) where {@link Linear.OnDevice#packsOnce}, else as stored (a decode shape
+     * times the decode variant the op was given, which the float32 decode of such a device does not run).
      */
     static double time(ClContext context, Linear.OnDevice op, TimedInputs timed, int rows, int outputs, int inputs,
                        int warmup, int repeats) {
@@ -169,7 +170,7 @@ public final class LinearTarget implements Tuner.Target {
         try (ClBuffer x = context.createBuffer(xw[0], "x");
              ClBuffer w = context.createBuffer(xw[1], "w");
              ClBuffer y = context.createBuffer(4L * rows * outputs, "y");
-             Linear.OnDevice.Panels panels = op.packsOnce(WeightType.F32)
+             Linear.OnDevice.Panels panels = !Linear.Config.isDecode(rows) && op.packsOnce(WeightType.F32)
                      ? op.pack(queue, w, WeightType.F32, outputs, inputs) : null) {
             queue.finish();
             double[] times = new double[repeats];
@@ -194,7 +195,7 @@ public final class LinearTarget implements Tuner.Target {
         int[][] shapes = decode ? new int[][] {{1, 301, 77}, {1, 64, 129}} : new int[][] {{67, 130, 97}, {5, 33, 64}, {129, 65, 31}};
         Comparison last = null;
         for (int[] s : shapes) {
-            last = check(context, op, s[0], s[1], s[2]);
+            last = check(context, op, s[0], s[1], s[2], !decode && op.packsOnce(WeightType.F32));
             if (!last.passed()) {
                 return last;
             }
@@ -202,7 +203,8 @@ public final class LinearTarget implements Tuner.Target {
         return last;
     }
 
-    private static Comparison check(ClContext context, Linear.OnDevice op, int R, int N, int K) {
+    /** One product against the reference; {@code fromPanels}: W packed once, as a model multiplies prefill rows. */
+    private static Comparison check(ClContext context, Linear.OnDevice op, int R, int N, int K, boolean fromPanels) {
         float[] x = RandomTensors.gaussian(5, 0, R * K).data();
         float[] w = RandomTensors.gaussian(5, 1, N * K).data();
         float[] b = RandomTensors.gaussian(5, 2, N).data();
@@ -215,7 +217,7 @@ public final class LinearTarget implements Tuner.Target {
              ClBuffer rb = context.createBuffer(r, "residual");
              ClBuffer y = context.createBuffer(4L * R * N, "y")) {
             float[] got = new float[R * N];
-            if (op.packsOnce(WeightType.F32)) {
+            if (fromPanels) {
                 try (Linear.OnDevice.Panels panels = op.pack(context.queue(), wb, WeightType.F32, N, K)) {
                     op.enqueue(context.queue(), y, xb, panels, bb, rb, R, Activation.GELU_TANH);
                     context.queue().read(y, got);
