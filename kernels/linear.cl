@@ -740,18 +740,28 @@ __kernel void dequantize_rows(__global const uchar* w,   // [N, K] in format WTY
 }
 
 // ------------------------------------------------------------------------------------------------- linear_packed
-// Prefill from weights packed into panels (pack_rows below): wp [ceil(N / PN)][K][PN] float, PN = NB * VEC, panel p
-// holding outputs p*PN .. p*PN + PN - 1 (outputs past N are zero), so the PN weights of one k are contiguous. Each
+// Prefill from weights packed into panels (pack_rows, pack_rows_stored below): wp [ceil(N / PN)][K][PN], PN = NB *
+// VEC, panel p holding outputs p*PN .. p*PN + PN - 1 (outputs past N are zero), so the PN weights of one k are
+// contiguous. The panels are in format WTYPE: float (WT_F32: float32 weights, or any format widened by pack_rows),
+// or the 16-bit values of F16 / BF16 weights as stored (pack_rows_stored), widened VEC at a time in registers. Each
 // work-item computes an MB x PN tile of y as a sum of outer products, the classic CPU SGEMM micro-kernel: at every k
 // it loads NB vectors of the panel and broadcasts x[m][k] of its MB rows, MB * NB FMAs into vector accumulators that
 // each hold VEC outputs: no horizontal sums, and the panel streams contiguously. A group is 1 x WGR work-items: one
-// panel, WGR*MB rows, run one after another by PoCL, so the panel (PN*K floats) is re-read from cache.
+// panel, WGR*MB rows, run one after another by PoCL, so the panel (PN*K values) is re-read from cache.
 // Tuning values: VEC, MB, NB (PN = NB * VEC), WGR.
 #define PN (NB * VEC)
+#if WTYPE == WT_F32 || WTYPE == WT_F16 || WTYPE == WT_BF16
+#define PANEL_VALUE_BYTES (WTYPE == WT_F32 ? 4 : 2)
+#define PANEL_LOAD(i, at) WLOAD(i, at)
+#else
+// block formats are widened into float panels (pack_rows), never kept in panels as stored
+#define PANEL_VALUE_BYTES 4
+#define PANEL_LOAD(i, at) VLOAD(i, (const __global float*)(at))
+#endif
 
 __kernel __attribute__((reqd_work_group_size(1, WGR, 1)))
 void linear_packed(__global const float* x,         // [R, K]
-                   __global const float* wp,        // [ceil(N / PN)][K][PN]
+                   __global const uchar* wp,        // [ceil(N / PN)][K][PN] in format WTYPE (float or 16-bit)
                    __global const float* bias,      // [N], read when has_bias
                    __global const float* residual,  // [R, N], read when has_residual
                    __global float* y,               // [R, N]
@@ -768,18 +778,18 @@ void linear_packed(__global const float* x,         // [R, K]
 #define ROW_PTR(M_) xr[M_] = x + (size_t)min(r0 + M_, R - 1) * K;
     FOR_MB(ROW_PTR)
 #undef ROW_PTR
-    const __global float* panel = wp + (size_t)p * K * PN;
+    const __global uchar* panel = wp + (size_t)p * K * PN * PANEL_VALUE_BYTES;
 
     vec_t acc[MB][NB];
 #define ZERO(M_, N_) acc[M_][N_] = (vec_t)(0.0f);
     FOR_MB_NB(ZERO)
 #undef ZERO
-#define LOAD_B(N_) b[N_] = VLOAD(N_, bk);
+#define LOAD_B(N_) b[N_] = PANEL_LOAD(N_, bk);
 #define LOAD_A(M_) a[M_] = (vec_t)(xr[M_][k]);
 #define FMA(M_, N_) acc[M_][N_] = fma(a[M_], b[N_], acc[M_][N_]);
 #define STEP                                 \
     {                                        \
-        const __global float* bk = panel + (size_t)k * PN; \
+        const __global uchar* bk = panel + (size_t)k * PN * PANEL_VALUE_BYTES; \
         vec_t b[NB];                         \
         vec_t a[MB];                         \
         FOR_NB(LOAD_B)                       \
@@ -826,6 +836,34 @@ void linear_packed(__global const float* x,         // [R, K]
     FOR_MB_NB(EPILOGUE)
 #undef EPILOGUE
 }
+
+// ---------------------------------------------------------------------------------------------- pack_rows_stored
+// Packs F16 or BF16 weights W [N, K] for linear_packed without widening them: out [ceil(N / PN)][K][PN] of their
+// 16-bit values as stored, out[p][k][j] = W[p*PN + j][k], zero for p*PN + j >= N; linear_packed built with the same
+// WTYPE widens them in registers. Work-items as pack_rows's (p, 32-value chunk c).
+#if WTYPE == WT_F16 || WTYPE == WT_BF16
+__kernel __attribute__((reqd_work_group_size(1, 16, 1)))
+void pack_rows_stored(__global const ushort* w,   // [N, K] 16-bit values
+                      __global ushort* out,       // [ceil(N / PN)][K][PN]
+                      const int N, const int K)
+{
+    const int p = get_global_id(0);
+    const int c = get_global_id(1);
+    const int k0 = c * 32;
+    if (k0 >= K) {
+        return;
+    }
+    const int kn = min(32, K - k0);
+    __global ushort* dst = out + ((size_t)p * K + k0) * PN;
+    for (int j = 0; j < PN; j++) {
+        const int n = p * PN + j;
+        const __global ushort* row = w + (size_t)min(n, N - 1) * K + k0;
+        for (int k = 0; k < kn; k++) {
+            dst[k * PN + j] = n < N ? row[k] : (ushort)0;
+        }
+    }
+}
+#endif
 
 // ----------------------------------------------------------------------------------------------------- pack_rows
 // Widens W [N, K] from WTYPE to float and packs it for linear_packed: out [ceil(N / PN)][K][PN], out[p][k][j] =

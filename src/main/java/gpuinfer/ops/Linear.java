@@ -594,44 +594,52 @@ public final class Linear {
                 return;
             }
             ClBuffer packed = scratch(4L * panels * pn * p.K);
-            enqueuePack(queue, variant, config, p.w, p.type, packed, p.N, p.K);
-            launchPacked(queue, variant, config, p, packed);
+            enqueuePack(queue, variant, config, p.w, p.type, packed, p.N, p.K, false);
+            launchPacked(queue, variant, config, p, packed, WeightType.F32);
         }
 
-        /** pack_rows: W [N, K] in {@code type} widened into float32 panels [ceil(N / PN)][K][PN] in {@code packed}. */
+        /**
+         * W [N, K] in {@code type} packed into panels [ceil(N / PN)][K][PN] in {@code packed}: widened to float32
+         * (pack_rows), or, with {@code stored}, F16 / BF16 values kept as they are (pack_rows_stored).
+         */
         private void enqueuePack(ClQueue queue, String variant, Config config, ClBuffer w, WeightType type,
-                                 ClBuffer packed, int N, int K) {
+                                 ClBuffer packed, int N, int K, boolean stored) {
             int pn = config.nb() * config.vec();
             long panels = (N + pn - 1) / pn;
-            ClKernel packer = kernel(variant, "pack_rows", type, config);
+            ClKernel packer = kernel(variant, stored ? "pack_rows_stored" : "pack_rows", type, config);
             packer.arg(0, w).arg(1, packed).arg(2, N).arg(3, K);
             long chunks = (K + 31) / 32;
             queue.launch(packer, new long[] {panels, roundUp(chunks, PACK_GROUP)}, new long[] {1, PACK_GROUP},
-                    new Cost(0, (double) N * type.rowBytes(K) + 4.0 * panels * pn * K));
+                    new Cost(0, (double) N * type.rowBytes(K) + (stored ? type.rowBytes(K) : 4.0 * K) * panels * pn));
         }
 
-        /** linear_packed over panels of PN = NB * VEC outputs (p.w is unused: the panels hold the weights). */
-        private void launchPacked(ClQueue queue, String variant, Config config, Product p, ClBuffer packed) {
+        /**
+         * linear_packed over panels of PN = NB * VEC outputs in {@code panelType} (float32, or F16 / BF16 as stored);
+         * p.w is unused: the panels hold the weights.
+         */
+        private void launchPacked(ClQueue queue, String variant, Config config, Product p, ClBuffer packed,
+                                  WeightType panelType) {
             int pn = config.nb() * config.vec();
             long panels = (p.N + pn - 1) / pn;
-            ClKernel kernel = kernel(variant, "linear_packed", WeightType.F32, config);
+            ClKernel kernel = kernel(variant, "linear_packed", panelType, config);
             p.bind(kernel, packed);
             long rowItems = (p.R + config.mb() - 1) / config.mb();
             queue.launch(kernel, new long[] {panels, roundUp(rowItems, config.wgr())}, new long[] {1, config.wgr()},
-                    p.cost(4.0 * panels * pn * p.K));
+                    p.cost((double) panelType.rowBytes(p.K) * panels * pn));
         }
 
         /**
          * Whether weights in {@code type} are best multiplied from {@link Panels} packed once ({@link #pack}) at every
-         * row count, decode and prefill alike: float32 weights where the prefill variant is linear_packed (CPUs).
-         * Packing a float32 matrix is then a one-time layout change instead of a read and write of every weight in
-         * every prefill step, and every row of every step sums its products in linear_packed's order (each output
-         * over k = 0, 1, ..., K - 1 in one accumulator), whatever the number of rows: the batch-invariance that
-         * {@link Config#DECODE_MAX_ROWS} gives the decode kernels, for prefill steps too. Narrow formats keep their
-         * stored bytes (linear_rows reads them in decode; prefill widens them per step): panels are float32.
+         * row count, decode and prefill alike: float32, F16 and BF16 weights where their prefill variant is
+         * linear_packed (CPUs). The panels keep the stored values (16-bit ones are widened in registers, as
+         * linear_rows widens them), so packing is a one-time layout change of the same size instead of a widening
+         * read and write of every weight in every prefill step, and every row of every step sums its products in
+         * linear_packed's order (each output over k = 0, 1, ..., K - 1 in one accumulator), whatever the number of
+         * rows: the batch-invariance that {@link Config#DECODE_MAX_ROWS} gives the decode kernels, for prefill steps
+         * too. Q8_0 and Q4_0 are not packed once (their blocks run along k; float panels would quadruple them).
          */
         public boolean packsOnce(WeightType type) {
-            if (type != WeightType.F32) {
+            if (type != WeightType.F32 && type != WeightType.F16 && type != WeightType.BF16) {
                 return false;
             }
             Variants.Point point = Variants.linearPrefill(type.label);
@@ -640,8 +648,8 @@ public final class Linear {
         }
 
         /**
-         * Float32 weights [N, K] packed once into linear_packed's panels [ceil(N / PN)][K][PN] (outputs past N zero):
-         * a buffer the caller owns and closes.
+         * Weights [N, K] packed once into linear_packed's panels [ceil(N / PN)][K][PN] (outputs past N zero), in
+         * {@code type} as stored (float32, F16 or BF16): a buffer the caller owns and closes.
          */
         public record Panels(ClBuffer buffer, WeightType type, int N, int K, int pn) implements AutoCloseable {
             @Override
@@ -655,15 +663,18 @@ public final class Linear {
          * tuning values fix PN); the caller owns the result.
          */
         public Panels pack(ClQueue queue, ClBuffer w, WeightType type, int N, int K) {
+            if (type != WeightType.F32 && type != WeightType.F16 && type != WeightType.BF16) {
+                throw new IllegalArgumentException(type + " weights are not packed once (their blocks run along k)");
+            }
             type.checkRow("linear weight", K);
             String variant = "linear_packed/" + type.label;
             Config config = config(variant, WIDEN_FIRST_ROWS + 1);
             int pn = config.nb() * config.vec();
             long panels = (N + pn - 1) / pn;
-            ClBuffer packed = context.createBuffer(4L * panels * pn * K, "'" + w.label() + "' packed into panels of "
-                    + pn + " outputs [" + panels + "][" + K + "][" + pn + "]");
+            ClBuffer packed = context.createBuffer(type.rowBytes(K) * panels * pn, "'" + w.label() + "' packed into "
+                    + type.label + " panels of " + pn + " outputs [" + panels + "][" + K + "][" + pn + "]");
             try {
-                enqueuePack(queue, variant, config, w, type, packed, N, K);
+                enqueuePack(queue, variant, config, w, type, packed, N, K, type != WeightType.F32);
             } catch (RuntimeException e) {
                 packed.close();
                 throw e;
@@ -683,8 +694,8 @@ public final class Linear {
                 throw new IllegalStateException("panels of " + w.pn() + " outputs do not match linear_packed's PN = "
                         + config.nb() * config.vec() + " (" + config.options() + ")");
             }
-            launchPacked(queue, variant, config, new Product(y, x, w.buffer(), WeightType.F32, bias, residual, R, w.N(),
-                    w.K(), act), w.buffer());
+            launchPacked(queue, variant, config, new Product(y, x, w.buffer(), w.type(), bias, residual, R, w.N(),
+                    w.K(), act), w.buffer(), w.type());
         }
 
         /** linear_tiled on float32 weights, narrow ones widened first; linear_nt when the scratch would be too large. */

@@ -9,6 +9,7 @@ import gpuinfer.testing.NoLeaksInClass;
 import gpuinfer.testing.OpenClTestSupport;
 import gpuinfer.variants.KernelSettings;
 import gpuinfer.variants.Variants;
+import gpuinfer.weights.WeightTensor;
 import gpuinfer.weights.WeightType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -56,6 +57,9 @@ class LinearPanelsTest {
         contexts.forEach(ClContext::close);
     }
 
+    /** The formats kept in panels as stored. */
+    static final List<WeightType> PACKED_ONCE = List.of(WeightType.F32, WeightType.F16, WeightType.BF16);
+
     private static KernelSettings quiet() {
         return KernelSettings.defaults().withWarnings(message -> { });
     }
@@ -69,14 +73,18 @@ class LinearPanelsTest {
              Linear.OnDevice auto = new Linear.OnDevice(context, quiet(), Map.of());
              Linear.OnDevice nt = new Linear.OnDevice(context,
                      Variants.linearPrefill("f32").forcing(quiet(), "linear_nt/f32"), Map.of())) {
-            assertTrue(cpuFamily.packsOnce(WeightType.F32));
-            assertEquals(!gpu, auto.packsOnce(WeightType.F32));
-            // narrow formats keep their stored bytes; a GPU-shaped prefill (linear_tiled) or linear_nt reads W as stored
-            for (WeightType narrow : List.of(WeightType.F16, WeightType.BF16, WeightType.Q8_0, WeightType.Q4_0)) {
-                assertFalse(cpuFamily.packsOnce(narrow), narrow.label);
+            for (WeightType type : PACKED_ONCE) {
+                assertTrue(cpuFamily.packsOnce(type), type.label);
+                assertEquals(!gpu, auto.packsOnce(type), type.label);
+                // a GPU-shaped prefill (linear_tiled) reads W as stored
+                assertFalse(gpuFamily.packsOnce(type), type.label);
             }
-            assertFalse(gpuFamily.packsOnce(WeightType.F32));
-            assertFalse(nt.packsOnce(WeightType.F32));
+            // block formats run along k in 32-value blocks: widened per prefill step, never kept in panels
+            for (WeightType blocks : List.of(WeightType.Q8_0, WeightType.Q4_0)) {
+                assertFalse(cpuFamily.packsOnce(blocks), blocks.label);
+                assertThrows(IllegalArgumentException.class, () -> cpuFamily.pack(context.queue(), null, blocks, 1, 32));
+            }
+            assertFalse(nt.packsOnce(WeightType.F32), "linear_nt forced for float32 prefill");
         }
     }
 
@@ -92,21 +100,23 @@ class LinearPanelsTest {
     Stream<DynamicTest> panelsMatchTheReferenceAtEveryRowCount() {
         List<DynamicTest> tests = new ArrayList<>();
         for (ClContext context : contexts) {
-            tests.add(DynamicTest.dynamicTest(context.binding(), () -> {
-                try (Linear.OnDevice op = new Linear.OnDevice(context, quiet().withFamily(KernelSettings.Family.CPU), Map.of())) {
-                    Linear.Config c = op.config("linear_packed/f32", 17);
-                    int pn = c.nb() * c.vec();
-                    int cases = 0;
-                    for (int R : rows(c)) {
-                        for (int N : new int[] {1, pn - 1, pn + 1, 2 * pn + 3}) {
-                            for (int K : new int[] {1, c.vec() + 1, 33, 511, 513}) {
-                                check(context, op, R, N, K, cases++);
+            for (WeightType type : PACKED_ONCE) {
+                tests.add(DynamicTest.dynamicTest(context.binding() + " " + type.label, () -> {
+                    try (Linear.OnDevice op = new Linear.OnDevice(context, quiet().withFamily(KernelSettings.Family.CPU), Map.of())) {
+                        Linear.Config c = op.config("linear_packed/" + type.label, 17);
+                        int pn = c.nb() * c.vec();
+                        int cases = 0;
+                        for (int R : rows(c)) {
+                            for (int N : new int[] {1, pn - 1, pn + 1, 2 * pn + 3}) {
+                                for (int K : new int[] {1, c.vec() + 1, 33, 511, 513}) {
+                                    check(context, op, type, R, N, K, cases++);
+                                }
                             }
                         }
+                        assertTrue(cases > 200, cases + " cases");
                     }
-                    assertTrue(cases > 200, cases + " cases");
-                }
-            }));
+                }));
+            }
         }
         return tests.stream();
     }
@@ -120,31 +130,43 @@ class LinearPanelsTest {
         return new gpuinfer.check.Tolerance(Math.max(1e-5, 4 * 0x1p-24 * K), 1e-4);
     }
 
-    private void check(ClContext context, Linear.OnDevice op, int R, int N, int K, int i) {
+    private void check(ClContext context, Linear.OnDevice op, WeightType type, int R, int N, int K, int i) {
         Activation act = Activation.values()[i % Activation.values().length];
         boolean hasBias = i % 2 == 0;
         boolean inPlace = i % 3 == 0;
         long seed = 500 + i;
         float[] x = random(R * K, seed);
-        float[] w = random(N * K, seed + 1);
+        // the reference multiplies the stored values (exact floats), so only the accumulation error counts
+        WeightTensor stored = WeightTensor.quantized("w", type, random(N * K, seed + 1), N, K);
+        float[] w = stored.toFloats();
         float[] bias = hasBias ? random(N, seed + 2) : null;
         float[] residual = random(R * N, seed + 3);
         float[] want = new float[R * N];
         Linear.reference(want, x, w, bias, residual, R, N, K, act);
         ClQueue queue = context.queue();
         try (ClBuffer xb = context.createBuffer(x, "x");
-             ClBuffer wb = context.createBuffer(w, "w");
+             ClBuffer wb = upload(context, stored);
              ClBuffer bb = bias == null ? null : context.createBuffer(bias, "bias");
              ClBuffer rb = inPlace ? null : context.createBuffer(residual, "residual");
              ClBuffer y = inPlace ? context.createBuffer(residual, "y = residual") : context.createBuffer(4L * R * N, "y");
-             Linear.OnDevice.Panels panels = op.pack(queue, wb, WeightType.F32, N, K)) {
+             Linear.OnDevice.Panels panels = op.pack(queue, wb, type, N, K)) {
+            assertEquals(type.rowBytes(K) * ((N + panels.pn() - 1) / panels.pn()) * panels.pn(), panels.buffer().bytes(),
+                    "panels keep the stored format");
             op.enqueue(queue, y, xb, panels, bb, inPlace ? y : rb, R, act);
             float[] got = new float[R * N];
             queue.read(y, got);
-            Comparison cmp = Validate.compare("panels R=" + R + " N=" + N + " K=" + K + " " + act + " bias=" + hasBias
+            Comparison cmp = Validate.compare(type.label + " panels R=" + R + " N=" + N + " K=" + K + " " + act + " bias=" + hasBias
                     + (inPlace ? " residual in y" : ""), got, want, tolerance(K));
             assertTrue(cmp.passed(), cmp::report);
         }
+    }
+
+    /** A weight's stored bytes in a new device buffer. */
+    private static ClBuffer upload(ClContext context, WeightTensor w) {
+        java.nio.ByteBuffer bytes = w.buffer().orElseThrow();
+        ClBuffer buffer = context.createBuffer(bytes.remaining(), "w " + w.type().label);
+        context.queue().write(buffer, 0, bytes);
+        return buffer;
     }
 
     /**
@@ -155,31 +177,33 @@ class LinearPanelsTest {
     Stream<DynamicTest> aRowIsTheSameBitsWhateverTheRowsBesideIt() {
         List<DynamicTest> tests = new ArrayList<>();
         for (ClContext context : contexts) {
-            tests.add(DynamicTest.dynamicTest(context.binding(), () -> {
-                int all = 40;
-                int N = 37;
-                int K = 301;
-                float[] x = random(all * K, 7);
-                float[] w = random(N * K, 8);
-                float[] bias = random(N, 9);
-                ClQueue queue = context.queue();
-                try (Linear.OnDevice op = new Linear.OnDevice(context, quiet().withFamily(KernelSettings.Family.CPU), Map.of());
-                     ClBuffer xb = context.createBuffer(x, "x");
-                     ClBuffer wb = context.createBuffer(w, "w");
-                     ClBuffer bb = context.createBuffer(bias, "bias");
-                     ClBuffer y = context.createBuffer(4L * all * N, "y");
-                     Linear.OnDevice.Panels panels = op.pack(queue, wb, WeightType.F32, N, K)) {
-                    op.enqueue(queue, y, xb, panels, bb, null, all, Activation.GELU_TANH);
-                    float[] together = new float[all * N];
-                    queue.read(y, together);
-                    for (int R : new int[] {1, 2, 3, 4, 7, 16, 17}) {
-                        op.enqueue(queue, y, xb, panels, bb, null, R, Activation.GELU_TANH);
-                        float[] fewer = new float[R * N];
-                        queue.read(y, fewer);
-                        assertArrayEquals(Arrays.copyOf(together, R * N), fewer, 0.0f, R + " rows against " + all);
+            for (WeightType type : PACKED_ONCE) {
+                tests.add(DynamicTest.dynamicTest(context.binding() + " " + type.label, () -> {
+                    int all = 40;
+                    int N = 37;
+                    int K = 301;
+                    float[] x = random(all * K, 7);
+                    WeightTensor w = WeightTensor.quantized("w", type, random(N * K, 8), N, K);
+                    float[] bias = random(N, 9);
+                    ClQueue queue = context.queue();
+                    try (Linear.OnDevice op = new Linear.OnDevice(context, quiet().withFamily(KernelSettings.Family.CPU), Map.of());
+                         ClBuffer xb = context.createBuffer(x, "x");
+                         ClBuffer wb = upload(context, w);
+                         ClBuffer bb = context.createBuffer(bias, "bias");
+                         ClBuffer y = context.createBuffer(4L * all * N, "y");
+                         Linear.OnDevice.Panels panels = op.pack(queue, wb, type, N, K)) {
+                        op.enqueue(queue, y, xb, panels, bb, null, all, Activation.GELU_TANH);
+                        float[] together = new float[all * N];
+                        queue.read(y, together);
+                        for (int R : new int[] {1, 2, 3, 4, 7, 16, 17}) {
+                            op.enqueue(queue, y, xb, panels, bb, null, R, Activation.GELU_TANH);
+                            float[] fewer = new float[R * N];
+                            queue.read(y, fewer);
+                            assertArrayEquals(Arrays.copyOf(together, R * N), fewer, 0.0f, R + " rows against " + all);
+                        }
                     }
-                }
-            }));
+                }));
+            }
         }
         return tests.stream();
     }
