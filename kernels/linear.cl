@@ -21,8 +21,8 @@
 //   GFLOP/s, -DVEC=16 -DMB=4 -DNB=4 -DWG=8 -DWGR=16); decode 1 x 8192 x 4096 in 3.6 ms (38 GB/s of weights, -DVEC=16
 //   -DMB=1 -DNB=8 -DWG=16); a GPT-2 124M forward: prefill 114 GFLOP/s, decode 19.8 GB/s (`tools/bench_gpt2.sh`).
 //   Per weight format on GPT-2 124M shapes: see README's weight-format table (`tools/bench_weights.sh`).
-//   linear_rows the decode variant (R <= 16; its section below; float32 weights on CPUs run linear_packed instead,
-//               from panels packed once): one work-item streams NB whole weight rows. Measured
+//   linear_rows the decode variant (R <= 16; its section below; F32, F16 and BF16 weights on CPUs run linear_packed
+//               instead, from panels packed once): one work-item streams NB whole weight rows. Measured
 //               decoding TinyLlama 1.1B shapes (2-core AMD EPYC Zen 3, AVX2, PoCL 3.1, -DVEC=8 -DMB=1 -DNB=4 -DWG=16;
 //               `gpu-infer bench run --prompt-tokens 8 --decode-tokens 32`, medians of 3 rounds interleaved with
 //               llama.cpp's llama-bench -t 2 on the same GGUF, on a machine shared with other work):
@@ -34,18 +34,21 @@
 //               25-35% slower in the micro-benchmark, registers spill), two blocks per step instead of four, Q4_0
 //               nibbles widened as fp16 0x6400 | q by vcvtph2ps (-20%).
 //
-//   linear_packed the CPU prefill variant (R > 16; its section below), and on CPUs every float32 product: pack_rows
-//               widens W into panels [N/PN][K][PN] (PN = NB*VEC outputs), and each work-item sums outer products into
-//               an MB x PN tile of y (broadcast x[m][k], PN contiguous weights at k): no horizontal sums, one
-//               contiguous stream of weights. Narrow formats are packed once per prefill step (into float32, which
-//               stored would double or quadruple them); float32 weights once for the model's life (Linear.OnDevice
-//               .packsOnce: the backend keeps the panels), and then decode runs from the panels too, at any R. Each
-//               output is one sum over k = 0 .. K-1 whatever MB, WGR and R, so a row's result does not depend on the
-//               rows beside it (batched decode, gpuinfer.batch.BatchInvarianceTest). GPT-2 124M F32 (2-core Zen 3,
-//               AVX2, PoCL 3.1), DecoderModel.forward steps timed one after another, medians of 7: a decode step of 16
-//               sequences 44 ms from the panels (83 ms through linear_rows's dot products), of one 26 ms (28: both at
-//               memory speed), a 16-token prefill 37 ms (86 ms when every matrix was packed in each step); `gpu-infer
-//               bench batch` prints these per-step figures (51 ms, 25 ms, 44 ms there, with sampling and bookkeeping). Measured (2-core AMD EPYC Zen 3, AVX2, PoCL 3.1, -DVEC=8 -DMB=4 -DNB=2 -DWGR=16, R = 512,
+//   linear_packed the CPU prefill variant (R > 16; its section below), and on CPUs every F32, F16 and BF16
+//               product: W is packed into panels [N/PN][K][PN] (PN = NB*VEC outputs), and each work-item sums outer
+//               products into an MB x PN tile of y (broadcast x[m][k], PN contiguous weights at k): no horizontal
+//               sums, one contiguous stream of weights. F32, F16 and BF16 weights are packed once for the model's
+//               life in their stored format (pack_rows; pack_rows_stored copies 16-bit values, which linear_packed
+//               widens in registers; Linear.OnDevice.packsOnce: the backend keeps the panels), and decode runs from
+//               the panels too, at any R; Q8_0 and Q4_0 are widened into float32 panels in every prefill step (their
+//               blocks run along k). Each output is one sum over k = 0 .. K-1 whatever MB, WGR and R, so a row's
+//               result does not depend on the rows beside it (batched decode, gpuinfer.batch.BatchInvarianceTest).
+//               GPT-2 124M (2-core Zen 3, AVX2, PoCL 3.1), DecoderModel.forward steps timed one after another,
+//               medians of 7, from the panels (before: linear_rows's dot products, packing in every prefill step):
+//                 F32  decode step of 16 sequences 43-44 ms (83), of one 26 ms (28: memory speed), 16-token prefill
+//                      35-37 ms (86, of which 74 packing)
+//                 F16  decode of 16 39 ms (72), of one 14 ms (14), prefill 29 ms (82); BF16 41, 20, 34 ms
+//               `gpu-infer bench batch` prints these per-step figures (with sampling and bookkeeping). Measured (2-core AMD EPYC Zen 3, AVX2, PoCL 3.1, -DVEC=8 -DMB=4 -DNB=2 -DWGR=16, R = 512,
 //               float32 weights, GemmBench in src/test/java/gpuinfer/ops; ranges over 4 runs on a machine shared
 //               with other work), GFLOP/s, linear_packed (linear_nt): N x K = 2048 x 2048 132-149 (91-107), 2560 x
 //               2048 128-159 (86-102), 5632 x 2048 138-167 (95-101), 2048 x 5632 137-150 (93-106), 32000 x 2048

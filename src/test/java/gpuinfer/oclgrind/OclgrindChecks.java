@@ -52,7 +52,8 @@ final class OclgrindChecks {
 
     static final List<Check> ALL = List.of(
             new Check("linear sweep",
-                    "every linear variant forced in turn (linear_rows, linear_packed after pack_rows, linear_matvec, "
+                    "every linear variant forced in turn (linear_rows, linear_packed after pack_rows or from panels "
+                            + "packed once, linear_matvec, "
                             + "linear_tiled and linear_nt after dequantize_rows, linear_nt from 4 rows, and linear_matvec's "
                             + "subgroup reduction with emulated subgroups) in every weight format (F32, F16, BF16, Q8_0, "
                             + "Q4_0), every activation, bias and residual, over rows, outputs and K one short of and one "
@@ -111,12 +112,14 @@ final class OclgrindChecks {
                             List.of("run", "--model", GPT2 + "tiny-f32.gguf", "--weights", "bf16",
                                     "--prompt", "The meaning", "--max-tokens", "2", "--temperature", "0")))),
             new Check("GPT-2 tiny model, CPU-shaped",
-                    "GPT-2 F32 with -Dgpuinfer.kernels=cpu, as CPUs run it: every float32 weight packed once into "
-                            + "panels on its first product (pack_rows) and multiplied from them by linear_packed in "
-                            + "prefill and decode, a batch of two prompts",
+                    "GPT-2 F32 and F16 with -Dgpuinfer.kernels=cpu, as CPUs run them: every weight matrix packed "
+                            + "once into panels on its first product (pack_rows; pack_rows_stored keeping F16 values) "
+                            + "and multiplied from them by linear_packed in prefill and decode, a batch of two prompts",
                     Family.CPU, List.of(), gpuInfer(List.of(
                             List.of("run", "--model", GPT2 + "tiny-f32.gguf", "--prompt", "The meaning of life",
-                                    "--prompt", "Hi", "--max-tokens", "3", "--temperature", "0")))),
+                                    "--prompt", "Hi", "--max-tokens", "3", "--temperature", "0"),
+                            List.of("run", "--model", GPT2 + "tiny-f16.gguf", "--prompt", "The meaning of life",
+                                    "--max-tokens", "3", "--temperature", "0")))),
             new Check("transformer ops sweep",
                     "rmsnorm, swiglu, heads (grouped kv heads, rope in both pair orders, partial rope, GPT-2's fused "
                             + "rows) and embed without a position table, over shapes one short of and one past each "

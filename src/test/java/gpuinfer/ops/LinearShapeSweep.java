@@ -38,9 +38,10 @@ import java.util.SplittableRandom;
  * block K = 32, 64, 160; linear_packed also K = 480 and 544 (around pack_rows's 16 chunks of 32), 511 and 513;
  * linear_nt also R = 4 and 15.
  * </ul>
- * Float32 weights, where the prefill variant is linear_packed, are packed once and multiplied from the panels at every
- * row count ({@link Linear.OnDevice#packsOnce}), as a model runs them: their decode cases run linear_packed at
- * R = 1, 3, 7 and 16 (fewer rows than a work-item's 4 and a group's 64).
+ * Float32, F16 and BF16 weights, where the prefill variant is linear_packed, are packed once (pack_rows, or
+ * pack_rows_stored keeping the 16-bit values) and multiplied from the panels at every row count
+ * ({@link Linear.OnDevice#packsOnce}), as a model runs them: their decode cases run linear_packed at R = 1, 3, 7 and 16
+ * (fewer rows than a work-item's 4 and a group's 64).
  * Every activation, with bias and residual. A main, not a test: {@code tools/oclgrind_check.sh} runs it on Oclgrind,
  * which checks every memory access and looks for races (the JUnit fork cannot host Oclgrind); LinearVariantsTest
  * covers the same kernels on the test device more densely, with shapes from the tiles actually configured there.
@@ -137,7 +138,7 @@ public final class LinearShapeSweep {
                             int K = type.isBlockQuantized() ? shape[3] : shape[2];
                             boolean decodeStep = java.util.Arrays.asList(DECODE).contains(shape);
                             op.setPrefillStep(!decodeStep);
-                            // float32 weights packed once (the CPU shapes): linear_packed at every row count, as a model runs it
+                            // float32, F16, BF16 packed once (the CPU shapes): linear_packed at every row count, as a model runs it
                             boolean fromPanels = op.packsOnce(type);
                             String variant = fromPanels ? "linear_packed/" + type.label : op.variant(R, type);
                             String expected = (fromPanels ? "linear_packed"
