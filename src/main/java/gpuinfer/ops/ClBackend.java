@@ -36,7 +36,7 @@ public final class ClBackend implements Backend {
     private final ClContext context;
     private final ClQueue queue;
     private final List<ClBuffer> owned = new ArrayList<>();
-    /** Float32 weights packed into panels by their first product, by the buffer they were uploaded to. */
+    /** F32, F16 and BF16 weights packed into panels by their first product, by the buffer they were uploaded to. */
     private final java.util.Map<ClBuffer, Linear.OnDevice.Panels> panels = new java.util.IdentityHashMap<>();
     private final Linear.OnDevice linear;
     private final TransformerKernels kernels;

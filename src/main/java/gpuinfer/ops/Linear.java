@@ -133,9 +133,9 @@ public final class Linear {
          * results identical to running each request alone: each kernel sums in its own order (linear_rows alternates
          * two vector accumulators, linear_nt has one per row and output, linear_packed one scalar sum per output), so
          * a row must not change kernels with the row count (R = 4..15 ran linear_nt before, and a row's logits then
-         * differed from its R = 1 logits in the last bits; gpuinfer.batch.BatchInvarianceTest). Float32 weights
-         * packed once ({@link OnDevice#packsOnce}) run linear_packed at every row count instead, which is invariant
-         * the same way.
+         * differed from its R = 1 logits in the last bits; gpuinfer.batch.BatchInvarianceTest). F32, F16 and BF16
+         * weights packed once ({@link OnDevice#packsOnce}) run linear_packed at every row count instead, which is
+         * invariant the same way.
          */
         public static final int DECODE_MAX_ROWS = 16;
 
@@ -227,9 +227,9 @@ public final class Linear {
      * self-test disabled is used with a warning); {@code auto}, the default, lets the decision point choose.
      * Kernels are built per variant, format and tuning values on first use and released by {@link #close()}.
      *
-     * <p>Where the prefill variant of float32 weights is linear_packed (CPUs), a caller that keeps its weights (a
-     * model's backend) packs each float32 matrix once into {@link Panels} ({@link #pack}) and multiplies from them at
-     * every row count ({@link #packsOnce}): decode runs linear_packed too, from the prefill's tuning values.
+     * <p>Where the prefill variant is linear_packed (CPUs), a caller that keeps its weights (a model's backend) packs
+     * each F32, F16 or BF16 matrix once into {@link Panels} ({@link #pack}) and multiplies from them at every row
+     * count ({@link #packsOnce}): decode runs linear_packed too, from the prefill's tuning values.
      */
     public static final class OnDevice implements AutoCloseable {
         /**
@@ -639,12 +639,17 @@ public final class Linear {
          * too. Q8_0 and Q4_0 are not packed once (their blocks run along k; float panels would quadruple them).
          */
         public boolean packsOnce(WeightType type) {
-            if (type != WeightType.F32 && type != WeightType.F16 && type != WeightType.BF16) {
+            if (!keptInPanels(type)) {
                 return false;
             }
             Variants.Point point = Variants.linearPrefill(type.label);
             String variant = chosen.computeIfAbsent(point.name(), p -> choosePrefill(point, type, WIDEN_FIRST_ROWS + 1));
             return kernelOf(variant).equals("linear_packed");
+        }
+
+        /** The formats whose values panels keep as stored: F32, F16, BF16 (block formats run along k). */
+        private static boolean keptInPanels(WeightType type) {
+            return type == WeightType.F32 || type == WeightType.F16 || type == WeightType.BF16;
         }
 
         /**
@@ -663,7 +668,7 @@ public final class Linear {
          * tuning values fix PN); the caller owns the result.
          */
         public Panels pack(ClQueue queue, ClBuffer w, WeightType type, int N, int K) {
-            if (type != WeightType.F32 && type != WeightType.F16 && type != WeightType.BF16) {
+            if (!keptInPanels(type)) {
                 throw new IllegalArgumentException(type + " weights are not packed once (their blocks run along k)");
             }
             type.checkRow("linear weight", K);

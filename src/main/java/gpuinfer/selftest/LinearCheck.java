@@ -81,8 +81,8 @@ final class LinearCheck {
     }
 
     /**
-     * Runs {@code variant} (which {@code forced} makes the op choose) over {@code shapes}; linear_packed where float32
-     * weights are packed once also over the decode shapes, from panels.
+     * Runs {@code variant} (which {@code forced} makes the op choose) over {@code shapes}; linear_packed, where the
+     * format is packed once (F32, F16, BF16), also over the decode shapes, from panels.
      */
     static VariantResult run(ClContext context, KernelSettings forced, String variant, String point, WeightType type,
                              List<Shape> shapes) {
@@ -99,7 +99,7 @@ final class LinearCheck {
                 runShape(context, op, tally, type, s, false);
             }
             if (kernelOf(variant).equals("linear_packed") && op.packsOnce(type)) {
-                // the model multiplies float32 weights from panels packed once at every row count: decode's rows too
+                // the model multiplies these formats from panels packed once at every row count: decode's rows too
                 for (Shape s : decodeShapes(type)) {
                     tally.shape(s.label() + " from panels");
                     runShape(context, op, tally, type, s, true);

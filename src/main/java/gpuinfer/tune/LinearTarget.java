@@ -12,7 +12,6 @@ import gpuinfer.ops.Activation;
 import gpuinfer.ops.Linear;
 import gpuinfer.variants.KernelSettings;
 import gpuinfer.tensor.RandomTensors;
-
 import gpuinfer.weights.WeightType;
 
 import java.util.ArrayList;
