@@ -48,7 +48,8 @@
 //                 F32  decode step of 16 sequences 43-44 ms (83), of one 26 ms (28: memory speed), 16-token prefill
 //                      35-37 ms (86, of which 74 packing)
 //                 F16  decode of 16 39 ms (72), of one 14 ms (14), prefill 29 ms (82); BF16 41, 20, 34 ms
-//               `gpu-infer bench batch` prints these per-step figures (with sampling and bookkeeping). Measured (2-core AMD EPYC Zen 3, AVX2, PoCL 3.1, -DVEC=8 -DMB=4 -DNB=2 -DWGR=16, R = 512,
+//               `gpu-infer bench batch` prints these per-step figures (with sampling and bookkeeping).
+//               The GEMM itself (2-core AMD EPYC Zen 3, AVX2, PoCL 3.1, -DVEC=8 -DMB=4 -DNB=2 -DWGR=16, R = 512,
 //               float32 weights, GemmBench in src/test/java/gpuinfer/ops; ranges over 4 runs on a machine shared
 //               with other work), GFLOP/s, linear_packed (linear_nt): N x K = 2048 x 2048 132-149 (91-107), 2560 x
 //               2048 128-159 (86-102), 5632 x 2048 138-167 (95-101), 2048 x 5632 137-150 (93-106), 32000 x 2048
@@ -339,9 +340,10 @@ void linear_nt(__global const float* x,         // [R, K]
 // pattern 0x4b000000 | q, less 2^23 + 8 (exact: every weight is still d * (q - 8)). These formats are bound by the
 // widening instructions, not by memory: on TinyLlama decode (2-core Zen 3) Q8_0 reads 17 GB/s, Q4_0 8 GB/s, F16 20.
 // Measured: see the header and README's weight-format table.
-// A batch of rows (up to 16 sequences decoding together): float formats take four rows per load of a weight row
-// (row_dot4), each row summed in exactly row_dot's order, so a row's output is the same bits whatever R is
-// (gpuinfer.batch.BatchInvarianceTest); block formats re-read the weight row from cache for each row.
+// A batch of rows (up to 16 sequences decoding together): each row re-reads the weight row from cache and is summed
+// alone, so a row's output is the same bits whatever R is (gpuinfer.batch.BatchInvarianceTest). On CPUs F32, F16 and
+// BF16 decode runs linear_packed from panels instead; here they run only where linear_packed is not the prefill
+// variant (disabled by the self-test, or -Dgpuinfer.linear.prefill=nt).
 // Tuning values: VEC (float formats), NB, WG.
 
 #if WTYPE == WT_Q8_0 || WTYPE == WT_Q4_0
@@ -385,45 +387,6 @@ inline float row_dot(const __global float* x, const __global uchar* row, const i
     return s;
 }
 
-// x . row for DOT_ROWS = 4 consecutive rows of x (K apart) at once, each weight vector loaded once for the four (a batch
-// of sequences decoding together): every row's sums in exactly row_dot's order (the same fmas on the same values,
-// the same lane sums), so a row's result does not depend on whether it was computed alone or beside others
-#define DOT_ROWS 4
-inline void row_dot4(const __global float* x, const __global uchar* row, const int K, float* out)
-{
-    vec_t a0[DOT_ROWS];
-    vec_t a1[DOT_ROWS];
-#define ROW4_ZERO(R_) a0[R_] = (vec_t)(0.0f); a1[R_] = (vec_t)(0.0f);
-    REP(DOT_ROWS, ROW4_ZERO)
-#undef ROW4_ZERO
-    const int kv = K / VEC;
-    int i = 0;
-    for (; i + 2 <= kv; i += 2) {
-        const vec_t w0 = WLOAD(i, row);
-        const vec_t w1 = WLOAD(i + 1, row);
-#define ROW4_STEP(R_)                                                \
-        a0[R_] = fma(VLOAD(i, x + (size_t)R_ * K), w0, a0[R_]);      \
-        a1[R_] = fma(VLOAD(i + 1, x + (size_t)R_ * K), w1, a1[R_]);
-        REP(DOT_ROWS, ROW4_STEP)
-#undef ROW4_STEP
-    }
-    if (i < kv) {
-        const vec_t w0 = WLOAD(i, row);
-#define ROW4_LAST(R_) a0[R_] = fma(VLOAD(i, x + (size_t)R_ * K), w0, a0[R_]);
-        REP(DOT_ROWS, ROW4_LAST)
-#undef ROW4_LAST
-    }
-#define ROW4_SUM(R_)                                                 \
-    {                                                                \
-        float s = HSUM(a0[R_] + a1[R_]);                             \
-        for (int k = kv * VEC; k < K; k++) {                         \
-            s = fma(x[(size_t)R_ * K + k], WT_AT(WTYPE, row, k), s); \
-        }                                                            \
-        out[R_] = s;                                                 \
-    }
-    REP(DOT_ROWS, ROW4_SUM)
-#undef ROW4_SUM
-}
 #else
 // the unscaled dot product of one block's 32 values (the bytes after its scale at q) with x[0..32), as a float16 of
 // partial sums (a macro, for the reason SUM16 is one)
@@ -480,26 +443,12 @@ void linear_rows(__global const float* x,         // [R, K]
             return;
         }
         const __global uchar* row = w + (size_t)n * row_bytes;
-#define ROWS_STORE(r, dot)                                                  \
-        {                                                                   \
-            const float v = activate1((dot) + (has_bias ? bias[n] : 0.0f), act); \
-            const size_t at = (size_t)(r) * N + n;                          \
-            y[at] = v + (has_residual ? residual[at] : 0.0f);               \
+        for (int r = 0; r < R; r++) {   // more rows of x re-read this weight row from cache
+            float v = row_dot(x + (size_t)r * K, row, K) + (has_bias ? bias[n] : 0.0f);
+            v = activate1(v, act);
+            const size_t at = (size_t)r * N + n;
+            y[at] = v + (has_residual ? residual[at] : 0.0f);
         }
-        int r = 0;
-#if WTYPE <= WT_BF16
-        for (; r + DOT_ROWS <= R; r += DOT_ROWS) {   // a batch: four rows per load of the weight row
-            float dots[DOT_ROWS];
-            row_dot4(x + (size_t)r * K, row, K, dots);
-            for (int q = 0; q < DOT_ROWS; q++) {
-                ROWS_STORE(r + q, dots[q])
-            }
-        }
-#endif
-        for (; r < R; r++) {   // more rows of x re-read this weight row from cache
-            ROWS_STORE(r, row_dot(x + (size_t)r * K, row, K))
-        }
-#undef ROWS_STORE
     }
 }
 

@@ -41,7 +41,8 @@ import java.util.SplittableRandom;
  * Float32, F16 and BF16 weights, where the prefill variant is linear_packed, are packed once (pack_rows, or
  * pack_rows_stored keeping the 16-bit values) and multiplied from the panels at every row count
  * ({@link Linear.OnDevice#packsOnce}), as a model runs them: their decode cases run linear_packed at R = 1, 3, 7 and 16
- * (fewer rows than a work-item's 4 and a group's 64).
+ * (fewer rows than a work-item's 4 and a group's 64); the linear_nt pass, where nothing is packed once, runs their
+ * decode cases through linear_rows.
  * Every activation, with bias and residual. A main, not a test: {@code tools/oclgrind_check.sh} runs it on Oclgrind,
  * which checks every memory access and looks for races (the JUnit fork cannot host Oclgrind); LinearVariantsTest
  * covers the same kernels on the test device more densely, with shapes from the tiles actually configured there.
@@ -82,7 +83,7 @@ public final class LinearShapeSweep {
 
     /**
      * Decode cases {R, N, float K, block K}: decode steps, whose rows are one token of each of R sequences; up to 16
-     * run the decode kernels (7: linear_matvec's groups of three rows and linear_rows's four-row loads with a tail).
+     * run the decode kernels (7: linear_matvec's groups of three rows with a tail).
      */
     private static final int[][] DECODE = {
             {1, 63, 33, 32}, {1, 65, 257, 544}, {1, 1, 255, 480}, {1, 9, 33, 160}, {1, 17, 5, 64},
@@ -108,7 +109,8 @@ public final class LinearShapeSweep {
         String property = System.getProperty(Linear.OnDevice.PREFILL_PROPERTY, "auto");
         Pass cpuShaped = new Pass("linear_rows", "linear_packed", concat(DECODE, PREFILL, PACKED));
         Pass gpuShaped = new Pass("linear_matvec", "linear_tiled", concat(DECODE, PREFILL));
-        Pass nt = new Pass(null, "linear_nt", concat(MID, PREFILL));
+        // with linear_nt for prefill nothing is packed once: float formats decode through linear_rows here
+        Pass nt = new Pass("linear_rows", "linear_nt", concat(DECODE, MID, PREFILL));
         // linear_matvec's subgroup reduction, with subgroups of one work-item emulated (no device here has subgroups)
         Pass subgroups = new Pass("linear_matvec", null, DECODE, "-DUSE_SUBGROUPS=1 -Dsub_group_reduce_add(v)=(v)"
                 + " -Dget_sub_group_local_id()=0u -Dget_sub_group_id()=((uint)get_local_id(0))"
