@@ -299,6 +299,11 @@ public final class Linear {
             if (rows < WIDEN_FIRST_ROWS) {
                 return "linear_nt/" + type.label;
             }
+            return prefillVariant(type, rows);
+        }
+
+        /** The prefill variant of weights in {@code type}: chosen on the first call (see {@link #variant}), fixed after. */
+        private String prefillVariant(WeightType type, int rows) {
             Variants.Point point = Variants.linearPrefill(type.label);
             return chosen.computeIfAbsent(point.name(), p -> choosePrefill(point, type, rows));
         }
@@ -451,7 +456,8 @@ public final class Linear {
             return widened ? WeightType.F32 : type;
         }
 
-        static String kernelOf(String variant) {
+        /** The kernel of a variant: "linear_packed" of "linear_packed/f16". */
+        public static String kernelOf(String variant) {
             int slash = variant.indexOf('/');
             return slash < 0 ? variant : variant.substring(0, slash);
         }
@@ -642,9 +648,7 @@ public final class Linear {
             if (!keptInPanels(type)) {
                 return false;
             }
-            Variants.Point point = Variants.linearPrefill(type.label);
-            String variant = chosen.computeIfAbsent(point.name(), p -> choosePrefill(point, type, WIDEN_FIRST_ROWS + 1));
-            return kernelOf(variant).equals("linear_packed");
+            return kernelOf(prefillVariant(type, WIDEN_FIRST_ROWS)).equals("linear_packed");
         }
 
         /** The formats whose values panels keep as stored: F32, F16, BF16 (block formats run along k). */
@@ -673,7 +677,7 @@ public final class Linear {
             }
             type.checkRow("linear weight", K);
             String variant = "linear_packed/" + type.label;
-            Config config = config(variant, WIDEN_FIRST_ROWS + 1);
+            Config config = config(variant, WIDEN_FIRST_ROWS);
             int pn = config.nb() * config.vec();
             long panels = (N + pn - 1) / pn;
             ClBuffer packed = context.createBuffer(type.rowBytes(K) * panels * pn, "'" + w.label() + "' packed into "
@@ -694,7 +698,7 @@ public final class Linear {
         public void enqueue(ClQueue queue, ClBuffer y, ClBuffer x, Panels w, ClBuffer bias, ClBuffer residual, int R,
                             Activation act) {
             String variant = "linear_packed/" + w.type().label;
-            Config config = config(variant, WIDEN_FIRST_ROWS + 1);
+            Config config = config(variant, WIDEN_FIRST_ROWS);
             if (config.nb() * config.vec() != w.pn()) {
                 throw new IllegalStateException("panels of " + w.pn() + " outputs do not match linear_packed's PN = "
                         + config.nb() * config.vec() + " (" + config.options() + ")");

@@ -98,7 +98,7 @@ final class LinearCheck {
                 }
                 runShape(context, op, tally, type, s, false);
             }
-            if (kernelOf(variant).equals("linear_packed") && op.packsOnce(type)) {
+            if (Linear.OnDevice.kernelOf(variant).equals("linear_packed") && op.packsOnce(type)) {
                 // the model multiplies these formats from panels packed once at every row count: decode's rows too
                 for (Shape s : decodeShapes(type)) {
                     tally.shape(s.label() + " from panels");
@@ -111,10 +111,6 @@ final class LinearCheck {
             return tally.result(e);
         }
         return tally.result(null);
-    }
-
-    private static String kernelOf(String variant) {
-        return variant.substring(0, variant.indexOf('/'));
     }
 
     /** One shape; {@code panels}: W packed once ({@link Linear.OnDevice#pack}) and multiplied from the panels. */
