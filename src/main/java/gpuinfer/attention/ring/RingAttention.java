@@ -407,6 +407,7 @@ public final class RingAttention implements AutoCloseable {
                                     kChunks.get(kvChunkIds[ki]), st.slotK[slot][ki], st.slotV[slot][ki]);
                         }
                     }
+                    st.rank.compute().flush();   // the ranks' kernels start now, while the host sends the blocks
                 }
                 if (memory == RingMemory.OVERLAP) {
                     sendBlocks(states, lay, kChunks, step, slot, floatsPerRow);
@@ -446,6 +447,7 @@ public final class RingAttention implements AutoCloseable {
         long[] hostBefore = new long[n];
         ClEvent[] computed = new ClEvent[n]; // per rank: its kernels of the previous step have finished
         ClEvent[] arrived = new ClEvent[n];  // per rank: the block of this step has arrived in its slot
+        RuntimeException failed = null;
         try {
             for (int step = 0; step < n; step++) {
                 int slot = step % 2;
@@ -469,6 +471,10 @@ public final class RingAttention implements AutoCloseable {
                     }
                     nowComputed[r] = compute.marker("ring rank " + r + " step " + step + " computed");
                     markers.add(nowComputed[r]);
+                    // submitted now: another queue waits on this marker, and OpenCL requires the queue that will
+                    // signal an event to be flushed before a different queue waits on it (drivers that defer
+                    // submission would otherwise stall or run the ranks one after another)
+                    compute.flush();
                 }
                 if (step + 1 < n) {
                     ClEvent[] nowArrived = new ClEvent[n];
@@ -502,16 +508,20 @@ public final class RingAttention implements AutoCloseable {
                         }
                         nowArrived[next] = queue.marker("ring step " + step + " block to rank " + next);
                         markers.add(nowArrived[next]);
+                        queue.flush();   // the compute queues wait on it (see above)
                     }
                     arrived = nowArrived;
                 }
                 computed = nowComputed;
             }
-            for (RankState st : states) {
-                st.rank.transfer().finish();
-            }
+        } catch (RuntimeException e) {
+            failed = e;
+            throw e;
         } finally {
             try {
+                for (RankState st : states) {
+                    st.rank.transfer().finish();   // after a failure too: the copies' timings below need them done
+                }
                 stopRecording(states, hostBefore);
                 for (Copy c : copies) {
                     c.from().deviceToHostNs = Math.max(c.from().deviceToHostNs, c.hostBefore() - c.event().queuedNs());
@@ -522,6 +532,11 @@ public final class RingAttention implements AutoCloseable {
                             c.event().endNs() + offset, c.bytes()));
                     c.from().transferMillis += (c.event().endNs() - c.event().startNs()) / 1e6;
                 }
+            } catch (RuntimeException timing) {
+                if (failed == null) {
+                    throw timing;
+                }
+                failed.addSuppressed(timing);   // the step's own failure is the one to report
             } finally {
                 copies.forEach(c -> c.event().close());
                 markers.forEach(ClEvent::close);
