@@ -253,8 +253,6 @@ public final class ContextParallel {
         int Hkv = config.nKvHead();
         int D = config.headDim();
         int k = plan.batch(0);
-        float[] noKeys = new float[H * maxChunk];
-        Arrays.fill(noKeys, Float.NEGATIVE_INFINITY);
         // each rank's own chunks: queries packed out of the step's [k, H, T, D], keys and values out of its cache
         for (int r = 0; r < n; r++) {
             DecoderModel m = ranks.get(r);
@@ -271,10 +269,12 @@ public final class ContextParallel {
                     b.copy(m.keyCache(layer), from, blockK[r][i], (long) h * maxChunk * D, (long) c.length() * D);
                     b.copy(m.valueCache(layer), from, blockV[r][i], (long) h * maxChunk * D, (long) c.length() * D);
                 }
-                b.write(outs[r][i], 0, new float[H * c.length() * D], 0, H * c.length() * D);
-                b.write(lses[r][i], 0, noKeys, 0, H * c.length());
             }
         }
+        // a query chunk's first block is attended plainly, the others accumulate onto it: no (0, -inf) start to
+        // write, which would be a blocking write per rank, letting each rank's queued work run only when the host
+        // reaches that rank (one rank after another instead of side by side)
+        boolean[][] started = new boolean[n][k];
         int[] held = new int[n];
         for (int r = 0; r < n; r++) {
             held[r] = r;
@@ -285,7 +285,7 @@ public final class ContextParallel {
                 passBlocksOn(held, staged, Hkv * maxChunk * D);
             }
             for (int r = 0; r < n; r++) {
-                attendToHeldBlock(r, held[r], layer, H, Hkv, D);
+                attendToHeldBlock(r, held[r], layer, H, Hkv, D, started[r]);
             }
         }
         // the outputs back into the step's [k, H, T, D], where the layer's later phases read them
@@ -302,8 +302,11 @@ public final class ContextParallel {
         }
     }
 
-    /** Rank r's queries against the chunks of rank j's block, which it holds now; rank 0 also keeps the chunks. */
-    private void attendToHeldBlock(int r, int j, int layer, int H, int Hkv, int D) {
+    /**
+     * Rank r's queries against the chunks of rank j's block, which it holds now; rank 0 also keeps the chunks.
+     * {@code started[qi]}: whether query chunk qi has attended to a block yet (its first block is not accumulated).
+     */
+    private void attendToHeldBlock(int r, int j, int layer, int H, int Hkv, int D, boolean[] started) {
         DecoderModel m = ranks.get(r);
         Backend b = m.backend();
         int k = plan.batch(r);
@@ -324,9 +327,15 @@ public final class ContextParallel {
                     continue;
                 }
                 boolean diagonal = kc.index() == qc.index();
-                b.attentionAccumulate(outs[r][qi], lses[r][qi], queries[r][qi], blockK[r][ki], blockV[r][ki],
-                        new AttentionProblem(new AttentionShape(1, H, Hkv, qc.length(), kc.length(), D), diagonal,
-                                ranks.get(0).config().attentionScale(), null), maxChunk);
+                AttentionProblem pair = new AttentionProblem(new AttentionShape(1, H, Hkv, qc.length(), kc.length(), D),
+                        diagonal, ranks.get(0).config().attentionScale(), null);
+                if (started[qi]) {
+                    b.attentionAccumulate(outs[r][qi], lses[r][qi], queries[r][qi], blockK[r][ki], blockV[r][ki], pair,
+                            maxChunk);
+                } else {
+                    b.attention(outs[r][qi], lses[r][qi], queries[r][qi], blockK[r][ki], blockV[r][ki], pair, maxChunk);
+                    started[qi] = true;
+                }
                 work[r] += diagonal ? (long) H * qc.length() * (qc.length() + 1) / 2 : (long) H * qc.length() * kc.length();
                 blocks[r]++;
             }
