@@ -42,6 +42,9 @@ public final class ResultFile implements AutoCloseable {
 
     /** Writes one result as one line: one write call, then a flush. */
     public synchronized void write(ObjectNode result) throws IOException {
+        if (!result.fieldNames().hasNext() || !result.fieldNames().next().equals("id")) {
+            throw new IllegalArgumentException("a result line starts with its \"id\" (resume recognises torn lines by it)");
+        }
         byte[] line = (MAPPER.writeValueAsString(result) + "\n").getBytes(StandardCharsets.UTF_8);
         out.write(line);
         out.flush();
@@ -66,7 +69,15 @@ public final class ResultFile implements AutoCloseable {
         while (end > 0 && bytes[end - 1] != '\n') {
             end--;
         }
+        // the whole lines must be results before anything is cut: a file that is not (the requests file given as
+        // --results, say) is refused untouched
+        Map<String, JsonNode> done = parse(file, new String(bytes, 0, end, StandardCharsets.UTF_8));
         if (end < bytes.length) {
+            String torn = new String(bytes, end, bytes.length - end, StandardCharsets.UTF_8);
+            if (!(torn.startsWith(LINE_START) || LINE_START.startsWith(torn))) {
+                throw new InputException(file + " ends in a line without a newline that is not the start of a result "
+                        + "line (" + LINE_START + "...): is this the results file of another job? Give a new --results file.");
+            }
             try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
                 channel.truncate(end);
             }
@@ -74,8 +85,11 @@ public final class ResultFile implements AutoCloseable {
                     + "while writing it); cut it off: that request runs again");
             err.flush();
         }
-        return parse(file, new String(bytes, 0, end, StandardCharsets.UTF_8));
+        return done;
     }
+
+    /** How every result line begins ({@link #write} writes "id" first): a torn line is a prefix of it or longer. */
+    private static final String LINE_START = "{\"id\":";
 
     /** The whole lines of a finished results file by key; a torn last line is an error here (merge). */
     public static Map<String, JsonNode> readComplete(Path file, List<String> duplicates) throws IOException {

@@ -71,6 +71,10 @@ final class BatchRun {
         if (options.results == null) {
             throw new InputException("--requests needs --results OUT.jsonl: the file the results are appended to.");
         }
+        if (java.nio.file.Files.exists(options.results) && java.nio.file.Files.isSameFile(options.results, options.requests())) {
+            throw new InputException("--results " + options.results + " is the requests file: give the results a file of "
+                    + "their own.");
+        }
         int batch = options.checkedBatch();
         Shard shard = options.shard();
         SamplingOptions defaults = run.samplingOptions.options();

@@ -133,6 +133,26 @@ class BatchRunTest {
         assertEquals(9, Files.readAllLines(out).size());
     }
 
+    /** A file that is not results is refused as it is: its last line is not cut off as a torn result. */
+    @Test
+    void aResultsFileThatIsNotResultsIsLeftUntouched() throws IOException {
+        Path in = dir.resolve("in.jsonl");
+        String requests = requests(2).strip();   // no newline at the end, as an editor may save it
+        Files.writeString(in, requests);
+        CliRunner same = batch(in, in);
+        assertEquals(2, same.status(), same::toString);
+        assertTrue(same.err().contains("is the requests file: give the results a file of their own"), same::toString);
+        assertEquals(requests, Files.readString(in), "the requests file is untouched");
+
+        Path other = dir.resolve("notes.jsonl");
+        String text = "{\"note\": \"mine\"}";   // one line, no newline, not a result
+        Files.writeString(other, text);
+        CliRunner r = batch(in, other);
+        assertEquals(2, r.status(), r::toString);
+        assertTrue(r.err().contains("is not the start of a result line"), r::toString);
+        assertEquals(text, Files.readString(other), "nothing was cut off");
+    }
+
     @Test
     void shardsSplitByTheIdsHashAndMergeBackInRequestOrder() throws IOException {
         Path in = dir.resolve("in.jsonl");
