@@ -118,7 +118,7 @@ final class ProfileAttentionCommand implements Callable<Integer> {
         op.checkFits(problem);
         AttentionShape s = problem.shape();
         ClQueue queue = context.queue();
-        try (DeviceInputs inputs = new DeviceInputs(context, s, 1)) {
+        try (DeviceInputs inputs = new DeviceInputs(context, problem, 1)) {
             AttentionBuffers buffers = inputs.buffers();
             for (int i = 0; i < repeats.warmup(); i++) {
                 op.enqueue(queue, problem, buffers);
