@@ -5,7 +5,6 @@ import gpuinfer.cl.ClContext;
 import gpuinfer.cl.ClKernel;
 import gpuinfer.cl.ClProgram;
 import gpuinfer.cl.ClQueue;
-import gpuinfer.cl.DeviceInfo;
 import gpuinfer.cl.KernelSource;
 import gpuinfer.util.Closing;
 import gpuinfer.variants.KernelSettings;

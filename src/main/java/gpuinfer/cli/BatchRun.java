@@ -162,9 +162,6 @@ final class BatchRun {
                 DecoderModel made;
                 try (Progress upload = new Progress(err, "uploading " + loaded.name(), loaded.weights().deviceBytes(), 1.0)) {
                     made = new DecoderModel(backend, loaded.weights(), slots, sequence, step, slots, upload::step);
-                } catch (RuntimeException e) {
-                    backend.close();
-                    throw e;
                 }
                 int eos = loaded.tokenizer().eosId().orElse(loaded.config().eosTokenId());
                 long t0 = System.nanoTime();

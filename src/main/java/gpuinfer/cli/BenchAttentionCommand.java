@@ -12,7 +12,6 @@ import gpuinfer.bench.AttentionBenchmark.Measurement;
 import gpuinfer.cl.ClContext;
 import gpuinfer.cl.ClDevice;
 import gpuinfer.cl.DeviceMemoryException;
-import gpuinfer.util.AtomicFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -20,7 +19,6 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -32,7 +30,7 @@ import java.util.concurrent.Callable;
 /** {@code gpu-infer bench attention}: flash against naive, and against the PyTorch anchor when its JSON is given. */
 @Command(name = "attention", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Benchmark attention for B=1 H=12 D=64 causal: prefill at each --sizes S (Sq = Sk = S) and",
-                "decode (Sq = 1) at each --decode Sk. Prints medians, GFLOP/s (2*B*H*S*S*D for causal prefill,",
+                "decode (Sq = 1) at each --decode-lengths Sk. Prints medians, GFLOP/s (2*B*H*S*S*D for causal prefill,",
                 "4*B*H*Sk*D for decode), K+V GB/s for decode, and ratios to the naive path run in the same process.",
                 "", "Example (with the anchor, in one session): tools/bench_attention.sh", ""})
 final class BenchAttentionCommand implements Callable<Integer> {

@@ -11,7 +11,6 @@ import gpuinfer.model.LoadedModel;
 import gpuinfer.model.ModelConfig;
 import gpuinfer.ops.ClBackend;
 import gpuinfer.ops.Linear;
-import gpuinfer.util.AtomicFiles;
 import gpuinfer.variants.KernelSettings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -20,8 +19,6 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -138,9 +135,9 @@ final class BenchBatchCommand implements Callable<Integer> {
         }
         long tokens = (long) requests * maxTokens;
         double base = Stats.median(seconds[0]);
-        (json.replacesText() ? err : out).printf("model %s (%s): %d layers, C=%d, vocab %d; device %s%n", loaded.path(), loaded.weights().formats(),
+        PrintWriter text = json.replacesText() ? err : out;
+        text.printf("model %s (%s): %d layers, C=%d, vocab %d; device %s%n", loaded.path(), loaded.weights().formats(),
                 config.nLayer(), config.nEmbd(), config.vocabSize(), deviceName);
-        java.io.PrintWriter text = json.replacesText() ? err : out;
         text.printf("%d requests of %d prompt tokens generating %d tokens each; median of %d rounds after %d warm-up%n%n",
                 requests, promptTokens, maxTokens, repeat, warmup);
         text.printf("%8s %16s %14s %12s %26s %14s %16s%n", "batch", "generated tok/s", "requests/s", "seconds",

@@ -14,11 +14,8 @@ import gpuinfer.model.ModelConfig;
 import gpuinfer.model.DecoderModel;
 import gpuinfer.model.ModelWeights;
 import gpuinfer.model.LoadedModel;
-import gpuinfer.model.ModelLocator;
 import gpuinfer.ops.ClBackend;
 import gpuinfer.ops.Linear;
-import gpuinfer.util.AtomicFiles;
-import gpuinfer.util.Progress;
 import gpuinfer.variants.KernelSettings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -27,8 +24,6 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -184,8 +179,8 @@ final class BenchRunCommand implements Callable<Integer> {
         out.printf("model %s: %d layers, C=%d, %d heads, vocab %d, %.1f M parameters; weights %s, %.1f MB read per decoded token%n",
                 dir, config.nLayer(), config.nEmbd(), config.nHead(), config.vocabSize(), weights.parameterCount() / 1e6,
                 weights.formats(), weightBytes / 1e6);
-        out.printf("device %s %s through %s; median of %d rounds after one warm-up%n%n", device.id(), device.name(),
-                opencl.runtime().binding(), repeats.repeat());
+        out.printf("device %s %s through %s; median of %d rounds after %d warm-up%n%n", device.id(), device.name(),
+                opencl.runtime().binding(), repeats.repeat(), repeats.warmup());
         out.printf("%-28s %14s %14s %12s%n", "", "prefill tok/s", "decode tok/s", "decode ms");
         out.printf("%-28s %14.1f %14.1f %12.2f%n", "gpu-infer (OpenCL)", prefillTps, decodeTps, decodeMs);
         if (llama != null) {

@@ -6,8 +6,6 @@ import gpuinfer.compare.CompareReport;
 import gpuinfer.compare.Execution;
 import gpuinfer.compare.ModelComparison;
 import gpuinfer.model.ModelWeights;
-import gpuinfer.model.ModelLocator;
-import gpuinfer.text.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;

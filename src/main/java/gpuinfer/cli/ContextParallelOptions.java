@@ -102,13 +102,8 @@ final class ContextParallelOptions implements AutoCloseable {
             }
             int rows = plan.batch(r) * plan.step(r);
             int positions = r == 0 ? Math.max(plan.promptLength() + maxTokens, plan.positions(0)) : plan.positions(r);
-            try {
-                models.add(new DecoderModel(backend, weights, plan.batch(r), positions, plan.step(r),
-                        allLogits ? rows : 1, uploaded));
-            } catch (RuntimeException e) {
-                backend.close();
-                throw e;
-            }
+            models.add(new DecoderModel(backend, weights, plan.batch(r), positions, plan.step(r), allLogits ? rows : 1,
+                    uploaded));
         }
         return models;
     }

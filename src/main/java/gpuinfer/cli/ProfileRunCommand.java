@@ -9,7 +9,6 @@ import gpuinfer.generate.Generator;
 import gpuinfer.generate.SamplingOptions;
 import gpuinfer.model.DecoderModel;
 import gpuinfer.model.ModelWeights;
-import gpuinfer.model.ModelLocator;
 import gpuinfer.ops.ClBackend;
 import gpuinfer.profile.DevicePeaks;
 import gpuinfer.profile.KernelProfile;

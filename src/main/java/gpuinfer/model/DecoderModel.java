@@ -7,6 +7,7 @@ import gpuinfer.ops.Activation;
 import gpuinfer.ops.Backend;
 import gpuinfer.ops.Buf;
 import gpuinfer.ops.HeadSplit;
+import gpuinfer.util.Closing;
 
 import java.util.Arrays;
 
@@ -80,79 +81,85 @@ public final class DecoderModel implements AutoCloseable {
     /** As above, reporting the bytes of each matrix as it is uploaded (for a progress line). */
     public DecoderModel(Backend backend, ModelWeights weights, int maxBatch, int maxSequence, int maxStep, int maxLogitRows,
                         java.util.function.LongConsumer uploaded) {
-        this.config = weights.config;
-        this.backend = backend;
-        this.maxBatch = maxBatch;
-        this.maxSequence = maxSequence;
-        this.maxStepRows = maxBatch * maxStep;
-        if (maxSequence > config.nPositions() || maxStep > maxSequence || maxBatch < 1 || maxStep < 1) {
-            throw new IllegalArgumentException("batch " + maxBatch + ", sequence " + maxSequence + ", step " + maxStep
-                    + " do not fit the context length " + config.nPositions());
-        }
-        int C = config.nEmbd();
-        int V = config.vocabSize();
-        java.util.function.BiFunction<String, gpuinfer.weights.WeightTensor, Buf> matrix = (name, tensor) -> {
-            if (tensor == null) {
-                return null;
+        try {
+            this.config = weights.config;
+            this.backend = backend;
+            this.maxBatch = maxBatch;
+            this.maxSequence = maxSequence;
+            this.maxStepRows = maxBatch * maxStep;
+            if (maxSequence > config.nPositions() || maxStep > maxSequence || maxBatch < 1 || maxStep < 1) {
+                throw new IllegalArgumentException("batch " + maxBatch + ", sequence " + maxSequence + ", step " + maxStep
+                        + " do not fit the context length " + config.nPositions());
             }
-            Buf buf = backend.upload(name + " " + tensor.type(), tensor);
-            uploaded.accept(tensor.storedBytes());
-            return buf;
-        };
-        java.util.function.BiFunction<String, float[], Buf> vector = (name, values) ->
-                values == null ? null : backend.upload(name, values);
-        wte = matrix.apply("token embedding [V, C]", weights.tokenEmbedding);
-        wpe = matrix.apply("position embedding [P, C]", weights.positionEmbedding);
-        finalNormWeight = vector.apply("final norm weight [C]", weights.finalNormWeight);
-        finalNormBias = vector.apply("final norm bias [C]", weights.finalNormBias);
-        outputWeight = weights.isTied() ? wte : matrix.apply("output [V, C]", weights.outputWeight);
-        layers = new LayerBufs[config.nLayer()];
-        keyCache = new Buf[config.nLayer()];
-        valueCache = new Buf[config.nLayer()];
-        long cacheSize = (long) maxBatch * config.nKvHead() * maxSequence * config.headDim();
-        for (int i = 0; i < layers.length; i++) {
-            ModelWeights.Layer l = weights.layers[i];
-            String p = "blk." + i + ".";
-            layers[i] = new LayerBufs(vector.apply(p + "attn_norm.weight [C]", l.attnNormWeight),
-                    vector.apply(p + "attn_norm.bias [C]", l.attnNormBias),
-                    matrix.apply(p + "attn_qkv.weight [Q+2KV, C]", l.qkvWeight),
-                    vector.apply(p + "attn_qkv.bias [Q+2KV]", l.qkvBias),
-                    matrix.apply(p + "attn_q.weight [Q, C]", l.qWeight),
-                    vector.apply(p + "attn_q.bias [Q]", l.qBias),
-                    matrix.apply(p + "attn_k.weight [KV, C]", l.kWeight),
-                    vector.apply(p + "attn_k.bias [KV]", l.kBias),
-                    matrix.apply(p + "attn_v.weight [KV, C]", l.vWeight),
-                    vector.apply(p + "attn_v.bias [KV]", l.vBias),
-                    matrix.apply(p + "attn_output.weight [C, Q]", l.attnOutWeight),
-                    vector.apply(p + "attn_output.bias [C]", l.attnOutBias),
-                    vector.apply(p + "ffn_norm.weight [C]", l.mlpNormWeight),
-                    vector.apply(p + "ffn_norm.bias [C]", l.mlpNormBias),
-                    matrix.apply(p + "ffn_gate.weight [I, C]", l.gateWeight),
-                    matrix.apply(p + "ffn_up.weight [I, C]", l.upWeight),
-                    vector.apply(p + "ffn_up.bias [I]", l.upBias),
-                    matrix.apply(p + "ffn_down.weight [C, I]", l.downWeight),
-                    vector.apply(p + "ffn_down.bias [C]", l.downBias));
-            keyCache[i] = backend.alloc(p + "k cache [B, Hkv, S, D]", cacheSize);
-            valueCache[i] = backend.alloc(p + "v cache [B, Hkv, S, D]", cacheSize);
+            int C = config.nEmbd();
+            int V = config.vocabSize();
+            java.util.function.BiFunction<String, gpuinfer.weights.WeightTensor, Buf> matrix = (name, tensor) -> {
+                if (tensor == null) {
+                    return null;
+                }
+                Buf buf = backend.upload(name + " " + tensor.type(), tensor);
+                uploaded.accept(tensor.storedBytes());
+                return buf;
+            };
+            java.util.function.BiFunction<String, float[], Buf> vector = (name, values) ->
+                    values == null ? null : backend.upload(name, values);
+            wte = matrix.apply("token embedding [V, C]", weights.tokenEmbedding);
+            wpe = matrix.apply("position embedding [P, C]", weights.positionEmbedding);
+            finalNormWeight = vector.apply("final norm weight [C]", weights.finalNormWeight);
+            finalNormBias = vector.apply("final norm bias [C]", weights.finalNormBias);
+            outputWeight = weights.isTied() ? wte : matrix.apply("output [V, C]", weights.outputWeight);
+            layers = new LayerBufs[config.nLayer()];
+            keyCache = new Buf[config.nLayer()];
+            valueCache = new Buf[config.nLayer()];
+            long cacheSize = (long) maxBatch * config.nKvHead() * maxSequence * config.headDim();
+            for (int i = 0; i < layers.length; i++) {
+                ModelWeights.Layer l = weights.layers[i];
+                String p = "blk." + i + ".";
+                layers[i] = new LayerBufs(vector.apply(p + "attn_norm.weight [C]", l.attnNormWeight),
+                        vector.apply(p + "attn_norm.bias [C]", l.attnNormBias),
+                        matrix.apply(p + "attn_qkv.weight [Q+2KV, C]", l.qkvWeight),
+                        vector.apply(p + "attn_qkv.bias [Q+2KV]", l.qkvBias),
+                        matrix.apply(p + "attn_q.weight [Q, C]", l.qWeight),
+                        vector.apply(p + "attn_q.bias [Q]", l.qBias),
+                        matrix.apply(p + "attn_k.weight [KV, C]", l.kWeight),
+                        vector.apply(p + "attn_k.bias [KV]", l.kBias),
+                        matrix.apply(p + "attn_v.weight [KV, C]", l.vWeight),
+                        vector.apply(p + "attn_v.bias [KV]", l.vBias),
+                        matrix.apply(p + "attn_output.weight [C, Q]", l.attnOutWeight),
+                        vector.apply(p + "attn_output.bias [C]", l.attnOutBias),
+                        vector.apply(p + "ffn_norm.weight [C]", l.mlpNormWeight),
+                        vector.apply(p + "ffn_norm.bias [C]", l.mlpNormBias),
+                        matrix.apply(p + "ffn_gate.weight [I, C]", l.gateWeight),
+                        matrix.apply(p + "ffn_up.weight [I, C]", l.upWeight),
+                        vector.apply(p + "ffn_up.bias [I]", l.upBias),
+                        matrix.apply(p + "ffn_down.weight [C, I]", l.downWeight),
+                        vector.apply(p + "ffn_down.bias [C]", l.downBias));
+                keyCache[i] = backend.alloc(p + "k cache [B, Hkv, S, D]", cacheSize);
+                valueCache[i] = backend.alloc(p + "v cache [B, Hkv, S, D]", cacheSize);
+            }
+            long rows = maxStepRows;
+            int Q = config.qDim();
+            int KV = config.kvDim();
+            boolean fused = weights.layers[0].qkvWeight != null;
+            residual = backend.alloc("residual [rows, C]", rows * C);
+            normed = backend.alloc("normed [rows, C]", rows * C);
+            qkv = backend.alloc(fused ? "qkv [rows, Q+2KV]" : "q [rows, Q]", rows * (fused ? Q + 2L * KV : Q));
+            keys = fused ? null : backend.alloc("k [rows, KV]", rows * KV);
+            values = fused ? null : backend.alloc("v [rows, KV]", rows * KV);
+            query = backend.alloc("q [B, H, T, D]", rows * Q);
+            attended = backend.alloc("attention out [B, H, T, D]", rows * Q);
+            lse = backend.alloc("attention lse [B, H, T]", rows * config.nHead());
+            merged = backend.alloc("attention merged [rows, Q]", rows * Q);
+            hidden = backend.alloc("mlp hidden [rows, I]", rows * config.nInner());
+            gate = config.mlp() == ModelConfig.Mlp.SWIGLU ? backend.alloc("mlp gate [rows, I]", rows * config.nInner()) : null;
+            selected = backend.alloc("selected rows [rows, C]", rows * C);
+            this.maxLogitRows = maxLogitRows;
+            logits = backend.alloc("logits [rows, V]", (long) maxLogitRows * V);
+        } catch (RuntimeException e) {
+            // the model owns its backend (close() closes it): one that fails to build releases it, so a caller's
+            // `new DecoderModel(new ClBackend(...), ...)` leaks nothing when, say, the device runs out of memory
+            throw Closing.afterFailure(e, backend);
         }
-        long rows = maxStepRows;
-        int Q = config.qDim();
-        int KV = config.kvDim();
-        boolean fused = weights.layers[0].qkvWeight != null;
-        residual = backend.alloc("residual [rows, C]", rows * C);
-        normed = backend.alloc("normed [rows, C]", rows * C);
-        qkv = backend.alloc(fused ? "qkv [rows, Q+2KV]" : "q [rows, Q]", rows * (fused ? Q + 2L * KV : Q));
-        keys = fused ? null : backend.alloc("k [rows, KV]", rows * KV);
-        values = fused ? null : backend.alloc("v [rows, KV]", rows * KV);
-        query = backend.alloc("q [B, H, T, D]", rows * Q);
-        attended = backend.alloc("attention out [B, H, T, D]", rows * Q);
-        lse = backend.alloc("attention lse [B, H, T]", rows * config.nHead());
-        merged = backend.alloc("attention merged [rows, Q]", rows * Q);
-        hidden = backend.alloc("mlp hidden [rows, I]", rows * config.nInner());
-        gate = config.mlp() == ModelConfig.Mlp.SWIGLU ? backend.alloc("mlp gate [rows, I]", rows * config.nInner()) : null;
-        selected = backend.alloc("selected rows [rows, C]", rows * C);
-        this.maxLogitRows = maxLogitRows;
-        logits = backend.alloc("logits [rows, V]", (long) maxLogitRows * V);
     }
 
     public ModelConfig config() {

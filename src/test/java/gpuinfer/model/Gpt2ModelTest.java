@@ -59,6 +59,19 @@ class Gpt2ModelTest {
         }
     }
 
+    /** A model that fails to build (here: a logits buffer no device can allocate) releases its backend's buffers. */
+    @org.junit.jupiter.api.Test
+    void aModelThatFailsToBuildReleasesItsBackend() throws IOException {
+        ModelWeights w = weights();
+        try (ClContext context = OpenClTestSupport.context("lwjgl")) {
+            long before = context.allocatedBytes();
+            RuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeException.class,
+                    () -> new DecoderModel(new ClBackend(context), w, 1, 8, 8, Integer.MAX_VALUE));
+            assertTrue(e.getMessage().contains("logits"), e.getMessage());
+            org.junit.jupiter.api.Assertions.assertEquals(before, context.allocatedBytes(), "weights and activations released");
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"cpu", "lwjgl", "jocl"})
     void decodingWithTheCacheEqualsRecomputingTheSequence(String backendName) throws IOException {
