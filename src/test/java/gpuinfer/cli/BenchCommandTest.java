@@ -248,7 +248,7 @@ class BenchCommandTest {
         assertEquals(0, r.status(), r::toString);
         String out = r.out();
         assertTrue(out.contains("4 layers, C=128, 4 heads, vocab 4096"), out);
-        assertTrue(out.contains("median of 2 rounds after one warm-up"), out);
+        assertTrue(out.contains("median of 2 rounds after 1 warm-up"), out);
         JsonNode doc = readJson(json);
         for (String field : List.of("prefillMs", "prefillTokensPerSecond", "prefillGflops", "decodeMsPerToken",
                 "decodeTokensPerSecond", "decodeGbps", "weightBytesPerToken")) {
