@@ -40,6 +40,8 @@ public final class BatchEngine {
     private final int[] stopIds;
     private final Supplier<StreamingDecoder> decoders;
     private final int V;
+    /** The most sequences decoding together: the model's slots, or fewer. */
+    private final int maxActive;
     /** What the steps took so far: prompts prefilled and their time, decode steps, their rows and time. */
     private long prefills;
     private long prefillNanos;
@@ -52,6 +54,19 @@ public final class BatchEngine {
      * @param decoders a fresh streaming decoder per request (the tokenizer's continuation decoder)
      */
     public BatchEngine(DecoderModel model, int[] stopIds, Supplier<StreamingDecoder> decoders) {
+        this(model, stopIds, decoders, model.maxBatch());
+    }
+
+    /**
+     * As above, decoding at most {@code maxActive} sequences together (1 .. the model's slots): one model serves
+     * batches of several sizes (a benchmark), its weights uploaded once.
+     */
+    public BatchEngine(DecoderModel model, int[] stopIds, Supplier<StreamingDecoder> decoders, int maxActive) {
+        if (maxActive < 1 || maxActive > model.maxBatch()) {
+            throw new IllegalArgumentException("at most " + maxActive + " sequences together: the model has "
+                    + model.maxBatch() + " slots");
+        }
+        this.maxActive = maxActive;
         this.model = model;
         this.stopIds = stopIds.clone();
         this.decoders = decoders;
@@ -89,7 +104,7 @@ public final class BatchEngine {
         long t0 = System.nanoTime();
         List<Sequence> active = new ArrayList<>(); // active.get(s) lives in cache slot s
         while (true) {
-            while (active.size() < model.maxBatch() && requests.hasNext()) {
+            while (active.size() < maxActive && requests.hasNext()) {
                 Interruption.check();
                 BatchRequest r = requests.next();
                 String why = whyNot(r);

@@ -104,17 +104,16 @@ final class BenchBatchCommand implements Callable<Integer> {
         try (ClContext context = opencl.openContext(opencl.selectDevice())) {
             deviceName = context.device().id() + " " + context.device().name();
             KernelSettings settings = opencl.settings(context);
-            List<DecoderModel> models = new ArrayList<>();
-            try {
-                for (int b : batches) {
-                    int step = (promptTokens + b - 1) / b;
-                    models.add(new DecoderModel(new ClBackend(context, settings), loaded.weights(), b,
-                            promptTokens + maxTokens, step, b));
-                }
+            // one model for every batch size, its slots for the largest (the weights are uploaded, and on a CPU packed,
+            // once): a batch of b uses b of them; the kernels follow the rows of each step, not the slots
+            int slots = batches.stream().mapToInt(Integer::intValue).max().orElseThrow();
+            try (DecoderModel model = new DecoderModel(new ClBackend(context, settings), loaded.weights(), slots,
+                    promptTokens + maxTokens, (promptTokens + slots - 1) / slots, slots)) {
                 for (int round = 0; round < warmup + repeat; round++) {
                     for (int i = 0; i < batches.size(); i++) {
                         // no stop ids: every request generates exactly maxTokens
-                        BatchEngine engine = new BatchEngine(models.get(i), new int[0], loaded.tokenizer()::continuationDecoder);
+                        BatchEngine engine = new BatchEngine(model, new int[0], loaded.tokenizer()::continuationDecoder,
+                                batches.get(i));
                         long t0 = System.nanoTime();
                         engine.run(work.iterator(), c -> { });
                         double s = (System.nanoTime() - t0) / 1e9;
@@ -129,8 +128,6 @@ final class BenchBatchCommand implements Callable<Integer> {
                         err.flush();
                     }
                 }
-            } finally {
-                models.forEach(DecoderModel::close);
             }
         }
         long tokens = (long) requests * maxTokens;
